@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: Apache-2.0
+# Sources are found by folder, so adding a file needs no edit here:
+#   native/kernels/*.cc       per-ISA kernel bodies, compiled once per level (ab_kernels_<level>)
+#   everything else in native/ ISA-neutral, compiled once at the baseline
+{
+  "variables": {
+    "ab_common_cflags": ["-O3", "-std=c++17", "-fvisibility=hidden", "-fno-math-errno",
+                         "-fno-trapping-math", "-Wall", "-Wno-unused-function", "-Wno-unused-parameter"],
+  },
+  "target_defaults": {
+    "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++1y", "-std=gnu++17"],
+    "cflags_cc": ["<@(ab_common_cflags)"],
+    "include_dirs": ["native"],
+  },
+  "targets": [
+    {
+      "target_name": "afterburner",
+      "sources": ["<!@(node scripts/native-sources.cjs neutral)"],
+      "conditions": [
+        ["target_arch=='x64'", {
+          "dependencies": ["ab_kernels_scalar", "ab_kernels_avx2", "ab_kernels_avx512"],
+        }, {
+          "dependencies": ["ab_kernels_scalar"],
+        }],
+        ["OS=='linux'", {"libraries": ["-lpthread"]}],
+      ],
+    },
+    {
+      "target_name": "ab_kernels_scalar",
+      "type": "static_library",
+      "sources": ["<!@(node scripts/native-sources.cjs kernels)"],
+      "defines": ["AB_ISA_NS=scalar", "AB_ISA_LEVEL=0"],
+    },
+  ],
+  "conditions": [
+    ["target_arch=='x64'", {
+      "targets": [
+        {
+          "target_name": "ab_kernels_avx2",
+          "type": "static_library",
+          "sources": ["<!@(node scripts/native-sources.cjs kernels)"],
+          "defines": ["AB_ISA_NS=avx2", "AB_ISA_LEVEL=1"],
+          "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
+        },
+        {
+          "target_name": "ab_kernels_avx512",
+          "type": "static_library",
+          "sources": ["<!@(node scripts/native-sources.cjs kernels)"],
+          "defines": ["AB_ISA_NS=avx512", "AB_ISA_LEVEL=2"],
+          "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq"],
+        },
+      ],
+    }],
+  ],
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+// A small spin-then-sleep pool. Workers are pinned to distinct cores of the process's affinity
+// mask (on shared VMs the scheduler may otherwise stack them on one vCPU, which made an unpinned
+// two-thread GEMM ~10x slower on this project's machines); set AFTERBURNER_PIN=0 to disable.
+#include "thread_pool.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AB_PAUSE() _mm_pause()
+#else
+#define AB_PAUSE() std::this_thread::yield()
+#endif
+
+namespace ab {
+extern thread_local bool t_in_parallel;
+namespace {
+
+std::vector<int> allowed_cpus_by_core(int* n_physical) {
+  // One logical CPU per physical core, in order; SMT siblings appended after.
+  std::vector<int> primary, siblings;
+#if defined(__linux__)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    std::set<std::pair<int, int>> seen;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (!CPU_ISSET(c, &set)) continue;
+      int core = c, pkg = 0;
+      char path[128];
+      std::snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/core_id", c);
+      if (FILE* f = std::fopen(path, "r")) {
+        if (std::fscanf(f, "%d", &core) != 1) core = c;
+        std::fclose(f);
+      }
+      std::snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/physical_package_id", c);
+      if (FILE* f = std::fopen(path, "r")) {
+        if (std::fscanf(f, "%d", &pkg) != 1) pkg = 0;
+        std::fclose(f);
+      }
+      if (seen.insert({pkg, core}).second) primary.push_back(c);
+      else siblings.push_back(c);
+    }
+  }
+#endif
+  if (primary.empty()) {
+    unsigned n = std::thread::hardware_concurrency();
+    for (unsigned i = 0; i < (n ? n : 1); ++i) primary.push_back(static_cast<int>(i));
+  }
+  *n_physical = static_cast<int>(primary.size());
+  primary.insert(primary.end(), siblings.begin(), siblings.end());
+  return primary;
+}
+
+struct Pool {
+  std::vector<int> cpus;  // pinning order
+  int n_physical = 1;
+  std::atomic<int> num_threads{1};
+  bool pin = true;
+
+  std::mutex mu;  // guards workers creation and parallel_run entry
+  std::vector<std::thread> workers;
+  // Job state
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int> remaining{0};
+  TaskRef task{nullptr, nullptr};
+  int job_threads = 0;
+  std::atomic<bool> stop{false};
+  std::mutex sleep_mu;
+  std::condition_variable sleep_cv;
+  std::atomic<int> sleepers{0};
+  bool main_pinned = false;
+
+  Pool() {
+    cpus = allowed_cpus_by_core(&n_physical);
+    if (n_physical < 1) n_physical = 1;
+    int n = n_physical;
+    if (const char* e = std::getenv("AFTERBURNER_NUM_THREADS")) {
+      int v = std::atoi(e);
+      if (v >= 1 && v <= 1024) n = v;
+    }
+    num_threads.store(n);
+    if (const char* e = std::getenv("AFTERBURNER_PIN")) pin = std::strcmp(e, "0") != 0;
+  }
+
+  ~Pool() {
+    stop.store(true);
+    {
+      std::lock_guard<std::mutex> g(sleep_mu);
+      generation.fetch_add(1);
+    }
+    sleep_cv.notify_all();
+    for (auto& t : workers) t.join();
+  }
+
+  void pin_to(int slot) {
+#if defined(__linux__)
+    if (!pin || cpus.empty()) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpus[slot % cpus.size()], &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+#else
+    (void)slot;
+#endif
+  }
+
+  void worker_main(int id) {  // id >= 1
+    pin_to(id);
+    t_in_parallel = true;  // a task running here never re-enters the pool
+    uint64_t seen = generation.load(std::memory_order_acquire);
+    for (;;) {
+      // Spin a while, then sleep.
+      uint64_t g;
+      int spins = 0;
+      while ((g = generation.load(std::memory_order_acquire)) == seen) {
+        if (++spins < 200000) {
+          AB_PAUSE();
+        } else {
+          std::unique_lock<std::mutex> lk(sleep_mu);
+          sleepers.fetch_add(1);
+          sleep_cv.wait(lk, [&] { return generation.load(std::memory_order_acquire) != seen; });
+          sleepers.fetch_sub(1);
+        }
+      }
+      seen = g;
+      if (stop.load()) return;
+      if (id < job_threads) {
+        task.call(task.ctx, id, job_threads);
+        remaining.fetch_sub(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+
+  void ensure_workers(int n) {
+    while (static_cast<int>(workers.size()) < n - 1) {
+      int id = static_cast<int>(workers.size()) + 1;
+      workers.emplace_back([this, id] { worker_main(id); });
+    }
+  }
+};
+
+}  // namespace
+thread_local bool t_in_parallel = false;
+namespace {
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: workers may outlive static destructors' order
+  return *p;
+}
+
+}  // namespace
+
+int physical_cores() { return pool().n_physical; }
+int get_num_threads() { return pool().num_threads.load(std::memory_order_relaxed); }
+void set_num_threads(int n) {
+  if (n < 1) n = 1;
+  if (n > 1024) n = 1024;
+  pool().num_threads.store(n);
+}
+
+void parallel_run_raw(int nthreads, TaskRef task) {
+  if (nthreads <= 1 || t_in_parallel) {
+    for (int t = 0; t < (nthreads < 1 ? 1 : nthreads); ++t) task.call(task.ctx, t, nthreads < 1 ? 1 : nthreads);
+    return;
+  }
+  Pool& p = pool();
+  std::lock_guard<std::mutex> entry(p.mu);  // one parallel region at a time
+  p.ensure_workers(nthreads);
+  if (!p.main_pinned) {
+    p.pin_to(0);
+    p.main_pinned = true;
+  }
+  p.task = task;
+  p.job_threads = nthreads;
+  p.remaining.store(nthreads - 1, std::memory_order_release);
+  {
+    // Publishing under sleep_mu closes the race with a worker that is about to sleep.
+    std::lock_guard<std::mutex> g(p.sleep_mu);
+    p.generation.fetch_add(1, std::memory_order_acq_rel);
+    if (p.sleepers.load() > 0) p.sleep_cv.notify_all();
+  }
+  t_in_parallel = true;
+  task.call(task.ctx, 0, nthreads);
+  t_in_parallel = false;
+  while (p.remaining.load(std::memory_order_acquire) != 0) AB_PAUSE();
+}
+
+}  // namespace ab
