@@ -20,8 +20,10 @@
       "conditions": [
         ["target_arch=='x64'", {
           "dependencies": ["ab_kernels_scalar", "ab_kernels_avx2", "ab_kernels_avx512"],
+          "defines": ["AB_BUILT_MAX=2"],
         }, {
           "dependencies": ["ab_kernels_scalar"],
+          "defines": ["AB_BUILT_MAX=0"],
         }],
         ["OS=='linux'", {"libraries": ["-lpthread"]}],
       ],

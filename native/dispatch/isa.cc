@@ -117,8 +117,9 @@ Isa isa_cpu_max() {
 }
 
 Isa isa_built_max() {
-#if defined(__x86_64__) || defined(_M_X64)
-  return Isa::kAmx;  // every x86 level's kernels (or their fallback slots) are linked in
+  // AB_BUILT_MAX is set by binding.gyp to the highest level that has a kernel library of its own.
+#if defined(AB_BUILT_MAX)
+  return static_cast<Isa>(AB_BUILT_MAX);
 #else
   return Isa::kScalar;
 #endif
@@ -136,8 +137,6 @@ const char* isa_set(Isa level) {
   std::call_once(g_init, init);
   if (static_cast<int>(level) > static_cast<int>(g_cpu))
     return "that ISA level is above what this CPU and OS support";
-  if (static_cast<int>(level) > static_cast<int>(isa_built_max()))
-    return "that ISA level was not built into this binary";
   g_cap.store(static_cast<int>(level));
   return nullptr;
 }

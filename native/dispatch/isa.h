@@ -34,8 +34,8 @@ Isa isa_built_max();
 // Effective level: min(cpu, built, cap). Reads AFTERBURNER_ISA once at first use; an invalid
 // value there is remembered and reported by isa_env_error().
 Isa isa_current();
-// Caps the level. Returns nullptr on success, else a message (level unknown to the CPU/OS or
-// not built). The message is a static string.
+// Caps the level (a cap above what was built is allowed: the built maximum still applies).
+// Returns nullptr on success, else a static message (the CPU/OS cannot run that level).
 const char* isa_set(Isa level);
 // Non-null if AFTERBURNER_ISA held a bad value (the message says which and why).
 const char* isa_env_error();
