@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared plumbing for kernels: zero-copy data access, outputs, and the cpu fallback.
+import {getKernel, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo, util} from '@tensorflow/tfjs-core';
+import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
+
+import {native, NativeBinding} from '../binding';
+import {BACKEND_NAME} from './backend';
+
+export interface KernelArgs {
+  inputs: NamedTensorInfoMap;
+  backend: MathBackendCPU;
+  attrs?: NamedAttrMap;
+}
+
+/** The float32 data of a tensor, without copying. */
+export function f32(backend: MathBackendCPU, t: TensorInfo): Float32Array {
+  return backend.data.get(t.dataId).values as Float32Array;
+}
+
+/** A new float32 tensor whose data is `values` (taken, not copied). */
+export function output(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
+  return backend.makeTensorInfo(shape, 'float32', values);
+}
+
+/** The cpu backend's implementation of a kernel (our backend stores data the same way). */
+export function cpuKernel(name: string): KernelFunc {
+  const k = getKernel(name, 'cpu');
+  if (k == null) throw new Error(`afterburner: the cpu backend has no kernel '${name}'`);
+  return k.kernelFunc;
+}
+
+/**
+ * A kernel config that runs `run` natively when every listed input is float32 and the addon is
+ * loaded, and the cpu kernel otherwise (int32, bool, complex64 inputs, or no addon).
+ */
+export function nativeKernel(
+    name: string, inputNames: string[],
+    run: (args: KernelArgs, nat: NativeBinding, fallback: KernelFunc) => TensorInfo | TensorInfo[]): KernelConfig {
+  const fallback = cpuKernel(name);
+  return {
+    kernelName: name,
+    backendName: BACKEND_NAME,
+    kernelFunc: ((args: KernelArgs) => {
+      if (native != null) {
+        let allF32 = true;
+        for (const n of inputNames) {
+          const t = args.inputs[n];
+          if (t != null && t.dtype !== 'float32') allF32 = false;
+        }
+        if (allF32) return run(args, native, fallback as KernelFunc);
+      }
+      return (fallback as KernelFunc)(args as never);
+    }) as unknown as KernelFunc,
+  };
+}
+
+export const sizeOf = util.sizeFromShape;

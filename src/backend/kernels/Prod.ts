@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
+import {reduceKernel} from './reduce';
+
+export const ProdConfig = reduceKernel('Prod', 'axis');

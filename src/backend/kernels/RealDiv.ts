@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
+import {binaryKernel} from './elementwise';
+
+export const RealDivConfig = binaryKernel('RealDiv');

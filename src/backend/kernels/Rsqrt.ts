@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
+import {unaryKernel} from './elementwise';
+
+export const RsqrtConfig = unaryKernel('Rsqrt');

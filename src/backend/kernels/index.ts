@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every kernel afterburner overrides: one file per tfjs kernel name (test/registry.test.mjs checks
+// that each file here is listed and each listed config comes from its own file).
+import type {KernelConfig} from '@tensorflow/tfjs-core';
+
+import {AbsConfig} from './Abs';
+import {AddConfig} from './Add';
+import {BatchMatMulConfig} from './BatchMatMul';
+import {EluConfig} from './Elu';
+import {ErfConfig} from './Erf';
+import {ExpConfig} from './Exp';
+import {LeakyReluConfig} from './LeakyRelu';
+import {LogConfig} from './Log';
+import {MaxConfig} from './Max';
+import {MaximumConfig} from './Maximum';
+import {MeanConfig} from './Mean';
+import {MinConfig} from './Min';
+import {MinimumConfig} from './Minimum';
+import {MultiplyConfig} from './Multiply';
+import {NegConfig} from './Neg';
+import {PreluConfig} from './Prelu';
+import {ProdConfig} from './Prod';
+import {RealDivConfig} from './RealDiv';
+import {ReluConfig} from './Relu';
+import {Relu6Config} from './Relu6';
+import {RsqrtConfig} from './Rsqrt';
+import {SigmoidConfig} from './Sigmoid';
+import {SoftmaxConfig} from './Softmax';
+import {SqrtConfig} from './Sqrt';
+import {SquareConfig} from './Square';
+import {SquaredDifferenceConfig} from './SquaredDifference';
+import {SubConfig} from './Sub';
+import {SumConfig} from './Sum';
+import {TanhConfig} from './Tanh';
+import {_FusedMatMulConfig} from './_FusedMatMul';
+
+export const kernelConfigs: KernelConfig[] = [
+  AbsConfig,
+  AddConfig,
+  BatchMatMulConfig,
+  EluConfig,
+  ErfConfig,
+  ExpConfig,
+  LeakyReluConfig,
+  LogConfig,
+  MaxConfig,
+  MaximumConfig,
+  MeanConfig,
+  MinConfig,
+  MinimumConfig,
+  MultiplyConfig,
+  NegConfig,
+  PreluConfig,
+  ProdConfig,
+  RealDivConfig,
+  ReluConfig,
+  Relu6Config,
+  RsqrtConfig,
+  SigmoidConfig,
+  SoftmaxConfig,
+  SqrtConfig,
+  SquareConfig,
+  SquaredDifferenceConfig,
+  SubConfig,
+  SumConfig,
+  TanhConfig,
+  _FusedMatMulConfig,
+];

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared by BatchMatMul and _FusedMatMul: shapes, batch broadcasting, the native GEMM call.
+import {backend_util, TensorInfo, util} from '@tensorflow/tfjs-core';
+import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
+
+import type {NativeBinding} from '../../binding';
+import {Activation, Operand} from '../../op-codes';
+import {f32, output, sizeOf} from '../kernel-utils';
+
+export interface Epilogue {
+  bias: Float32Array|null;
+  biasMode: number;
+  act: number;
+  alpha: number;
+  slope: Float32Array|null;
+  slopeMode: number;
+}
+
+export const NO_EPILOGUE: Epilogue =
+    {bias: null, biasMode: Operand.none, act: Activation.linear, alpha: 0, slope: null, slopeMode: Operand.none};
+
+/** Output batch i -> operand batch index, for numpy broadcasting of the batch dims. */
+function batchIndexMap(opShape: number[], outShape: number[]): Int32Array|null {
+  const opSize = sizeOf(opShape), outSize = sizeOf(outShape);
+  if (opSize === outSize || opSize === 1) return null;  // identity, or the single batch
+  const rank = outShape.length, off = rank - opShape.length;
+  const map = new Int32Array(outSize);
+  const outStrides = util.computeStrides(outShape);
+  const opStrides = util.computeStrides(opShape);
+  for (let i = 0; i < outSize; ++i) {
+    let rem = i, idx = 0;
+    for (let d = 0; d < rank; ++d) {
+      const coord = d < rank - 1 ? Math.floor(rem / outStrides[d]) : rem;
+      if (d < rank - 1) rem -= coord * outStrides[d];
+      const od = d - off;
+      if (od >= 0 && opShape[od] !== 1) idx += coord * (od < opShape.length - 1 ? opStrides[od] : 1);
+    }
+    map[i] = idx;
+  }
+  return map;
+}
+
+export interface MatMulShape {
+  M: number;
+  N: number;
+  K: number;
+  outShape: number[];
+  batch: number;
+}
+
+export function matmulShape(a: TensorInfo, b: TensorInfo, transA: boolean, transB: boolean): MatMulShape {
+  const ra = a.shape.length, rb = b.shape.length;
+  const M = transA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = transA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const K2 = transB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const N = transB ? b.shape[rb - 2] : b.shape[rb - 1];
+  util.assert(K === K2, () => `Error in matMul: inner shapes (${K}) and (${K2}) of Tensors with shapes ` +
+      `${a.shape} and ${b.shape} and transposeA=${transA} and transposeB=${transB} must match.`);
+  const batchShape = backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return {M, N, K, outShape: [...batchShape, M, N], batch: sizeOf(batchShape)};
+}
+
+/** out = epilogue(op(a) x op(b)) with tfjs batch broadcasting, in one native call. */
+export function runMatMul(
+    backend: MathBackendCPU, nat: NativeBinding, a: TensorInfo, b: TensorInfo, transA: boolean,
+    transB: boolean, ep: Epilogue): TensorInfo {
+  const s = matmulShape(a, b, transA, transB);
+  const batchShape = s.outShape.slice(0, -2);
+  const out = new Float32Array(s.batch * s.M * s.N);
+  nat.matmul(
+      f32(backend, a), f32(backend, b), out, s.batch, s.M, s.N, s.K, transA, transB,
+      batchIndexMap(a.shape.slice(0, -2), batchShape), batchIndexMap(b.shape.slice(0, -2), batchShape),
+      ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
+  return output(backend, s.outShape, out);
+}

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+// The whole N-API surface, typed. This is the only file that loads the native addon.
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** The functions the addon exports (native/addon/*.cc). Arrays are used zero-copy. */
+export interface NativeBinding {
+  isaCurrent(): string;
+  isaCpu(): string;
+  isaBuilt(): string;
+  isaEnvError(): string | null;
+  isaSet(level: string): string;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  physicalCores(): number;
+  dispatchProbe(): string;
+  gemmInfo(): string;
+  matmul(
+      a: Float32Array, b: Float32Array, out: Float32Array, batch: number, M: number, N: number,
+      K: number, transA: boolean, transB: boolean, aBatchIdx: Int32Array|null,
+      bBatchIdx: Int32Array|null, bias: Float32Array|null, biasMode: number, act: number,
+      alpha: number, slope: Float32Array|null, slopeMode: number): void;
+  binary(
+      op: number, a: Float32Array, aShape: readonly number[], b: Float32Array,
+      bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
+}
+
+/** Where the addon is looked for: AFTERBURNER_ADDON, then build/Release under the package root. */
+function addonCandidates(): string[] {
+  const root = path.join(__dirname, '..', '..');
+  const list = [];
+  if (process.env.AFTERBURNER_ADDON) list.push(path.resolve(process.env.AFTERBURNER_ADDON));
+  list.push(path.join(root, 'build', 'Release', 'afterburner.node'));
+  list.push(path.join(root, 'build', 'Debug', 'afterburner.node'));
+  return list;
+}
+
+let loadError: string|null = null;
+
+function load(): NativeBinding|null {
+  if (process.env.AFTERBURNER_DISABLE_NATIVE === '1') {
+    loadError = 'disabled by AFTERBURNER_DISABLE_NATIVE=1';
+    return null;
+  }
+  const tried: string[] = [];
+  for (const file of addonCandidates()) {
+    if (!fs.existsSync(file)) {
+      tried.push(`${file} (not found)`);
+      continue;
+    }
+    let b: NativeBinding;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      b = require(file) as NativeBinding;
+    } catch (e) {
+      tried.push(`${file} (${(e as Error).message})`);
+      continue;
+    }
+    const envError = b.isaEnvError();
+    if (envError != null) throw new Error(`afterburner: ${envError}`);
+    return b;
+  }
+  loadError = tried.join('; ');
+  return null;
+}
+
+/** The loaded addon, or null when it could not be built or loaded (the cpu kernels serve). */
+export const native: NativeBinding|null = load();
+
+if (native == null && process.env.AFTERBURNER_DISABLE_NATIVE !== '1') {
+  process.emitWarning(
+      `afterburner: the native addon could not be loaded, so the tfjs cpu kernels will serve. ` +
+          `Rebuild it with 'npm rebuild afterburner' (needs a C++17 compiler). Tried: ${loadError}`,
+      {code: 'AFTERBURNER_NO_NATIVE'});
+}
+
+/** Why the addon is not loaded, or null when it is. */
+export function nativeLoadError(): string|null {
+  return native ? null : loadError;
+}

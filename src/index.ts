@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+// `import 'afterburner'` registers the afterburner tfjs backend (native, ISA-dispatched kernels)
+// at a priority above cpu and wasm; ordinary tfjs code then runs on it.
+import {native, nativeLoadError} from './binding';
+import {BACKEND_NAME, BACKEND_PRIORITY, AfterburnerBackend} from './backend/backend';
+import {nativeKernelNames, registerAfterburner} from './backend/register';
+import {getNumThreads, isa, IsaLevel, ISA_LEVELS, setNumThreads} from './isa';
+
+registerAfterburner();
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+export const version: string = require('../../package.json').version;
+export {AfterburnerBackend, BACKEND_NAME, BACKEND_PRIORITY, getNumThreads, isa, ISA_LEVELS, setNumThreads};
+export type {IsaLevel};
+
+export interface Info {
+  version: string;
+  backend: string;
+  native: boolean;
+  nativeError: string|null;
+  isa: {current: IsaLevel; supported: IsaLevel[]; built: IsaLevel[]};
+  threads: number;
+  physicalCores: number;
+  gemm: string|null;
+  nativeKernels: string[];
+}
+
+/** What is loaded and how it will run (the `afterburner info` command prints this). */
+export function info(): Info {
+  return {
+    version,
+    backend: BACKEND_NAME,
+    native: native != null,
+    nativeError: nativeLoadError(),
+    isa: {current: isa.current(), supported: isa.supported(), built: isa.built()},
+    threads: getNumThreads(),
+    physicalCores: native ? native.physicalCores() : 1,
+    gemm: native && typeof native.gemmInfo === 'function' ? native.gemmInfo() : null,
+    nativeKernels: nativeKernelNames,
+  };
+}
