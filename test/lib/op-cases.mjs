@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: Apache-2.0
+// The declarative op-case table: each case names its tfjs kernel, builds its inputs, runs the
+// tfjs op, and carries a float64 expected result and how to compare it. Example:
+//   {kernel: 'Add', name: '[3,65] + [65]', run: (tf, a, b) => tf.add(a, b),
+//    build: () => ({inputs: [{data, shape}, ...], expected: {data: Float64Array, shape}, check: EXACT})}
+// check is {rtol, atol} (elementwise) or {kind: 'dot', k, epilogueUlps} (sums of products:
+// expected also carries `abs`, the sum of |terms| per output, for the rigorous bound).
+import {binaryRefs, broadcastShape, randomData, refBinary, size, unaryRefs} from './reference.mjs';
+
+const EXACT = {rtol: 0, atol: 0};                // one correctly rounded f32 operation
+const F32 = {rtol: 1.3e-6, atol: 0};             // a few roundings
+const TRANSCENDENTAL = {rtol: 1.3e-6, atol: 1e-7};
+const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 3e38, -3e38];
+
+let seed = 1;
+const data = (shape, lo, hi, specials = SPECIALS) => randomData(size(shape), seed++, lo, hi, size(shape) > 8 ? specials : []);
+
+export const opCases = [];
+
+// ---- binary, with broadcasting ------------------------------------------------------------
+const binaryShapes = [
+  [[1], [1]], [[17], [17]], [[3, 65], [65]], [[1037], [1]], [[1], [1031]], [[4, 1, 5], [3, 1]],
+  [[2, 3, 4, 5, 6], [3, 1, 5, 1]], [[65, 17], [65, 1]], [[0, 3], [3]], [[], []], [[2, 1, 3, 1, 2, 1], [1, 2, 1, 3, 1, 2]],
+];
+const binaryOps = {
+  Add: (tf, a, b) => tf.add(a, b), Sub: (tf, a, b) => tf.sub(a, b), Multiply: (tf, a, b) => tf.mul(a, b),
+  RealDiv: (tf, a, b) => tf.div(a, b), Maximum: (tf, a, b) => tf.maximum(a, b),
+  Minimum: (tf, a, b) => tf.minimum(a, b), SquaredDifference: (tf, a, b) => tf.squaredDifference(a, b),
+  Prelu: (tf, a, b) => tf.prelu(a, b),
+};
+for (const [kernel, run] of Object.entries(binaryOps)) {
+  for (const [sa, sb] of binaryShapes) {
+    if (kernel === 'Prelu' && broadcastShape(sa, sb).length !== sa.length) continue;  // alpha broadcasts to x
+    if (kernel === 'Prelu' && sb.some((d, i) => d !== 1 && d !== sa[sa.length - sb.length + i])) continue;
+    opCases.push({
+      kernel, name: `[${sa}] op [${sb}]`, run,
+      build: () => {
+        const a = data(sa, -3, 3), b = data(sb, -3, 3);
+        const {out, outShape} = refBinary(binaryRefs[kernel], a, sa, b, sb);
+        return {inputs: [{data: a, shape: sa}, {data: b, shape: sb}], expected: {data: out, shape: outShape},
+                check: kernel === 'SquaredDifference' ? F32 : EXACT};
+      },
+    });
+  }
+}
+
+// ---- unary ---------------------------------------------------------------------------------
+const unaryOps = {
+  Relu: {run: (tf, x) => tf.relu(x), lo: -3, hi: 3, check: EXACT},
+  Relu6: {run: (tf, x) => tf.relu6(x), lo: -3, hi: 9, check: EXACT},
+  Elu: {run: (tf, x) => tf.elu(x), lo: -20, hi: 3, check: TRANSCENDENTAL},
+  LeakyRelu: {run: (tf, x) => tf.leakyRelu(x, 0.1), lo: -3, hi: 3, check: EXACT, alpha: Math.fround(0.1)},
+  Sigmoid: {run: (tf, x) => tf.sigmoid(x), lo: -30, hi: 30, check: TRANSCENDENTAL},
+  Tanh: {run: (tf, x) => tf.tanh(x), lo: -12, hi: 12, check: TRANSCENDENTAL},
+  Exp: {run: (tf, x) => tf.exp(x), lo: -104, hi: 89, check: TRANSCENDENTAL},
+  Log: {run: (tf, x) => tf.log(x), lo: 1e-6, hi: 1e6, check: TRANSCENDENTAL},
+  Sqrt: {run: (tf, x) => tf.sqrt(x), lo: 0, hi: 1e4, check: EXACT},
+  Rsqrt: {run: (tf, x) => tf.rsqrt(x), lo: 1e-4, hi: 1e4, check: F32},
+  Square: {run: (tf, x) => tf.square(x), lo: -1e3, hi: 1e3, check: EXACT},
+  Neg: {run: (tf, x) => tf.neg(x), lo: -3, hi: 3, check: EXACT},
+  Abs: {run: (tf, x) => tf.abs(x), lo: -3, hi: 3, check: EXACT},
+  Erf: {run: (tf, x) => tf.erf(x), lo: -5, hi: 5, check: TRANSCENDENTAL},
+};
+for (const [kernel, u] of Object.entries(unaryOps)) {
+  for (const shape of [[1], [3], [17], [65], [1037], [3, 0], [7, 129]]) {
+    opCases.push({
+      kernel, name: `[${shape}]`, run: u.run,
+      build: () => {
+        const x = data(shape, u.lo, u.hi);
+        // Small magnitudes exercise cancellation in tanh/erf/elu/sigmoid near 0.
+        for (let i = 0; i < x.length; i += 5) x[i] = Math.fround(x[i] * 1e-4);
+        const ref = Float64Array.from(x, (v) => unaryRefs[kernel](v, u.alpha));
+        return {inputs: [{data: x, shape}], expected: {data: ref, shape}, check: u.check};
+      },
+    });
+  }
+}
+
+// ---- softmax -------------------------------------------------------------------------------
+for (const shape of [[1, 1], [3, 17], [65, 1000], [2, 3, 5], [4, 33]]) {
+  opCases.push({
+    kernel: 'Softmax', name: `[${shape}]`, run: (tf, x) => tf.softmax(x),
+    build: () => {
+      const x = randomData(size(shape), seed++, -20, 20);
+      if (shape[0] === 4) for (let j = 0; j < 33; ++j) { x[j] = -Infinity; x[33 + j] = 80 + j; }
+      if (shape[0] === 4) x[0] = 1;
+      const cols = shape[shape.length - 1], ref = new Float64Array(x.length);
+      for (let r = 0; r < x.length / cols; ++r) {
+        const row = Array.from(x.subarray(r * cols, (r + 1) * cols));
+        const m = Math.max(...row), e = row.map((v) => Math.exp(v - m)), s = e.reduce((p, q) => p + q, 0);
+        e.forEach((v, j) => (ref[r * cols + j] = v / s));
+      }
+      return {inputs: [{data: x, shape}], expected: {data: ref, shape}, check: {rtol: 1e-5, atol: 1e-9}};
+    },
+  });
+}
+
+// ---- reductions ----------------------------------------------------------------------------
+const reductions = {
+  Sum: {run: (tf, x, axis, keep) => tf.sum(x, axis, keep), init: 0, step: (p, v) => p + v, dot: true},
+  Mean: {run: (tf, x, axis, keep) => tf.mean(x, axis, keep), init: 0, step: (p, v) => p + v, dot: true, mean: true},
+  Max: {run: (tf, x, axis, keep) => tf.max(x, axis, keep), init: -Infinity, step: (p, v) => (Number.isNaN(p) || Number.isNaN(v) ? NaN : Math.max(p, v))},
+  Min: {run: (tf, x, axis, keep) => tf.min(x, axis, keep), init: Infinity, step: (p, v) => (Number.isNaN(p) || Number.isNaN(v) ? NaN : Math.min(p, v))},
+  Prod: {run: (tf, x, axis, keep) => tf.prod(x, axis, keep), init: 1, step: (p, v) => p * v, dot: true, prod: true},
+};
+const reduceShapes = [
+  [[1037], null, false], [[3, 65], 1, false], [[3, 65], 0, true], [[2, 3, 4, 5], [1, 3], false],
+  [[2, 3, 4], [0, 1], true], [[5, 7, 9], -1, false], [[0, 5], 0, false], [[4, 1000], 1, false], [[17], 0, true],
+];
+for (const [kernel, red] of Object.entries(reductions)) {
+  for (const [shape, axis, keep] of reduceShapes) {
+    opCases.push({
+      kernel, name: `[${shape}] axis ${JSON.stringify(axis)}${keep ? ' keepDims' : ''}`,
+      run: (tf, x) => red.run(tf, x, axis, keep),
+      build: () => {
+        const x = red.prod ? randomData(size(shape), seed++, 0.95, 1.05) : data(shape, -3, 3, shape[0] === 17 ? [NaN] : []);
+        const rank = shape.length;
+        const axes = axis == null ? shape.map((_, i) => i) : [].concat(axis).map((a) => (a < 0 ? a + rank : a));
+        const outShape = keep ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+        const keptDims = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+        const n = size(keptDims), ref = new Float64Array(n).fill(red.init), abs = new Float64Array(n);
+        const strides = shape.map((_, i) => size(shape.slice(i + 1)));
+        const kStrides = keptDims.map((_, i) => size(keptDims.slice(i + 1)));
+        const r = size(axes.map((a) => shape[a]));
+        for (let i = 0; i < x.length; ++i) {
+          let o = 0;
+          for (let d = 0; d < rank; ++d) if (!axes.includes(d)) o += Math.floor(i / strides[d]) % shape[d] * kStrides[d];
+          ref[o] = red.step(ref[o], x[i]);
+          abs[o] = red.prod ? 1 : abs[o] + Math.abs(x[i]);
+        }
+        if (red.mean) for (let o = 0; o < n; ++o) { ref[o] /= r; abs[o] /= r; }
+        if (red.prod) for (let o = 0; o < n; ++o) abs[o] = Math.abs(ref[o]);
+        return {inputs: [{data: x, shape}], expected: {data: ref, shape: outShape, abs},
+                check: red.dot ? {kind: 'dot', k: Math.max(r, 1), epilogueUlps: red.mean ? 2 : 0} : EXACT};
+      },
+    });
+  }
+}
+
+// ---- matmul --------------------------------------------------------------------------------
+const ACT = {
+  linear: (v) => v, relu: (v) => (v < 0 ? 0 : v), relu6: (v) => (v < 0 ? 0 : v > 6 ? 6 : v),
+  elu: (v) => (v >= 0 ? v : Math.expm1(v)), leakyrelu: (v) => (v < 0 ? 0.1 * v : v), sigmoid: (v) => 1 / (1 + Math.exp(-v)),
+};
+
+/** Reference op(a) x op(b) (+ bias, activation) with numpy batch broadcasting, in float64. */
+function refMatMul(a, sa, b, sb, ta, tb, bias, sbias, act, slope, sslope) {
+  const ra = sa.length, rb = sb.length;
+  const M = ta ? sa[ra - 1] : sa[ra - 2], K = ta ? sa[ra - 2] : sa[ra - 1], N = tb ? sb[rb - 2] : sb[rb - 1];
+  const batchA = sa.slice(0, -2), batchB = sb.slice(0, -2), batchOut = broadcastShape(batchA, batchB);
+  const nb = size(batchOut);
+  let out = new Float64Array(nb * M * N), abs = new Float64Array(nb * M * N);
+  const mapA = refBinary((p) => p, Float64Array.from({length: size(batchA)}, (_, i) => i), batchA, new Float64Array(nb), batchOut).out;
+  const mapB = refBinary((p, q) => q, new Float64Array(nb), batchOut, Float64Array.from({length: size(batchB)}, (_, i) => i), batchB).out;
+  for (let bi = 0; bi < nb; ++bi) {
+    const oa = mapA[bi] * M * K, ob = mapB[bi] * K * N;
+    for (let i = 0; i < M; ++i) for (let j = 0; j < N; ++j) {
+      let s = 0, t = 0;
+      for (let k = 0; k < K; ++k) {
+        const av = a[oa + (ta ? k * M + i : i * K + k)], bv = b[ob + (tb ? j * K + k : k * N + j)];
+        s += av * bv;
+        t += Math.abs(av * bv);
+      }
+      out[(bi * M + i) * N + j] = s;
+      abs[(bi * M + i) * N + j] = t;
+    }
+  }
+  let outShape = [...batchOut, M, N];
+  if (bias) {
+    const r = refBinary((p, q) => p + q, out, outShape, bias, sbias);
+    const ra2 = refBinary((p, q) => p + Math.abs(q), abs, outShape, bias, sbias);
+    out = r.out;
+    abs = ra2.out;
+    outShape = r.outShape;
+  }
+  if (act === 'prelu') out = refBinary((p, q) => (p < 0 ? q * p : p), out, outShape, slope, sslope).out;
+  else out = out.map(ACT[act]);
+  return {data: out, shape: outShape, abs, K};
+}
+
+function matmulCase(sa, sb, ta, tb, fused) {
+  const kernel = fused ? '_FusedMatMul' : 'BatchMatMul';
+  const desc = fused ? ` bias[${fused.bias ?? '-'}] ${fused.act}${fused.slope ? `[${fused.slope}]` : ''}` : '';
+  opCases.push({
+    kernel, name: `[${sa}]${ta ? 'ᵀ' : ''} x [${sb}]${tb ? 'ᵀ' : ''}${desc}`,
+    run: fused ?
+        (tf, a, b, bias, slope) => tf.fused.matMul({a, b, transposeA: ta, transposeB: tb, bias, activation: fused.act,
+                                                    preluActivationWeights: slope, leakyreluAlpha: 0.1}) :
+        (tf, a, b) => tf.matMul(a, b, ta, tb),
+    build: () => {
+      const a = data(sa, -1, 1, []), b = data(sb, -1, 1, []);
+      const inputs = [{data: a, shape: sa}, {data: b, shape: sb}];
+      let bias = null, slope = null;
+      if (fused?.bias) inputs.push({data: (bias = data(fused.bias, -1, 1, [])), shape: fused.bias});
+      else if (fused?.slope) inputs.push({data: new Float32Array(0), shape: [0]});
+      if (fused?.slope) inputs.push({data: (slope = data(fused.slope, 0, 0.5, [])), shape: fused.slope});
+      const ref = refMatMul(a, sa, b, sb, ta, tb, bias, fused?.bias, fused?.act ?? 'linear', slope, fused?.slope);
+      if (fused?.slope && !fused?.bias) inputs.splice(2, 1);  // no bias input at all
+      return {inputs, expected: {data: ref.data, shape: ref.shape, abs: ref.abs},
+              check: {kind: 'dot', k: Math.max(ref.K + (bias ? 1 : 0), 1), epilogueUlps: fused ? 8 : 0}};
+    },
+  });
+}
+
+for (const [sa, sb] of [[[1, 1], [1, 1]], [[3, 17], [17, 65]], [[65, 1001], [1001, 17]], [[1, 1031], [1031, 65]],
+                        [[17, 3], [3, 1]], [[64, 64], [64, 64]], [[130, 257], [257, 200]], [[1, 4096], [4096, 512]]]) {
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    const A = ta ? [...sa].reverse() : sa, B = tb ? [...sb].reverse() : sb;
+    matmulCase(A, B, ta, tb, null);
+  }
+}
+matmulCase([2, 1, 3, 4], [1, 3, 4, 5], false, false, null);
+matmulCase([5, 3, 4], [4, 2], false, false, null);
+matmulCase([3, 4], [6, 4, 2], false, false, null);
+matmulCase([64, 64, 64], [64, 64, 64], false, true, null);
+matmulCase([0, 3], [3, 4], false, false, null);
+matmulCase([3, 0], [0, 4], false, false, null);
+matmulCase([2, 0, 3, 4], [1, 4, 5], false, false, null);
+for (const act of ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid']) {
+  matmulCase([33, 70], [70, 19], false, false, {bias: [19], act});
+}
+matmulCase([33, 70], [19, 70], false, true, {bias: [1], act: 'relu'});
+matmulCase([33, 70], [70, 19], false, false, {bias: [33, 19], act: 'relu6'});
+matmulCase([2, 33, 70], [70, 19], false, false, {bias: [2, 1, 19], act: 'elu'});
+matmulCase([33, 70], [70, 19], false, false, {bias: [33, 1], act: 'sigmoid'});
+matmulCase([33, 70], [70, 19], false, false, {bias: [19], act: 'prelu', slope: [19]});
+matmulCase([33, 70], [70, 19], false, false, {bias: [19], act: 'prelu', slope: [33, 19]});
+matmulCase([2, 33, 70], [70, 19], false, false, {bias: [19], act: 'prelu', slope: [2, 33, 1]});
+matmulCase([33, 70], [70, 19], false, false, {act: 'prelu', slope: [1]});
+matmulCase([1, 1031], [1031, 65], false, false, {bias: [65], act: 'relu'});
