@@ -12,9 +12,15 @@ export interface KernelArgs {
   attrs?: NamedAttrMap;
 }
 
-/** The float32 data of a tensor, without copying. */
+/**
+ * The float32 data of a tensor, without copying when it is stored as a Float32Array. tfjs-backend-cpu's
+ * Cast from int32 or bool to float32 has no encoding loss, so it keeps the input's buffer (an
+ * Int32Array or Uint8Array) under the new dtype: such data is converted here (a copy).
+ */
 export function f32(backend: MathBackendCPU, t: TensorInfo): Float32Array {
-  return backend.data.get(t.dataId).values as Float32Array;
+  const values = backend.data.get(t.dataId).values;
+  if (values instanceof Float32Array) return values;
+  return Float32Array.from(values as ArrayLike<number>);
 }
 
 /** A new float32 tensor whose data is `values` (taken, not copied). */
