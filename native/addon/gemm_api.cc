@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+// N-API: matmul (batched f32 GEMM with fused epilogue) and gemmInfo.
+//
+// matmul(a, b, out, batch, M, N, K, transA, transB, aBatchIdx, bBatchIdx,
+//        bias, biasMode, act, alpha, slope, slopeMode): undefined
+//   a: Float32Array, batches of M x K (K x M if transA);  b: batches of K x N (N x K if transB)
+//   out: Float32Array, batch x M x N (written, never read)
+//   aBatchIdx / bBatchIdx: Int32Array of length batch or null. null means batch i uses operand
+//     batch i, or operand batch 0 when the operand holds exactly one batch.
+//   bias/slope: Float32Array or null, with biasMode/slopeMode EpilogueOperand codes
+//     (0 none, 1 scalar, 2 row [N], 3 matrix [M*N]); act: Activation code; alpha: leakyrelu.
+// Every argument is validated; violations throw TypeError/RangeError and nothing is written.
+#include <cstdint>
+#include <new>
+#include <string>
+
+#include "../dispatch/isa.h"
+#include "../gemm/gemm.h"
+#include "../ops/op_codes.h"
+#include "napi_util.h"
+
+namespace ab {
+namespace {
+using napi::Args;
+
+constexpr int64_t kMaxSafe = 9007199254740991LL;  // 2^53 - 1
+
+bool mul_checked(int64_t a, int64_t b, int64_t* out) {
+  if (__builtin_mul_overflow(a, b, out) || *out > kMaxSafe) return false;
+  return true;
+}
+
+bool overlaps(const void* p, size_t pn, const void* q, size_t qn) {
+  if (!p || !q || pn == 0 || qn == 0) return false;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p), b = reinterpret_cast<uintptr_t>(q);
+  return a < b + qn * sizeof(float) && b < a + pn * sizeof(float);
+}
+
+std::string s(int64_t v) { return std::to_string(v); }
+
+// Resolves one operand's batch mapping. Returns false after throwing.
+bool batch_map(napi_env env, const char* opname, const char* idxname, size_t len, int64_t per,
+               int64_t batch, const int32_t* idx, size_t idx_len, int64_t* stride) {
+  const std::string fn = "matmul: ";
+  // per == 0: the operand has no elements, any batch count fits.
+  const int64_t count = per > 0 ? static_cast<int64_t>(len) / per : INT64_MAX;
+  *stride = per;
+  if (idx) {
+    if (static_cast<int64_t>(idx_len) != batch)
+      return napi::throw_range_error(env, fn + "'" + idxname + "' must have length batch (" + s(batch) +
+                                              "), got " + s(static_cast<int64_t>(idx_len)));
+    for (int64_t i = 0; i < batch; ++i)
+      if (idx[i] < 0 || idx[i] >= count)
+        return napi::throw_range_error(env, fn + idxname + "[" + s(i) + "] = " + s(idx[i]) +
+                                                " is out of range: '" + opname + "' holds " + s(count) +
+                                                " batch(es) of " + s(per) + " elements");
+    return true;
+  }
+  if (batch == 0 || per == 0) return true;
+  if (count == 1) {
+    *stride = 0;  // broadcast the single batch
+    return true;
+  }
+  if (count < batch)
+    return napi::throw_range_error(env, fn + "'" + opname + "' has " + s(static_cast<int64_t>(len)) +
+                                            " elements, too few for " + s(batch) + " batches of " + s(per) +
+                                            " (or exactly one batch to broadcast)");
+  return true;
+}
+
+bool check_operand(napi_env env, const char* name, const char* modename, int mode, const float* p,
+                   size_t len, int64_t N, int64_t MN) {
+  const std::string fn = "matmul: ";
+  if (mode < 0 || mode >= kOperandCount)
+    return napi::throw_range_error(env, fn + "'" + modename + "' must be 0 (none), 1 (scalar), 2 (row) or 3 (matrix), got " + s(mode));
+  if (mode == kOperandNone) return true;
+  const int64_t need = mode == kOperandScalar ? 1 : mode == kOperandRow ? N : MN;
+  const char* what = mode == kOperandScalar ? "1 (scalar)" : mode == kOperandRow ? "N (row)" : "M*N (matrix)";
+  if (!p)
+    return napi::throw_type_error(env, fn + "'" + name + "' must be a Float32Array when " + modename + " is " + s(mode));
+  if (static_cast<int64_t>(len) < need)
+    return napi::throw_range_error(env, fn + "'" + name + "' has " + s(static_cast<int64_t>(len)) +
+                                            " elements, needs " + what + " = " + s(need));
+  return true;
+}
+
+napi_value matmul_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "matmul", 17);
+  float *pa, *pb, *pc, *pbias, *pslope;
+  size_t na, nb, nc, nbias, nslope;
+  int64_t batch, M, N, K;
+  bool ta, tb;
+  int32_t *ia, *ib;
+  size_t nia, nib;
+  int32_t bias_mode, act, slope_mode;
+  double alpha;
+  if (!a.ok || !a.f32(0, "a", &pa, &na) || !a.f32(1, "b", &pb, &nb) || !a.f32(2, "out", &pc, &nc) ||
+      !a.i64(3, "batch", &batch) || !a.i64(4, "M", &M) || !a.i64(5, "N", &N) || !a.i64(6, "K", &K) ||
+      !a.boolean(7, "transA", &ta) || !a.boolean(8, "transB", &tb) ||
+      !a.i32_array_or_null(9, "aBatchIdx", &ia, &nia) || !a.i32_array_or_null(10, "bBatchIdx", &ib, &nib) ||
+      !a.f32_or_null(11, "bias", &pbias, &nbias) || !a.i32(12, "biasMode", &bias_mode) ||
+      !a.i32(13, "act", &act) || !a.f64(14, "alpha", &alpha) || !a.f32_or_null(15, "slope", &pslope, &nslope) ||
+      !a.i32(16, "slopeMode", &slope_mode))
+    return nullptr;
+  const std::string fn = "matmul: ";
+  if (batch < 0 || M < 0 || N < 0 || K < 0) {
+    napi::throw_range_error(env, fn + "sizes must be non-negative, got batch=" + s(batch) + " M=" + s(M) +
+                                     " N=" + s(N) + " K=" + s(K));
+    return nullptr;
+  }
+  if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX) {
+    napi::throw_range_error(env, fn + "M, N and K must each be < 2^31");
+    return nullptr;
+  }
+  int64_t MK, KN, MN, total_out;
+  if (!mul_checked(M, K, &MK) || !mul_checked(K, N, &KN) || !mul_checked(M, N, &MN) ||
+      !mul_checked(batch, MN, &total_out)) {
+    napi::throw_range_error(env, fn + "sizes overflow");
+    return nullptr;
+  }
+  if (act < 0 || act >= kActCount) {
+    napi::throw_range_error(env, fn + "'act' must be an activation code in [0, " + s(kActCount - 1) + "], got " + s(act));
+    return nullptr;
+  }
+  if (static_cast<int64_t>(nc) < total_out) {
+    napi::throw_range_error(env, fn + "'out' has " + s(static_cast<int64_t>(nc)) + " elements, needs batch*M*N = " + s(total_out));
+    return nullptr;
+  }
+  int64_t stride_a, stride_b;
+  if (!batch_map(env, "a", "aBatchIdx", na, MK, batch, ia, nia, &stride_a) ||
+      !batch_map(env, "b", "bBatchIdx", nb, KN, batch, ib, nib, &stride_b))
+    return nullptr;
+  if (!check_operand(env, "bias", "biasMode", bias_mode, pbias, nbias, N, MN)) return nullptr;
+  if (act == kActPrelu) {
+    if (slope_mode == kOperandNone) {
+      napi::throw_range_error(env, fn + "act prelu needs slopeMode 1 (scalar), 2 (row) or 3 (matrix)");
+      return nullptr;
+    }
+    if (!check_operand(env, "slope", "slopeMode", slope_mode, pslope, nslope, N, MN)) return nullptr;
+  } else if (slope_mode < 0 || slope_mode >= kOperandCount) {
+    napi::throw_range_error(env, fn + "'slopeMode' must be in [0, 3], got " + s(slope_mode));
+    return nullptr;
+  }
+  if (total_out > 0 && (overlaps(pc, nc, pa, na) || overlaps(pc, nc, pb, nb) ||
+                        (bias_mode != kOperandNone && overlaps(pc, nc, pbias, nbias)) ||
+                        (act == kActPrelu && overlaps(pc, nc, pslope, nslope)))) {
+    napi::throw_range_error(env, fn + "'out' must not share memory with a, b, bias or slope");
+    return nullptr;
+  }
+  if (total_out == 0) return napi::make_undefined(env);
+
+  gemm::Epilogue ep;
+  ep.bias = pbias;
+  ep.bias_mode = bias_mode;
+  ep.act = act;
+  ep.alpha = static_cast<float>(alpha);
+  ep.slope = pslope;
+  ep.slope_mode = act == kActPrelu ? slope_mode : kOperandNone;
+  try {
+    gemm::sgemm_batched(ta, tb, batch, M, N, K, pa, ta ? M : K, stride_a, ia, pb, tb ? K : N, stride_b, ib,
+                        pc, N, MN, &ep);
+  } catch (const std::bad_alloc&) {
+    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for packing buffers");
+    return nullptr;
+  }
+  return napi::make_undefined(env);
+}
+
+napi_value gemm_info_fn(napi_env env, napi_callback_info info) {
+  const gemm::KernelInfo k = gemm::kernel_info();
+  napi_value obj;
+  AB_NAPI_CALL(env, napi_create_object(env, &obj));
+  auto set = [&](const char* key, napi_value v) { return napi_set_named_property(env, obj, key, v) == napi_ok; };
+  const std::string summary = std::string(isa_name(static_cast<Isa>(k.level))) + ": " + k.name + ", MR=" +
+                              s(k.mr) + " NR=" + s(k.nr) + " KC=" + s(k.kc) + " MC=" + s(k.mc) +
+                              " NC=" + s(k.nc);
+  if (!set("level", napi::make_string(env, isa_name(static_cast<Isa>(k.level)))) ||
+      !set("kernel", napi::make_string(env, k.name)) || !set("mr", napi::make_int(env, k.mr)) ||
+      !set("nr", napi::make_int(env, k.nr)) || !set("kc", napi::make_int(env, k.kc)) ||
+      !set("mc", napi::make_int(env, k.mc)) || !set("nc", napi::make_int(env, k.nc)) ||
+      !set("summary", napi::make_string(env, summary.c_str()))) {
+    napi::throw_error(env, "ERR_AFTERBURNER_NAPI", "gemmInfo: cannot build the result");
+    return nullptr;
+  }
+  return obj;
+}
+
+AB_EXPORT("matmul", matmul_fn);
+AB_EXPORT("gemmInfo", gemm_info_fn);
+
+}  // namespace
+}  // namespace ab

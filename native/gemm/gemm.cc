@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+// The ISA-neutral GEMM driver: picks the per-level kernels through DispatchStubs, chooses the
+// path (K == 0, GEMV, blocked, batched) and splits work across the thread pool.
+//
+// Blocked path (BLIS loop order), per thread on its own sub-rectangle of C:
+//   jc (NC columns, packed B block in L2/L3) -> pc (KC deep; pack B) -> ic (MC rows; pack A into
+//   L2) -> macro kernel: jr (NR micro-panel of B in L1) -> ir (MR rows) -> micro-kernel.
+// Threads get a tm x tn grid of C on tile boundaries (each packs its own A and B slices, so no
+// barriers are needed). The K blocking depends only on K, so per-output summation order, and
+// therefore the result, is independent of the thread count.
+#include "gemm/gemm.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "dispatch/dispatch.h"
+#include "gemm/gemm_kernels.h"
+#include "ops/op_codes.h"
+#include "runtime/thread_pool.h"
+
+namespace ab::gemm {
+namespace {
+
+using ParamsFn = void (*)(KernelParams*);
+using PackAFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, float*);
+using PackBFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, float*);
+using MacroFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, float*, int64_t, int,
+                         const Epilogue*, int64_t, int64_t);
+using GemvTFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, int64_t);
+using GemvNFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t);
+using EpiFn = void (*)(float*, int64_t, int64_t, int64_t, const Epilogue*, int64_t, int64_t);
+
+const DispatchStub<ParamsFn> params_stub = {AB_STUB_SLOTS(sgemm_params)};
+const DispatchStub<PackAFn> pack_a_stub = {AB_STUB_SLOTS(sgemm_pack_a)};
+const DispatchStub<PackBFn> pack_b_stub = {AB_STUB_SLOTS(sgemm_pack_b)};
+const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS(sgemm_macro)};
+const DispatchStub<GemvTFn> gemv_t_stub = {AB_STUB_SLOTS(sgemv_t)};
+const DispatchStub<GemvNFn> gemv_n_stub = {AB_STUB_SLOTS(sgemv_n)};
+const DispatchStub<EpiFn> epi_stub = {AB_STUB_SLOTS(sgemm_epilogue)};
+
+// All stubs are filled alike, so picking by one resolved level keeps them consistent even if
+// the ISA cap changes during a call.
+template <typename Fn>
+Fn pick(const DispatchStub<Fn>& s, int level) {
+  for (int l = level; l >= 0; --l)
+    if (s.slots[l]) return s.slots[l];
+  return s.slots[0];
+}
+
+struct Kern {
+  int level;
+  KernelParams p;
+  PackAFn pack_a;
+  PackBFn pack_b;
+  MacroFn macro;
+  GemvTFn gemv_t;
+  GemvNFn gemv_n;
+  EpiFn epi;
+};
+
+// Tuning aid: AFTERBURNER_GEMM_BLOCKS="kc,mc,nc" overrides the cache blocks (mc, nc are rounded
+// to the register tile). Read once.
+struct BlockOverride {
+  long kc = 0, mc = 0, nc = 0;
+  BlockOverride() {
+    if (const char* e = std::getenv("AFTERBURNER_GEMM_BLOCKS")) {
+      if (std::sscanf(e, "%ld,%ld,%ld", &kc, &mc, &nc) != 3 || kc < 1 || mc < 1 || nc < 1) kc = mc = nc = 0;
+    }
+  }
+};
+const BlockOverride g_override;
+
+Kern current_kernel() {
+  Kern k;
+  k.level = static_cast<int>(params_stub.level());
+  pick(params_stub, k.level)(&k.p);
+  if (g_override.kc > 0) {
+    k.p.kc = static_cast<int>(g_override.kc);
+    k.p.mc = static_cast<int>((g_override.mc + k.p.mr - 1) / k.p.mr * k.p.mr);
+    k.p.nc = static_cast<int>((g_override.nc + k.p.nr - 1) / k.p.nr * k.p.nr);
+  }
+  k.pack_a = pick(pack_a_stub, k.level);
+  k.pack_b = pick(pack_b_stub, k.level);
+  k.macro = pick(macro_stub, k.level);
+  k.gemv_t = pick(gemv_t_stub, k.level);
+  k.gemv_n = pick(gemv_n_stub, k.level);
+  k.epi = pick(epi_stub, k.level);
+  return k;
+}
+
+inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t rup(int64_t a, int64_t b) { return cdiv(a, b) * b; }
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+struct Prob {
+  bool ta, tb;
+  int64_t M, N, K;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float* C;
+  int64_t ldc;
+  const Epilogue* ep;  // resolved (lds filled) or null
+  // op(A)(i, k) = A[i * rsa + k * csa]; op(B)(k, j) = B[k * rsb + j * csb]
+  int64_t rsa() const { return ta ? 1 : lda; }
+  int64_t csa() const { return ta ? lda : 1; }
+  int64_t rsb() const { return tb ? 1 : ldb; }
+  int64_t csb() const { return tb ? ldb : 1; }
+};
+
+// K block: depends on K only (it fixes the summation order).
+int64_t k_block(const Kern& kn, int64_t K) {
+  const int64_t nb = cdiv(K, kn.p.kc);
+  return cdiv(K, nb);
+}
+// A balanced block of at most `cap` (rounded to `unit`) covering `len`.
+int64_t balanced(int64_t len, int64_t cap, int64_t unit) {
+  if (len <= 0) return unit;
+  const int64_t nb = cdiv(len, cap);
+  return rup(cdiv(len, nb), unit);
+}
+
+// Scratch floats one thread needs for the blocked path on a sub-problem of size m x n.
+struct WsSize {
+  int64_t a, b;
+};
+WsSize ws_blocked(const Kern& kn, int64_t m, int64_t n, int64_t K) {
+  const int64_t kc = k_block(kn, K);
+  const int64_t mc = min64(balanced(m, kn.p.mc, kn.p.mr), rup(m, kn.p.mr));
+  const int64_t nc = min64(balanced(n, kn.p.nc, kn.p.nr), rup(n, kn.p.nr));
+  return {rup(mc * kc, 16) + 16, rup(nc * kc, 16) + 16};
+}
+
+// Grow-only, 64-byte aligned scratch owned by the calling thread; throws std::bad_alloc.
+struct Scratch {
+  float* p = nullptr;
+  size_t cap = 0;
+  ~Scratch() { std::free(p); }
+  float* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      p = nullptr;
+      cap = 0;
+      size_t bytes = (n * sizeof(float) + 63) & ~size_t{63};
+      p = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!p) throw std::bad_alloc();
+      cap = n;
+    }
+    return p;
+  }
+};
+thread_local Scratch t_ws;
+
+// Single-threaded blocked GEMM on C[m0:m1, n0:n1].
+void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                   float* abuf, float* bbuf) {
+  const int64_t kc = k_block(kn, p.K);
+  const int64_t mc = balanced(m1 - m0, kn.p.mc, kn.p.mr);
+  const int64_t nc = balanced(n1 - n0, kn.p.nc, kn.p.nr);
+  const int64_t rsa = p.rsa(), csa = p.csa(), rsb = p.rsb(), csb = p.csb();
+  for (int64_t jc = n0; jc < n1; jc += nc) {
+    const int64_t ncur = min64(nc, n1 - jc);
+    for (int64_t pc = 0; pc < p.K; pc += kc) {
+      const int64_t kcur = min64(kc, p.K - pc);
+      const bool last = pc + kcur >= p.K;
+      kn.pack_b(p.B + pc * rsb + jc * csb, rsb, csb, kcur, ncur, bbuf);
+      for (int64_t ic = m0; ic < m1; ic += mc) {
+        const int64_t mcur = min64(mc, m1 - ic);
+        kn.pack_a(p.A + ic * rsa + pc * csa, rsa, csa, mcur, kcur, abuf);
+        kn.macro(abuf, bbuf, mcur, ncur, kcur, p.C + ic * p.ldc + jc, p.ldc, pc > 0 ? 1 : 0,
+                 last ? p.ep : nullptr, ic, jc);
+      }
+    }
+  }
+}
+
+// Threads worth using for `macs` multiply-adds.
+int threads_for(int64_t macs, int nt_max) {
+  constexpr int64_t kMinPerThread = int64_t{1} << 18;
+  if (nt_max <= 1 || macs < 2 * kMinPerThread) return 1;
+  int64_t t = macs / kMinPerThread;
+  return t < nt_max ? static_cast<int>(t) : nt_max;
+}
+
+void gemm_k0(const Kern& kn, const Prob& p) {
+  for (int64_t i = 0; i < p.M; ++i) std::memset(p.C + i * p.ldc, 0, sizeof(float) * p.N);
+  if (p.ep) kn.epi(p.C, p.ldc, p.M, p.N, p.ep, 0, 0);
+}
+
+size_t ws_gemv(const Prob& p) {
+  // contiguous copy of the vector operand, plus y for the (N == 1, transA, ldc != 1) case
+  return static_cast<size_t>(rup(p.K, 16) + rup(p.M, 16) + 32);
+}
+
+void gemv(const Kern& kn, const Prob& p, int nt, float* ws) {
+  float* vbuf = ws;
+  float* ybuf = ws + rup(p.K, 16) + 16;
+  const int64_t total = p.M == 1 ? p.N : p.M;
+  // The vector operand, made contiguous if needed.
+  const float* v;
+  int64_t vstride = p.M == 1 ? p.csa() : p.rsb();
+  const float* vsrc = p.M == 1 ? p.A : p.B;
+  if (vstride == 1 || p.K <= 1) {
+    v = vsrc;
+  } else {
+    for (int64_t k = 0; k < p.K; ++k) vbuf[k] = vsrc[k * vstride];
+    v = vbuf;
+  }
+  const int64_t work = total * p.K;
+  int n = threads_for(work, nt);
+  if (n > 1 && total < 64 * n) n = static_cast<int>(total / 64 > 1 ? total / 64 : 1);
+  auto body = [&](int64_t j0, int64_t j1) {
+    if (p.M == 1) {
+      if (!p.tb) kn.gemv_n(p.B, p.ldb, v, p.K, p.C, j0, j1);
+      else kn.gemv_t(p.B, p.ldb, v, p.K, p.C, 1, j0, j1);
+      if (p.ep) kn.epi(p.C + j0, p.ldc, 1, j1 - j0, p.ep, 0, j0);
+    } else {  // N == 1
+      if (!p.ta) {
+        kn.gemv_t(p.A, p.lda, v, p.K, p.C, p.ldc, j0, j1);
+      } else if (p.ldc == 1) {
+        kn.gemv_n(p.A, p.lda, v, p.K, p.C, j0, j1);
+      } else {
+        kn.gemv_n(p.A, p.lda, v, p.K, ybuf, j0, j1);
+        for (int64_t i = j0; i < j1; ++i) p.C[i * p.ldc] = ybuf[i];
+      }
+      if (p.ep) kn.epi(p.C + j0 * p.ldc, p.ldc, j1 - j0, 1, p.ep, j0, 0);
+    }
+  };
+  if (n <= 1) {
+    body(0, total);
+    return;
+  }
+  // Split on 16-element boundaries (whole cache lines of y).
+  const int64_t units = cdiv(total, 16);
+  parallel_run(n, [&](int tid, int nn) {
+    int64_t b = units * tid / nn * 16, e = units * (tid + 1) / nn * 16;
+    if (e > total) e = total;
+    if (b < e) body(b, e);
+  });
+}
+
+struct Grid {
+  int tm, tn;
+};
+Grid choose_grid(const Kern& kn, const Prob& p, int nt) {
+  Grid best{1, nt};
+  double best_cost = -1;
+  for (int tm = 1; tm <= nt; ++tm) {
+    if (nt % tm) continue;
+    const int tn = nt / tm;
+    const int64_t mt = rup(cdiv(cdiv(p.M, kn.p.mr), tm), 1) * kn.p.mr;
+    const int64_t ntt = cdiv(cdiv(p.N, kn.p.nr), tn) * kn.p.nr;
+    if (cdiv(p.M, kn.p.mr) < tm || cdiv(p.N, kn.p.nr) < tn) continue;
+    const double compute = static_cast<double>(mt) * ntt * p.K;
+    const double pack = 8.0 * p.K * (static_cast<double>(mt) * cdiv(ntt, kn.p.nc) + ntt);
+    const double cost = compute + pack;
+    if (best_cost < 0 || cost < best_cost) {
+      best_cost = cost;
+      best = {tm, tn};
+    }
+  }
+  return best;
+}
+
+// One problem, up to nt threads. ws: scratch for nt threads (see ws_need).
+size_t ws_need(const Kern& kn, const Prob& p, int nt) {
+  if (p.M == 0 || p.N == 0 || p.K == 0) return 16;
+  if (p.M == 1 || p.N == 1) return ws_gemv(p);
+  const WsSize w = ws_blocked(kn, p.M, p.N, p.K);
+  return static_cast<size_t>(nt) * static_cast<size_t>(w.a + w.b);
+}
+
+void gemm_one(const Kern& kn, const Prob& p, int nt, float* ws) {
+  if (p.M == 0 || p.N == 0) return;
+  if (p.K == 0) return gemm_k0(kn, p);
+  if (p.M == 1 || p.N == 1) return gemv(kn, p, nt, ws);
+  const int n = threads_for(p.M * p.N * p.K, nt);
+  const WsSize w = ws_blocked(kn, p.M, p.N, p.K);
+  if (n <= 1) {
+    blocked_range(kn, p, 0, p.M, 0, p.N, ws, ws + w.a);
+    return;
+  }
+  const Grid g = choose_grid(kn, p, n);
+  const int used = g.tm * g.tn;
+  const int64_t mtiles = cdiv(p.M, kn.p.mr), ntiles = cdiv(p.N, kn.p.nr);
+  parallel_run(used, [&](int tid, int) {
+    const int im = tid / g.tn, in = tid % g.tn;
+    const int64_t m0 = mtiles * im / g.tm * kn.p.mr, m1 = min64(mtiles * (im + 1) / g.tm * kn.p.mr, p.M);
+    const int64_t n0 = ntiles * in / g.tn * kn.p.nr, n1 = min64(ntiles * (in + 1) / g.tn * kn.p.nr, p.N);
+    if (m0 >= m1 || n0 >= n1) return;
+    float* a = ws + static_cast<int64_t>(tid) * (w.a + w.b);
+    blocked_range(kn, p, m0, m1, n0, n1, a, a + w.a);
+  });
+}
+
+// Resolves default strides of matrix operands and drops identity epilogues.
+const Epilogue* resolve(const Epilogue* ep, int64_t N, Epilogue* store) {
+  if (epilogue_is_identity(ep)) return nullptr;
+  *store = *ep;
+  if (store->bias_ld == 0) store->bias_ld = N;
+  if (store->slope_ld == 0) store->slope_ld = N;
+  if (store->act != kActPrelu) store->slope_mode = kOperandNone;
+  return store;
+}
+
+}  // namespace
+
+bool epilogue_is_identity(const Epilogue* ep) {
+  return ep == nullptr || (ep->bias_mode == kOperandNone && ep->act == kActLinear);
+}
+
+KernelInfo kernel_info() {
+  const Kern k = current_kernel();
+  return {k.level, k.p.mr, k.p.nr, k.p.kc, k.p.mc, k.p.nc, k.p.name};
+}
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float* C, int64_t ldc, const Epilogue* ep) {
+  if (M <= 0 || N <= 0) return;
+  Epilogue local;
+  const Kern kn = current_kernel();
+  const Prob p{trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, resolve(ep, N, &local)};
+  const int nt = get_num_threads();
+  float* ws = t_ws.get(ws_need(kn, p, nt));
+  gemm_one(kn, p, nt, ws);
+}
+
+void sgemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
+                   const float* A, int64_t lda, int64_t stride_a, const int32_t* a_idx,
+                   const float* B, int64_t ldb, int64_t stride_b, const int32_t* b_idx,
+                   float* C, int64_t ldc, int64_t stride_c, const Epilogue* ep) {
+  if (batch <= 0 || M <= 0 || N <= 0) return;
+  Epilogue local;
+  const Kern kn = current_kernel();
+  const Epilogue* rep = resolve(ep, N, &local);
+  auto prob = [&](int64_t i) {
+    const int64_t ia = a_idx ? a_idx[i] : i, ib = b_idx ? b_idx[i] : i;
+    return Prob{trans_a, trans_b, M, N, K, A + ia * stride_a, lda, B + ib * stride_b, ldb,
+                C + i * stride_c, ldc, rep};
+  };
+  const int nt = get_num_threads();
+  const int64_t macs = M * N * K;
+  // Parallel over the batch when it divides evenly or the problems are small; each problem then
+  // runs on one thread (same per-problem algorithm, so the same bits).
+  const bool by_batch = nt > 1 && batch >= 2 &&
+                        (macs < (int64_t{1} << 22) || batch % nt == 0 || batch >= 4 * nt) &&
+                        batch * macs >= (int64_t{1} << 17);
+  if (!by_batch) {
+    const Prob p0 = prob(0);
+    float* ws = t_ws.get(ws_need(kn, p0, nt));
+    for (int64_t i = 0; i < batch; ++i) gemm_one(kn, prob(i), nt, ws);
+    return;
+  }
+  const int n = batch < nt ? static_cast<int>(batch) : nt;
+  const size_t per = (ws_need(kn, prob(0), 1) + 15) & ~size_t{15};
+  float* ws = t_ws.get(per * n);
+  parallel_run(n, [&](int tid, int nn) {
+    const int64_t b = batch * tid / nn, e = batch * (tid + 1) / nn;
+    float* w = ws + per * tid;
+    for (int64_t i = b; i < e; ++i) gemm_one(kn, prob(i), 1, w);
+  });
+}
+
+}  // namespace ab::gemm

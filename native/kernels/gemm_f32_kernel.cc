@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: Apache-2.0
+// f32 GEMM kernel bodies, one copy per level (see native/gemm/gemm_kernels.h for the contract).
+//   avx512 : 14x32 register tile (28 zmm accumulators, A broadcast from the packed panel,
+//            two B vectors per k), masked edge columns, epilogue fused in registers.
+//   avx2   : 6x16 register tile (12 ymm accumulators), maskload/maskstore edges.
+//   scalar : 4x16 tile in plain C (the compiler may use SSE2), cache-blocked the same way; it is
+//            the portable reference for every level.
+// GEMV bodies (row dot products and K-ordered axpy accumulation) stream the matrix once.
+#include <cstdint>
+#include <cstring>
+
+#include "dispatch/dispatch.h"
+#include "gemm/gemm_kernels.h"
+#include "kernels/activation.h"
+#include "ops/op_codes.h"
+
+#if AB_ISA_LEVEL >= 1
+#include <immintrin.h>
+#endif
+
+// GCC 12 flags _mm512_undefined_ps() inside its own intrinsic headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace ab { namespace AB_ISA_NS {
+using ::ab::gemm::Epilogue;
+using ::ab::gemm::KernelParams;
+
+namespace {
+
+#if AB_ISA_LEVEL >= 2
+constexpr int kMR = 14, kNR = 32, kKC = 256, kMC = 336, kNC = 3072;
+const char* const kName = "avx512 14x32 fma (zmm, masked edges)";
+#elif AB_ISA_LEVEL == 1
+constexpr int kMR = 6, kNR = 16, kKC = 256, kMC = 144, kNC = 3072;
+const char* const kName = "avx2 6x16 fma (ymm)";
+#else
+constexpr int kMR = 4, kNR = 16, kKC = 256, kMC = 128, kNC = 2048;
+const char* const kName = "scalar 4x16 portable";
+#endif
+
+#define AB_INLINE inline __attribute__((always_inline))
+
+AB_INLINE float operand_at(const float* p, int mode, int64_t ld, int64_t m, int64_t n) {
+  switch (mode) {
+    case kOperandScalar: return p[0];
+    case kOperandRow: return p[n];
+    case kOperandMatrix: return p[m * ld + n];
+    default: return 0.f;
+  }
+}
+
+bool act_is_heavy(int act) { return act == kActElu || act == kActSigmoid; }
+
+// Scalar epilogue on a tile in memory: the reference for the in-register versions.
+void epilogue_ref(float* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue* ep, int64_t m0,
+                  int64_t n0) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = c + i * ldc;
+    const int64_t m = m0 + i;
+    if (ep->bias_mode != kOperandNone)
+      for (int64_t j = 0; j < cols; ++j) row[j] += operand_at(ep->bias, ep->bias_mode, ep->bias_ld, m, n0 + j);
+    if (ep->act == kActPrelu) {
+      switch (ep->slope_mode) {
+        case kOperandScalar: activation_f32_inplace(row, cols, kActLeakyRelu, ep->slope[0], nullptr); break;
+        case kOperandRow: activation_f32_inplace(row, cols, kActPrelu, 0.f, ep->slope + n0); break;
+        case kOperandMatrix:
+          activation_f32_inplace(row, cols, kActPrelu, 0.f, ep->slope + m * ep->slope_ld + n0);
+          break;
+        default: break;
+      }
+    } else if (ep->act != kActLinear) {
+      activation_f32_inplace(row, cols, ep->act, ep->alpha, nullptr);
+    }
+  }
+}
+
+struct StoreArgs {
+  float* c;
+  int64_t ldc;
+  int nr;  // valid columns of this tile
+  int accumulate;
+  const Epilogue* ep;
+  int64_t m0, n0;
+};
+
+// ---------------------------------------------------------------- packing (all levels)
+void pack_a_impl(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* dst) {
+  for (int64_t p = 0; p < mc; p += kMR) {
+    const int r = static_cast<int>(mc - p < kMR ? mc - p : kMR);
+    float* d = dst + p * kc;
+    if (cs == 1) {
+      for (int i = 0; i < r; ++i) {
+        const float* s = a + (p + i) * rs;
+        for (int64_t k = 0; k < kc; ++k) d[k * kMR + i] = s[k];
+      }
+      for (int i = r; i < kMR; ++i)
+        for (int64_t k = 0; k < kc; ++k) d[k * kMR + i] = 0.f;
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* s = a + k * cs + p * rs;
+        float* dk = d + k * kMR;
+        if (rs == 1) {
+          for (int i = 0; i < r; ++i) dk[i] = s[i];
+        } else {
+          for (int i = 0; i < r; ++i) dk[i] = s[i * rs];
+        }
+        for (int i = r; i < kMR; ++i) dk[i] = 0.f;
+      }
+    }
+  }
+}
+
+
+void pack_b_impl(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* dst) {
+  for (int64_t q = 0; q < nc; q += kNR) {
+    const int n = static_cast<int>(nc - q < kNR ? nc - q : kNR);
+    float* d = dst + q * kc;
+    if (cs == 1) {
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* s = b + k * rs + q;
+        float* dk = d + k * kNR;
+        if (n == kNR) {
+          for (int j = 0; j < kNR; ++j) dk[j] = s[j];
+        } else {
+          for (int j = 0; j < n; ++j) dk[j] = s[j];
+          for (int j = n; j < kNR; ++j) dk[j] = 0.f;
+        }
+      }
+    } else {
+      // Transposed source: column j of the panel is contiguous along k when rs == 1.
+      for (int j = 0; j < n; ++j) {
+        const float* s = b + (q + j) * cs;
+        if (rs == 1) {
+          for (int64_t k = 0; k < kc; ++k) d[k * kNR + j] = s[k];
+        } else {
+          for (int64_t k = 0; k < kc; ++k) d[k * kNR + j] = s[k * rs];
+        }
+      }
+      for (int j = n; j < kNR; ++j)
+        for (int64_t k = 0; k < kc; ++k) d[k * kNR + j] = 0.f;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- micro-kernels
+#if AB_ISA_LEVEL >= 2
+AB_INLINE __m512 load_operand16(const float* p, int mode, int64_t ld, int64_t m, int64_t n, __mmask16 mk) {
+  switch (mode) {
+    case kOperandScalar: return _mm512_set1_ps(p[0]);
+    case kOperandRow: return _mm512_maskz_loadu_ps(mk, p + n);
+    default: return _mm512_maskz_loadu_ps(mk, p + m * ld + n);
+  }
+}
+
+AB_INLINE __m512 epi16(__m512 x, const Epilogue* ep, int64_t m, int64_t n, __mmask16 mk) {
+  if (ep->bias_mode != kOperandNone) x = _mm512_add_ps(x, load_operand16(ep->bias, ep->bias_mode, ep->bias_ld, m, n, mk));
+  const __m512 zero = _mm512_setzero_ps();
+  switch (ep->act) {
+    // max(0, NaN) = NaN (second operand); + 0 turns -0 into +0 like Math.max(0, -0).
+    case kActRelu: return _mm512_add_ps(_mm512_max_ps(zero, x), zero);
+    case kActRelu6: return _mm512_min_ps(_mm512_set1_ps(6.f), _mm512_add_ps(_mm512_max_ps(zero, x), zero));
+    case kActLeakyRelu:
+      return _mm512_mask_mul_ps(x, _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, _mm512_set1_ps(ep->alpha));
+    case kActPrelu:
+      return _mm512_mask_mul_ps(x, _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x,
+                                load_operand16(ep->slope, ep->slope_mode, ep->slope_ld, m, n, mk));
+    default: return x;
+  }
+}
+
+template <int R, int NV>
+__attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
+                                   const StoreArgs& s) {
+  __m512 acc[R][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (int i = 0; i < R; ++i) _mm_prefetch(reinterpret_cast<const char*>(s.c + i * s.ldc), _MM_HINT_T0);
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(pb);
+    const __m512 b1 = NV > 1 ? _mm512_load_ps(pb + 16) : b0;
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const __m512 a = _mm512_set1_ps(pa[i]);
+      acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+      if (NV > 1) acc[i][NV - 1] = _mm512_fmadd_ps(a, b1, acc[i][NV - 1]);
+    }
+    pa += kMR;
+    pb += kNR;
+  }
+  __mmask16 mk[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int rem = s.nr - 16 * v;
+    mk[v] = rem >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << rem) - 1u);
+  }
+  const Epilogue* ep = s.ep;
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    float* crow = s.c + i * s.ldc;
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      __m512 x = acc[i][v];
+      if (s.accumulate) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk[v], crow + 16 * v));
+      if (ep) x = epi16(x, ep, s.m0 + i, s.n0 + 16 * v, mk[v]);
+      _mm512_mask_storeu_ps(crow + 16 * v, mk[v], x);
+    }
+  }
+  if (ep && act_is_heavy(ep->act))
+    for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, s.nr, ep->act, ep->alpha, nullptr);
+}
+constexpr int kVec = 16;
+
+#elif AB_ISA_LEVEL == 1
+AB_INLINE __m256i mask8(int rem) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+AB_INLINE __m256 load_operand8(const float* p, int mode, int64_t ld, int64_t m, int64_t n, __m256i mk) {
+  switch (mode) {
+    case kOperandScalar: return _mm256_set1_ps(p[0]);
+    case kOperandRow: return _mm256_maskload_ps(p + n, mk);
+    default: return _mm256_maskload_ps(p + m * ld + n, mk);
+  }
+}
+AB_INLINE __m256 epi8(__m256 x, const Epilogue* ep, int64_t m, int64_t n, __m256i mk) {
+  if (ep->bias_mode != kOperandNone) x = _mm256_add_ps(x, load_operand8(ep->bias, ep->bias_mode, ep->bias_ld, m, n, mk));
+  const __m256 zero = _mm256_setzero_ps();
+  switch (ep->act) {
+    case kActRelu: return _mm256_add_ps(_mm256_max_ps(zero, x), zero);
+    case kActRelu6: return _mm256_min_ps(_mm256_set1_ps(6.f), _mm256_add_ps(_mm256_max_ps(zero, x), zero));
+    case kActLeakyRelu:
+      return _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(ep->alpha)), _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+    case kActPrelu:
+      return _mm256_blendv_ps(
+          x, _mm256_mul_ps(x, load_operand8(ep->slope, ep->slope_mode, ep->slope_ld, m, n, mk)),
+          _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+    default: return x;
+  }
+}
+
+template <int R, int NV>
+__attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
+                                   const StoreArgs& s) {
+  __m256 acc[R][NV];
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_ps();
+  for (int i = 0; i < R; ++i) _mm_prefetch(reinterpret_cast<const char*>(s.c + i * s.ldc), _MM_HINT_T0);
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(pb);
+    const __m256 b1 = NV > 1 ? _mm256_load_ps(pb + 8) : b0;
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const __m256 a = _mm256_broadcast_ss(pa + i);
+      acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+      if (NV > 1) acc[i][NV - 1] = _mm256_fmadd_ps(a, b1, acc[i][NV - 1]);
+    }
+    pa += kMR;
+    pb += kNR;
+  }
+  __m256i mk[NV];
+  for (int v = 0; v < NV; ++v) mk[v] = mask8(s.nr - 8 * v);
+  const bool full = s.nr >= 8 * NV;
+  const Epilogue* ep = s.ep;
+  for (int i = 0; i < R; ++i) {
+    float* crow = s.c + i * s.ldc;
+    for (int v = 0; v < NV; ++v) {
+      __m256 x = acc[i][v];
+      if (full) {
+        if (s.accumulate) x = _mm256_add_ps(x, _mm256_loadu_ps(crow + 8 * v));
+        if (ep) x = epi8(x, ep, s.m0 + i, s.n0 + 8 * v, mk[v]);
+        _mm256_storeu_ps(crow + 8 * v, x);
+      } else {
+        if (s.accumulate) x = _mm256_add_ps(x, _mm256_maskload_ps(crow + 8 * v, mk[v]));
+        if (ep) x = epi8(x, ep, s.m0 + i, s.n0 + 8 * v, mk[v]);
+        _mm256_maskstore_ps(crow + 8 * v, mk[v], x);
+      }
+    }
+  }
+  if (ep && act_is_heavy(ep->act))
+    for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, s.nr, ep->act, ep->alpha, nullptr);
+}
+constexpr int kVec = 8;
+
+#else
+template <int R, int NV>
+__attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
+                                   const StoreArgs& s) {
+  constexpr int W = 8 * NV;  // columns computed (NR = 16 = two "vectors" of 8)
+  float acc[R][W];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < W; ++j) acc[i][j] = 0.f;
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int i = 0; i < R; ++i) {
+      const float a = pa[i];
+      for (int j = 0; j < W; ++j) acc[i][j] += a * pb[j];
+    }
+    pa += kMR;
+    pb += kNR;
+  }
+  for (int i = 0; i < R; ++i) {
+    float* crow = s.c + i * s.ldc;
+    if (s.accumulate) {
+      for (int j = 0; j < s.nr; ++j) crow[j] += acc[i][j];
+    } else {
+      for (int j = 0; j < s.nr; ++j) crow[j] = acc[i][j];
+    }
+  }
+  if (s.ep) epilogue_ref(s.c, s.ldc, R, s.nr, s.ep, s.m0, s.n0);
+}
+constexpr int kVec = 8;
+#endif
+
+typedef void (*UkrFn)(int64_t, const float*, const float*, const StoreArgs&);
+#define AB_UKR_ROW(R) {&ukr<R, 1>, &ukr<R, 2>}
+const UkrFn kUkr[kMR][2] = {
+    AB_UKR_ROW(1), AB_UKR_ROW(2), AB_UKR_ROW(3), AB_UKR_ROW(4),
+#if AB_ISA_LEVEL >= 1
+    AB_UKR_ROW(5), AB_UKR_ROW(6),
+#endif
+#if AB_ISA_LEVEL >= 2
+    AB_UKR_ROW(7), AB_UKR_ROW(8), AB_UKR_ROW(9), AB_UKR_ROW(10), AB_UKR_ROW(11), AB_UKR_ROW(12),
+    AB_UKR_ROW(13), AB_UKR_ROW(14),
+#endif
+};
+#undef AB_UKR_ROW
+static_assert(kNR == 2 * kVec, "tile is two vectors wide");
+
+}  // namespace
+
+// ---------------------------------------------------------------- entry points
+void sgemm_params(KernelParams* out) {
+  out->mr = kMR;
+  out->nr = kNR;
+  out->kc = kKC;
+  out->mc = kMC;
+  out->nc = kNC;
+  out->name = kName;
+}
+
+void sgemm_pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* dst) {
+  pack_a_impl(a, rs, cs, mc, kc, dst);
+}
+
+void sgemm_pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* dst) {
+  pack_b_impl(b, rs, cs, kc, nc, dst);
+}
+
+void sgemm_macro(const float* pa, const float* pb, int64_t mc, int64_t nc, int64_t kc, float* c,
+                 int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
+  for (int64_t jr = 0; jr < nc; jr += kNR) {
+    const int nr = static_cast<int>(nc - jr < kNR ? nc - jr : kNR);
+    const float* b = pb + jr * kc;
+    const int nv = nr > kVec ? 2 : 1;
+    for (int64_t ir = 0; ir < mc; ir += kMR) {
+      const int mr = static_cast<int>(mc - ir < kMR ? mc - ir : kMR);
+      StoreArgs s{c + ir * ldc + jr, ldc, nr, accumulate, ep, m0 + ir, n0 + jr};
+      kUkr[mr - 1][nv - 1](kc, pa + ir * kc, b, s);
+    }
+  }
+}
+
+void sgemm_epilogue(float* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue* ep, int64_t m0,
+                    int64_t n0) {
+  epilogue_ref(c, ldc, rows, cols, ep, m0, n0);
+}
+
+// y[j * incy] = dot(x[j, :], v)
+void sgemv_t(const float* x, int64_t ldx, const float* v, int64_t K, float* y, int64_t incy, int64_t j0,
+             int64_t j1) {
+#if AB_ISA_LEVEL >= 2
+  const int64_t K32 = K & ~int64_t{31};
+  const int64_t rem = K - K32;
+  const __mmask16 m0 = rem >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << rem) - 1u);
+  const __mmask16 m1 = rem > 16 ? static_cast<__mmask16>((1u << (rem - 16)) - 1u) : static_cast<__mmask16>(0);
+  int64_t j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    const float* r0 = x + j * ldx;
+    const float* r1 = r0 + ldx;
+    const float* r2 = r1 + ldx;
+    const float* r3 = r2 + ldx;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (int64_t k = 0; k < K32; k += 32) {
+      const __m512 v0 = _mm512_loadu_ps(v + k), v1 = _mm512_loadu_ps(v + k + 16);
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + k), v0, a0);
+      b0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + k + 16), v1, b0);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + k), v0, a1);
+      b1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + k + 16), v1, b1);
+      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + k), v0, a2);
+      b2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + k + 16), v1, b2);
+      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + k), v0, a3);
+      b3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + k + 16), v1, b3);
+    }
+    if (rem) {
+      const __m512 v0 = _mm512_maskz_loadu_ps(m0, v + K32), v1 = _mm512_maskz_loadu_ps(m1, v + K32 + 16);
+      a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, r0 + K32), v0, a0);
+      b0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, r0 + K32 + 16), v1, b0);
+      a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, r1 + K32), v0, a1);
+      b1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, r1 + K32 + 16), v1, b1);
+      a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, r2 + K32), v0, a2);
+      b2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, r2 + K32 + 16), v1, b2);
+      a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, r3 + K32), v0, a3);
+      b3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, r3 + K32 + 16), v1, b3);
+    }
+    y[j * incy] = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+    y[(j + 1) * incy] = _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
+    y[(j + 2) * incy] = _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
+    y[(j + 3) * incy] = _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
+  }
+  for (; j < j1; ++j) {
+    const float* r0 = x + j * ldx;
+    __m512 a0 = _mm512_setzero_ps(), b0 = a0;
+    for (int64_t k = 0; k < K32; k += 32) {
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + k), _mm512_loadu_ps(v + k), a0);
+      b0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + k + 16), _mm512_loadu_ps(v + k + 16), b0);
+    }
+    if (rem) {
+      a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, r0 + K32), _mm512_maskz_loadu_ps(m0, v + K32), a0);
+      b0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, r0 + K32 + 16), _mm512_maskz_loadu_ps(m1, v + K32 + 16), b0);
+    }
+    y[j * incy] = _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+  }
+#elif AB_ISA_LEVEL == 1
+  const int64_t K16 = K & ~int64_t{15};
+  const int64_t rem = K - K16;
+  const __m256i m0 = mask8(static_cast<int>(rem)), m1 = mask8(static_cast<int>(rem) - 8);
+  for (int64_t j = j0; j < j1; j += 2) {
+    const bool two = j + 1 < j1;
+    const float* r0 = x + j * ldx;
+    const float* r1 = two ? r0 + ldx : r0;
+    __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0;
+    for (int64_t k = 0; k < K16; k += 16) {
+      const __m256 v0 = _mm256_loadu_ps(v + k), v1 = _mm256_loadu_ps(v + k + 8);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + k), v0, a0);
+      b0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + k + 8), v1, b0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + k), v0, a1);
+      b1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + k + 8), v1, b1);
+    }
+    if (rem) {
+      const __m256 v0 = _mm256_maskload_ps(v + K16, m0), v1 = _mm256_maskload_ps(v + K16 + 8, m1);
+      a0 = _mm256_fmadd_ps(_mm256_maskload_ps(r0 + K16, m0), v0, a0);
+      b0 = _mm256_fmadd_ps(_mm256_maskload_ps(r0 + K16 + 8, m1), v1, b0);
+      a1 = _mm256_fmadd_ps(_mm256_maskload_ps(r1 + K16, m0), v0, a1);
+      b1 = _mm256_fmadd_ps(_mm256_maskload_ps(r1 + K16 + 8, m1), v1, b1);
+    }
+    float t[8];
+    _mm256_storeu_ps(t, _mm256_add_ps(a0, b0));
+    y[j * incy] = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+    if (two) {
+      _mm256_storeu_ps(t, _mm256_add_ps(a1, b1));
+      y[(j + 1) * incy] = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+    }
+  }
+#else
+  for (int64_t j = j0; j < j1; ++j) {
+    const float* r = x + j * ldx;
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8)
+      for (int t = 0; t < 8; ++t) s[t] += r[k + t] * v[k + t];
+    for (int t = 0; k < K; ++k, ++t) s[t] += r[k] * v[k];
+    y[j * incy] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  }
+#endif
+}
+
+// y[j] = sum_k v[k] x[k, j], K-ordered per element, 4 rows of x streamed at a time.
+void sgemv_n(const float* x, int64_t ldx, const float* v, int64_t K, float* y, int64_t j0, int64_t j1) {
+  constexpr int64_t kChunk = 2048;  // columns of y kept in L1 while K streams by
+  for (int64_t jb = j0; jb < j1; jb += kChunk) {
+    const int64_t je = jb + kChunk < j1 ? jb + kChunk : j1;
+    for (int64_t j = jb; j < je; ++j) y[j] = 0.f;
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const float* x0 = x + k * ldx;
+      const float* x1 = x0 + ldx;
+      const float* x2 = x1 + ldx;
+      const float* x3 = x2 + ldx;
+      int64_t j = jb;
+#if AB_ISA_LEVEL >= 2
+      const __m512 v0 = _mm512_set1_ps(v[k]), v1 = _mm512_set1_ps(v[k + 1]), v2 = _mm512_set1_ps(v[k + 2]),
+                   v3 = _mm512_set1_ps(v[k + 3]);
+      for (; j + 16 <= je; j += 16) {
+        __m512 acc = _mm512_loadu_ps(y + j);
+        acc = _mm512_fmadd_ps(v0, _mm512_loadu_ps(x0 + j), acc);
+        acc = _mm512_fmadd_ps(v1, _mm512_loadu_ps(x1 + j), acc);
+        acc = _mm512_fmadd_ps(v2, _mm512_loadu_ps(x2 + j), acc);
+        acc = _mm512_fmadd_ps(v3, _mm512_loadu_ps(x3 + j), acc);
+        _mm512_storeu_ps(y + j, acc);
+      }
+      if (j < je) {
+        const __mmask16 mk = static_cast<__mmask16>((1u << (je - j)) - 1u);
+        __m512 acc = _mm512_maskz_loadu_ps(mk, y + j);
+        acc = _mm512_fmadd_ps(v0, _mm512_maskz_loadu_ps(mk, x0 + j), acc);
+        acc = _mm512_fmadd_ps(v1, _mm512_maskz_loadu_ps(mk, x1 + j), acc);
+        acc = _mm512_fmadd_ps(v2, _mm512_maskz_loadu_ps(mk, x2 + j), acc);
+        acc = _mm512_fmadd_ps(v3, _mm512_maskz_loadu_ps(mk, x3 + j), acc);
+        _mm512_mask_storeu_ps(y + j, mk, acc);
+      }
+#elif AB_ISA_LEVEL == 1
+      const __m256 v0 = _mm256_set1_ps(v[k]), v1 = _mm256_set1_ps(v[k + 1]), v2 = _mm256_set1_ps(v[k + 2]),
+                   v3 = _mm256_set1_ps(v[k + 3]);
+      for (; j + 8 <= je; j += 8) {
+        __m256 acc = _mm256_loadu_ps(y + j);
+        acc = _mm256_fmadd_ps(v0, _mm256_loadu_ps(x0 + j), acc);
+        acc = _mm256_fmadd_ps(v1, _mm256_loadu_ps(x1 + j), acc);
+        acc = _mm256_fmadd_ps(v2, _mm256_loadu_ps(x2 + j), acc);
+        acc = _mm256_fmadd_ps(v3, _mm256_loadu_ps(x3 + j), acc);
+        _mm256_storeu_ps(y + j, acc);
+      }
+      for (; j < je; ++j) {
+        float a = y[j];
+        a = __builtin_fmaf(v[k], x0[j], a);
+        a = __builtin_fmaf(v[k + 1], x1[j], a);
+        a = __builtin_fmaf(v[k + 2], x2[j], a);
+        a = __builtin_fmaf(v[k + 3], x3[j], a);
+        y[j] = a;
+      }
+#else
+      const float v0 = v[k], v1 = v[k + 1], v2 = v[k + 2], v3 = v[k + 3];
+      for (; j < je; ++j) y[j] = (((y[j] + v0 * x0[j]) + v1 * x1[j]) + v2 * x2[j]) + v3 * x3[j];
+#endif
+    }
+    for (; k < K; ++k) {
+      const float* x0 = x + k * ldx;
+      const float v0 = v[k];
+#if AB_ISA_LEVEL >= 1
+      for (int64_t j = jb; j < je; ++j) y[j] = __builtin_fmaf(v0, x0[j], y[j]);
+#else
+      for (int64_t j = jb; j < je; ++j) y[j] = y[j] + v0 * x0[j];
+#endif
+    }
+  }
+}
+
+} }  // namespace ab::AB_ISA_NS
