@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+// The benchmark rows. Each case says what it computes on tfjs (`tfjs(tf, T, i)` -> output tensor
+// of call i), the same computation as an ONNX graph for onnxruntime-node, its inputs (the same
+// float32 data for every engine), and the work one call does (FLOPs, or bytes read + written).
+
+const MiB = 2 ** 20;
+
+function gemm(n) {
+  return {
+    id: `gemm-${n}`, label: `GEMM ${n}³`, unit: 'GFLOP/s', work: 2 * n ** 3, readback: true, tol: 1e-4,
+    inputs: {a: [n, n], b: [n, n]},
+    tfjs: (tf, T) => tf.matMul(T.a, T.b),
+    onnx: {nodes: [['MatMul', ['a', 'b'], ['y']]], outputs: [['y', [n, n]]]},
+    // tfjs-cpu runs at ~0.5 GFLOP/s: 1024³ takes ~4 s a call, 2048³ ~35 s.
+    limits: n >= 2048 ? {cpu: {skip: 'tfjs-cpu: ~35 s a call (use --full)'}} :
+        n >= 1024 ? {cpu: {minReps: 1, maxReps: 2, quickSkip: 'tfjs-cpu: ~4 s a call (skipped with --quick)'}} : {},
+  };
+}
+
+/** GEMV y = x W with cold weights: cycles over `sets` distinct 64 MiB weight matrices (6x the L3). */
+function gemvCold(n = 4096, sets = 3) {
+  const inputs = {x: [1, n]};
+  for (let s = 0; s < sets; ++s) inputs[`w${s}`] = [n, n];
+  return {
+    id: `gemv-${n}`, label: `GEMV 1x${n}x${n} cold W`, unit: 'GB/s', work: 4 * (n * n + 2 * n), readback: true,
+    tol: 1e-4, inputs, note: `weights cycle over ${sets} distinct ${4 * n * n / MiB} MiB matrices (${sets * 4 * n * n / MiB} MiB > 32 MiB L3)`,
+    tfjs: (tf, T, i) => tf.matMul(T.x, T[`w${i % sets}`]),
+    onnx: {nodes: [['MatMul', ['x', 'w'], ['y']]], inputs: [['x', [1, n]], ['w', [n, n]]], outputs: [['y', [1, n]]]},
+    ortFeeds: (T, i) => ({x: T.x, w: T[`w${i % sets}`]}),
+    limits: {cpu: {minReps: 2, maxReps: 6}},
+  };
+}
+
+function batched(b = 64, n = 64) {
+  return {
+    id: `bmm-${b}x${n}`, label: `batched ${b}x(${n}x${n})`, unit: 'GFLOP/s', work: 2 * b * n ** 3, readback: true,
+    tol: 1e-4, inputs: {a: [b, n, n], b: [b, n, n]},
+    tfjs: (tf, T) => tf.matMul(T.a, T.b),
+    onnx: {nodes: [['MatMul', ['a', 'b'], ['y']]], outputs: [['y', [b, n, n]]]},
+  };
+}
+
+function fused(M = 512, K = 1024, N = 1024) {
+  return {
+    id: `fused-${M}x${K}x${N}`, label: `_FusedMatMul ${M}x${K}x${N} +bias+relu`, unit: 'GFLOP/s', work: 2 * M * N * K,
+    readback: true, tol: 1e-4, inputs: {a: [M, K], b: [K, N], bias: [N]},
+    tfjs: (tf, T) => tf.fused.matMul({a: T.a, b: T.b, bias: T.bias, activation: 'relu'}),
+    onnx: {nodes: [['Gemm', ['a', 'b', 'bias'], ['g']], ['Relu', ['g'], ['y']]], outputs: [['y', [M, N]]]},
+    limits: {cpu: {minReps: 1, maxReps: 2}},
+  };
+}
+
+/** Elementwise and row ops: GB/s counting the minimal traffic (each input read once, output written once). */
+function binary(op, onnxOp, n, tag = '') {
+  return {
+    id: `${op}-${n >= MiB ? n / MiB + 'm' : n}`, label: `${op[0].toUpperCase() + op.slice(1)} ${n >= MiB ? n / MiB + 'M' : n} f32${tag}`,
+    unit: 'GB/s', work: 12 * n, tol: 1e-6, inputs: {a: [n], b: [n]},
+    tfjs: (tf, T) => tf[op](T.a, T.b),
+    onnx: {nodes: [[onnxOp, ['a', 'b'], ['y']]], outputs: [['y', [n]]]},
+    limits: {cpu: {maxReps: 30}},
+  };
+}
+
+function unary(op, onnxOp, n) {
+  return {
+    id: `${op}-${n / MiB}m`, label: `${op[0].toUpperCase() + op.slice(1)} ${n / MiB}M f32`, unit: 'GB/s', work: 8 * n,
+    tol: 1e-5, inputs: {x: [n]},
+    tfjs: (tf, T) => tf[op](T.x),
+    onnx: {nodes: [[onnxOp, ['x'], ['y']]], outputs: [['y', [n]]]},
+    limits: {cpu: {maxReps: 30}},
+  };
+}
+
+export function allCases() {
+  const M = MiB;
+  return [
+    gemm(64), gemm(256), gemm(1024), gemm(2048),
+    gemvCold(),
+    batched(),
+    fused(),
+    binary('add', 'Add', M), binary('mul', 'Mul', M), binary('add', 'Add', 16 * M, ' (DRAM)'),
+    unary('exp', 'Exp', M), unary('sigmoid', 'Sigmoid', M),
+    {
+      id: 'softmax-1024', label: 'Softmax 1024x1024', unit: 'GB/s', work: 8 * M, tol: 1e-5, inputs: {x: [1024, 1024]},
+      tfjs: (tf, T) => tf.softmax(T.x),
+      onnx: {nodes: [['Softmax', ['x'], ['y'], {axis: -1}]], outputs: [['y', [1024, 1024]]]},
+      limits: {cpu: {maxReps: 30}},
+    },
+    {
+      id: 'sum-1024', label: 'Sum rows 1024x1024', unit: 'GB/s', work: 4 * M + 4 * 1024, tol: 1e-4, inputs: {x: [1024, 1024]},
+      tfjs: (tf, T) => tf.sum(T.x, -1),
+      onnx: {nodes: [['ReduceSum', ['x', 'axes'], ['y'], {keepdims: 0}]], outputs: [['y', [1024]]], int64Inits: [['axes', [-1]]]},
+      limits: {cpu: {maxReps: 30}},
+    },
+    {
+      id: 'tiny-add-8', label: 'tiny call: Add 8+8 (+dispose)', unit: 'µs', work: null, tol: 1e-6, inputs: {a: [8], b: [8]},
+      note: 'time per call including dispose, median of batches of calls; no readback',
+      tfjs: (tf, T) => tf.add(T.a, T.b),
+      onnx: {nodes: [['Add', ['a', 'b'], ['y']]], outputs: [['y', [8]]]},
+      timing: {minSample: 2e-3, minReps: 50, minTime: 0.3},
+    },
+  ];
+}
+
+/** A case by id: one of allCases(), or any `gemm-N` (square GEMM of size N, for bench/gemm.mjs). */
+export function findCase(id) {
+  const c = allCases().find((x) => x.id === id);
+  if (c) return c;
+  const m = /^gemm-(\d+)$/.exec(id);
+  return m ? gemm(Number(m[1])) : null;
+}
+
+/** The ONNX graph description with default inputs (every case input, in order). */
+export function onnxSpec(c) {
+  return {inputs: c.onnx.inputs ?? Object.entries(c.inputs).map(([k, s]) => [k, s]), int64Inits: [], ...c.onnx};
+}

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: Apache-2.0
+// The engines compared, all in one process: afterburner, tfjs-backend-cpu and tfjs-backend-wasm
+// registered together in one tfjs-core (switched with tf.setBackend), plus onnxruntime-node when
+// it can be loaded. Also: the machine facts printed in the header, and the peaks used for "% of peak".
+import {execSync} from 'child_process';
+import {createRequire} from 'module';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import * as ab from 'afterburner';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
+
+import {loadOrt} from './onnx.mjs';
+import {measure} from './timing.mjs';
+
+export {ab, tf};
+
+const require = createRequire(import.meta.url);
+export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+
+/**
+ * Peaks of this project's machines (AMD EPYC Zen 5, 2 cores), one thread; two threads give twice
+ * that when the machine is quiet. Source: /work/shared/docs/ECOSYSTEM.md, "Machine facts" (measured
+ * peaks, one thread: f32 FMA 211 GFLOP/s, memory read about 30 GB/s; L3 80-90 GB/s).
+ */
+export const PEAKS = {
+  source: 'shared/docs/ECOSYSTEM.md "Machine facts" (measured, one thread; two threads: twice that when quiet)',
+  'GFLOP/s': {perThread: 211, what: 'f32 FMA peak'},
+  'GB/s': {perThread: 30, what: 'DRAM read bandwidth (L3 reads reach 80-90 GB/s)'},
+};
+
+export function peakFor(unit, threads) {
+  const p = PEAKS[unit];
+  return p ? p.perThread * threads : null;
+}
+
+/** Registers wasm (with its .wasm files from node_modules) and loads onnxruntime-node if present. */
+export async function setupEngines({wantOrt = true} = {}) {
+  const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+  tfwasm.setWasmPaths(wasmDir);
+  const status = {afterburner: null, cpu: null, wasm: null, ort: null};
+  for (const name of ['cpu', 'wasm', 'afterburner']) {
+    try {
+      if (!(await tf.setBackend(name))) status[name] = `tf.setBackend('${name}') failed`;
+      const b = tf.findBackend(name);
+      if (b && 'firstUse' in b) b.firstUse = false;  // silence the cpu backend's "install tfjs-node" banner
+    } catch (e) {
+      status[name] = e.message;
+    }
+  }
+  if (ab.info().nativeError) status.afterburner = `native addon not loaded: ${ab.info().nativeError}`;
+  let ort = null;
+  if (wantOrt) {
+    const r = await loadOrt();
+    ort = r.ort;
+    status.ort = r.error;
+  } else {
+    status.ort = 'not requested';
+  }
+  return {ort, status};
+}
+
+function sh(cmd) {
+  try {
+    return execSync(cmd, {cwd: REPO, stdio: ['ignore', 'pipe', 'ignore']}).toString().trim();
+  } catch {
+    return null;
+  }
+}
+
+export function machineInfo(ort) {
+  let model = os.cpus()[0]?.model ?? 'unknown';
+  let flags = '';
+  try {
+    const ci = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    model = /model name\s*:\s*(.*)/.exec(ci)?.[1] ?? model;
+    flags = /flags\s*:\s*(.*)/.exec(ci)?.[1] ?? '';
+  } catch { /* not Linux */ }
+  const want = ['avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'amx_tile'];
+  const have = new Set(flags.split(/\s+/));
+  const info = ab.info();
+  const dirty = sh('git status --porcelain -- src native binding.gyp');
+  return {
+    date: new Date().toISOString(),
+    cpu: model,
+    cpuFlags: want.filter((f) => have.has(f)),
+    logicalCpus: os.cpus().length,
+    physicalCores: info.physicalCores,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    commit: (sh('git rev-parse --short HEAD') ?? 'unknown') + (dirty ? ' (+uncommitted changes in src/native)' : ''),
+    afterburner: info.version,
+    native: info.native,
+    isa: info.isa.current,
+    isaBuilt: info.isa.built,
+    isaSupported: info.isa.supported,
+    gemm: info.gemm == null ? null : typeof info.gemm === 'string' ? info.gemm : info.gemm.summary ?? JSON.stringify(info.gemm),
+    defaultThreads: info.threads,
+    tfjs: tf.version_core,
+    ort: ort ? ort.env?.versions?.node ?? 'loaded' : null,
+    loadavg: os.loadavg().map((x) => +x.toFixed(2)),
+  };
+}
+
+/** Deterministic uniform [-1, 1) float32 data (xorshift32). */
+export function randomData(n, seed) {
+  const out = new Float32Array(n);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; ++i) {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    out[i] = s / 2147483648 - 1;
+  }
+  return out;
+}
+
+/**
+ * Times one case on a tfjs backend. `c.tfjs(tf, T, i)` returns the output tensor of call i.
+ * The first call's output is kept (copied) for the cross-engine check.
+ */
+export async function timeTfjs(backendName, c, inputs, opts) {
+  if (!(await tf.setBackend(backendName))) throw new Error(`tf.setBackend('${backendName}') failed`);
+  const before = tf.memory().numTensors;
+  const T = {};
+  for (const [k, v] of Object.entries(inputs)) T[k] = tf.tensor(v.data, v.shape, 'float32');
+  let i = 0, first = null;
+  try {
+    const run = (n) => {
+      for (let j = 0; j < n; ++j, ++i) {
+        const y = c.tfjs(tf, T, i);
+        if (first == null) first = y.dataSync().slice();
+        else if (c.readback) y.dataSync();
+        y.dispose();
+      }
+    };
+    const r = await measure(run, opts);
+    return {...r, output: first};
+  } finally {
+    for (const t of Object.values(T)) t.dispose();
+    const leaked = tf.memory().numTensors - before;
+    if (leaked > 0) console.warn(`warning: ${c.id} on ${backendName} left ${leaked} tensors`);
+  }
+}
+
+/** Times one case on onnxruntime-node: a session from the case's in-memory ONNX model. */
+export async function timeOrt(ort, threads, c, inputs, model, opts) {
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+  });
+  const T = {};
+  for (const [k, v] of Object.entries(inputs)) T[k] = new ort.Tensor('float32', v.data, v.shape);
+  const outName = session.outputNames[0];
+  let i = 0, first = null;
+  try {
+    const run = async (n) => {
+      for (let j = 0; j < n; ++j, ++i) {
+        const r = await session.run(c.ortFeeds ? c.ortFeeds(T, i) : T);
+        if (first == null) first = r[outName].data.slice();
+        for (const t of Object.values(r)) t.dispose?.();
+      }
+    };
+    const r = await measure(run, opts);
+    return {...r, output: first};
+  } finally {
+    await session.release();
+  }
+}
+
+/** Largest |a - b| over max(1, max |b|): a scale-relative error, enough to catch a wrong kernel. */
+export function relError(a, b) {
+  if (a == null || b == null) return null;
+  if (a.length !== b.length) return Infinity;
+  let d = 0, m = 1;
+  for (let i = 0; i < a.length; ++i) {
+    const e = Math.abs(a[i] - b[i]);
+    if (Number.isNaN(e)) return NaN;
+    if (e > d) d = e;
+    const v = Math.abs(b[i]);
+    if (v > m) m = v;
+  }
+  return d / m;
+}

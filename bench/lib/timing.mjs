@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+// Timing: warm-up, then repeat until a time budget or a rep cap; best and median per call.
+
+const now = () => performance.now() / 1e3;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Times `run(n)` (n calls back to back; may return a promise). One warm-up call first, unless it
+ * takes longer than `slowCall` seconds (then it is kept as a sample: JIT and first-touch costs are
+ * noise next to a call that long). Calls are batched so that one sample lasts at least
+ * `minSample` seconds (tiny ops); samples are taken until `minTime` seconds have passed and at
+ * least `minReps` samples exist, or `maxReps` samples exist. Returns seconds per call.
+ */
+export async function measure(run, {minTime = 0.3, minReps = 3, maxReps = 1000, minSample = 0, slowCall = 1} = {}) {
+  const timeOne = async (n) => {
+    const t0 = now();
+    const r = run(n);
+    if (r && typeof r.then === 'function') await r;
+    return (now() - t0) / n;
+  };
+  const samples = [];
+  const first = await timeOne(1);
+  if (first > slowCall) samples.push(first);
+  else if (first < 0.02) await timeOne(1);  // a second warm-up for cheap calls (JIT tiers)
+  const batch = minSample > 0 ? Math.max(1, Math.ceil(minSample / Math.max(first, 1e-7))) : 1;
+  const start = now();
+  while (samples.length < maxReps && (samples.length < minReps || now() - start < minTime)) {
+    samples.push(await timeOne(batch));
+  }
+  return {best: Math.min(...samples), median: median(samples), reps: samples.length, batch};
+}

@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
+// The benchmark suite (`npm run bench`): every row on afterburner at 1 and 2 threads, next to
+// tfjs-backend-cpu and tfjs-backend-wasm (one thread each: wasm has no threads under Node) and
+// onnxruntime-node at the same thread count when it can be loaded, all measured in this run.
+//
+//   node bench/run.mjs [--quick] [--filter a,b] [--threads 1,2] [--engines afterburner,cpu,wasm,ort]
+//                      [--json out.json] [--full] [--min-time 0.3]
+//
+// Ratios are speed-ups of afterburner over the engine (its time / afterburner's), from the best
+// time of each; medians are printed too. Each case runs in a child process (bench/lib/child.mjs):
+// an error, a crash or a hang (--timeout) is reported in its own cell and the run goes on.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import {allCases} from './lib/cases.mjs';
+import {machineInfo, peakFor, PEAKS, relError, setupEngines} from './lib/engines.mjs';
+import {runJobs} from './lib/jobs.mjs';
+import {fmtPct, fmtRate, fmtRatio, markdownTable} from './lib/table.mjs';
+
+const HELP = `usage: node bench/run.mjs [options]
+  --quick             short run (0.1 s per measurement, tfjs-cpu skipped at 1024³ and up)
+  --filter a,b        only rows whose id or label contains one of these (case-insensitive)
+  --threads 1,2       afterburner / onnxruntime thread counts (default 1,2)
+  --engines list      any of afterburner,cpu,wasm,ort (default: all)
+  --json FILE         also write the results as JSON
+  --full              include the very slow baselines (tfjs-cpu at 2048³: ~35 s a call)
+  --min-time S        seconds of samples per measurement (default 0.3)
+  --timeout S         a job (one engine on one row) with no result after S seconds counts as hung (default 120)
+  --list              list the rows and exit
+Set ORT_NODE_DIR to a folder whose node_modules holds onnxruntime-node to compare against it
+without installing it into the project.`;
+
+function parseArgs(argv) {
+  const o = {quick: false, filter: null, threads: [1, 2], engines: ['afterburner', 'cpu', 'wasm', 'ort'], json: null,
+    full: false, minTime: null, list: false, jobTimeout: 120};
+  for (let i = 0; i < argv.length; ++i) {
+    const a = argv[i], next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--filter') o.filter = next().toLowerCase().split(',').filter(Boolean);
+    else if (a === '--threads') o.threads = next().split(',').map(Number);
+    else if (a === '--engines') o.engines = next().split(',');
+    else if (a === '--json') o.json = next();
+    else if (a === '--full') o.full = true;
+    else if (a === '--min-time') o.minTime = Number(next());
+    else if (a === '--list') o.list = true;
+    else if (a === '--timeout') o.jobTimeout = Number(next());
+    else if (a === '-h' || a === '--help') { console.log(HELP); process.exit(0); }
+    else throw new Error(`unknown option ${a}\n${HELP}`);
+  }
+  if (o.threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error('--threads: positive integers');
+  return o;
+}
+
+const rateOf = (c, seconds) => (seconds == null ? null : c.unit === 'µs' ? seconds * 1e6 : c.work / seconds / 1e9);
+
+async function main() {
+  const opt = parseArgs(process.argv.slice(2));
+  let cases = allCases();
+  if (opt.filter) cases = cases.filter((c) => opt.filter.some((f) => c.id.includes(f) || c.label.toLowerCase().includes(f)));
+  if (opt.list) {
+    for (const c of allCases()) console.log(`${c.id.padEnd(20)} ${c.label}`);
+    return;
+  }
+  const want = new Set(opt.engines);
+  const {ort, status} = await setupEngines({wantOrt: want.has('ort')});
+  const meta = machineInfo(ort);
+  const minTime = opt.minTime ?? (opt.quick ? 0.1 : 0.3);
+
+  console.log(`afterburner benchmark  ${meta.date}`);
+  console.log(`machine: ${meta.cpu}, ${meta.logicalCpus} logical CPUs (${meta.physicalCores} physical cores), ${meta.memGiB} GiB; ` +
+      `flags: ${meta.cpuFlags.join(' ')}`);
+  console.log(`afterburner ${meta.afterburner} @ ${meta.commit}: native ${meta.native ? 'loaded' : 'NOT loaded'}, ISA ${meta.isa} ` +
+      `(built: ${meta.isaBuilt.join(',')}; cpu: ${meta.isaSupported.join(',')}), gemm: ${meta.gemm ?? 'n/a'}, ` +
+      `threads measured: ${opt.threads.join(' and ')}`);
+  console.log(`node ${meta.node}, tfjs ${meta.tfjs}, onnxruntime-node: ${meta.ort ?? `not available (${status.ort})`}`);
+  console.log(`load average at start: ${meta.loadavg.join(' ')}   (shared machine: expect ±30% between runs)`);
+  console.log(`peaks (${PEAKS.source}): ${PEAKS['GFLOP/s'].perThread} GFLOP/s f32 FMA, ${PEAKS['GB/s'].perThread} GB/s DRAM read, per thread`);
+  for (const e of ['afterburner', 'cpu', 'wasm']) if (want.has(e) && status[e]) console.log(`warning: ${e}: ${status[e]}`);
+  console.log('');
+
+  const results = [];
+  const notes = new Map();  // message -> footnote number
+  const note = (m) => {
+    if (!notes.has(m)) notes.set(m, notes.size + 1);
+    return `[${notes.get(m)}]`;
+  };
+  const cell = (r, c) => (r == null ? '—' : r.error ? `err${note(r.error)}` : r.skipped ? `skip${note(r.skipped)}` : fmtRate(rateOf(c, r.best), c.unit));
+
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-bench-'));
+  for (const c of cases) {
+    process.stderr.write(`${c.label} ...`);
+    const t0 = performance.now();
+    const res = {id: c.id, label: c.label, unit: c.unit, work: c.work, note: c.note ?? null, afterburner: {}, cpu: null, wasm: null, ort: {}};
+    // Jobs in measuring order: back to back, so that the ratios of one row share the machine's state.
+    const jobs = [];
+    const put = (job, r) => {
+      const [engine, th] = job.split('@');
+      if (th) res[engine][th] = r;
+      else res[engine] = r;
+    };
+    const get = (job) => {
+      const [engine, th] = job.split('@');
+      return th ? res[engine][th] : res[engine];
+    };
+    for (const e of ['afterburner', 'cpu', 'wasm', 'ort']) {
+      if (!want.has(e)) continue;
+      for (const job of e === 'afterburner' || e === 'ort' ? opt.threads.map((t) => `${e}@${t}`) : [e]) {
+        const l = c.limits?.[e] ?? {};
+        if (e === 'ort' && ort == null) put(job, {skipped: `onnxruntime-node not available: ${status.ort}`});
+        else if (status[e] && e !== 'ort') put(job, {error: status[e]});
+        else if (l.skip && !opt.full) put(job, {skipped: l.skip});
+        else if (l.quickSkip && opt.quick) put(job, {skipped: l.quickSkip});
+        else jobs.push(job);
+      }
+    }
+    await runJobs(c, jobs, {opt, minTime, outdir}, (job, r) => {
+      put(job, r);
+      process.stderr.write(` ${job} ${r.error ? 'ERR' : ''}${r.wall.toFixed(1)}s`);
+    });
+
+    // Cross-check the outputs (first call) against tfjs-cpu, else wasm: catches a fast but wrong kernel.
+    const read = (job) => {
+      const f = get(job)?.outputFile;
+      if (!f) return null;
+      const b = fs.readFileSync(f);
+      return new Float32Array(b.buffer, b.byteOffset, b.length / 4);
+    };
+    const refJob = res.cpu?.outputFile ? 'cpu' : res.wasm?.outputFile ? 'wasm' : null;
+    const ref = refJob ? read(refJob) : null;
+    const checks = [];
+    for (const job of jobs) {
+      if (job === refJob || !ref) continue;
+      const out = read(job);
+      if (!out) continue;
+      const e = relError(out, ref);
+      get(job).relErr = e;
+      if (!(e <= c.tol)) checks.push(`${job} vs ${refJob}: scaled max error ${e}`);
+    }
+    res.check = ref == null ? 'no reference' : checks.length ? `MISMATCH ${c.label}: ${checks.join('; ')}` : 'ok';
+    for (const job of jobs) {
+      const r = get(job);
+      if (r?.outputFile) fs.rmSync(r.outputFile, {force: true});
+      if (r) delete r.outputFile;
+      if (r?.best != null) {
+        r.rateBest = rateOf(c, r.best);
+        r.rateMedian = rateOf(c, r.median);
+      }
+    }
+    results.push(res);
+    process.stderr.write(`  (${((performance.now() - t0) / 1e3).toFixed(1)} s)\n`);
+  }
+  fs.rmSync(outdir, {recursive: true, force: true});
+
+  // The table: one row per case and thread count.
+  const header = ['row', 'unit', 'thr', 'afterburner', 'median', '% peak', 'tfjs-cpu', '×cpu', 'tfjs-wasm', '×wasm', 'ort', '×ort', 'check'];
+  const rows = [];
+  for (const res of results) {
+    const c = cases.find((x) => x.id === res.id);
+    const threads = want.has('afterburner') ? opt.threads : [opt.threads[0]];
+    for (const th of threads) {
+      const a = res.afterburner[th];
+      const o = res.ort[th];
+      const ratio = (b) => (a?.best != null && b?.best != null ? b.best / a.best : null);
+      const peak = peakFor(c.unit, th);
+      rows.push([
+        res.label, c.unit, th, cell(a, c), a?.median != null ? fmtRate(rateOf(c, a.median), c.unit) : '',
+        peak && a?.best != null ? fmtPct(100 * rateOf(c, a.best) / peak) : '—',
+        cell(res.cpu, c), fmtRatio(ratio(res.cpu)), cell(res.wasm, c), fmtRatio(ratio(res.wasm)),
+        cell(o, c), fmtRatio(ratio(o)), res.check === 'ok' ? 'ok' : res.check === 'no reference' ? '—' : `BAD${note(res.check)}`,
+      ]);
+      if (res.check !== 'ok' && res.check !== 'no reference') note(res.check);
+    }
+  }
+  console.log(markdownTable(header, rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']));
+  console.log('');
+  console.log('afterburner/ort columns: best of the samples at that thread count; tfjs-cpu and tfjs-wasm always run on one thread.');
+  console.log('×X = X\'s best time / afterburner\'s best time (speed-up, >1 is faster). % peak = best rate / (per-thread peak × threads).');
+  console.log('GB/s counts each input read once and the output written once. The 1M-element rows (4-12 MB) live in L3, so they can exceed the DRAM figure.');
+  console.log('GEMM-like rows read the result back (dataSync); elementwise rows do not (all engines here run synchronously; a wasm readback would add a copy).');
+  for (const res of results) if (res.note) console.log(`${res.label}: ${res.note}`);
+  for (const [m, n] of notes) console.log(`[${n}] ${m}`);
+  const loadEnd = os.loadavg().map((x) => +x.toFixed(2));
+  console.log(`load average at end: ${loadEnd.join(' ')}`);
+
+  if (opt.json) {
+    fs.writeFileSync(opt.json, JSON.stringify({meta: {...meta, loadavgEnd: loadEnd, minTime, quick: opt.quick, threads: opt.threads},
+      peaks: PEAKS, status, results}, null, 1));
+    console.log(`wrote ${opt.json}`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e?.stack ?? e);
+  process.exit(1);
+});
