@@ -51,6 +51,22 @@ static double bench(int M, int N, int K, bool tb, int reps) {
   }
   return 2.0 * M * N * K / best * 1e-9;
 }
+// M=1, N=K=4096 over 3 cold 64 MiB weight buffers: GB/s of weights streamed.
+static double bench_gemv(bool tb, int reps) {
+  const int K = 4096, N = 4096, NW = 3;
+  std::vector<std::vector<float>> W(NW, std::vector<float>(size_t(K) * N));
+  for (auto& w : W) fill(w, 3);
+  std::vector<float> x(K), y(N);
+  fill(x, 4);
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    double t = now();
+    gemm::sgemm(false, tb, 1, N, K, x.data(), K, W[r % NW].data(), tb ? K : N, y.data(), N, nullptr);
+    t = now() - t;
+    if (t < best) best = t;
+  }
+  return double(K) * N * 4 / best * 1e-9;
+}
 int main(int argc, char** argv) {
   if (argc > 1) {
     Isa l;
@@ -68,7 +84,8 @@ int main(int argc, char** argv) {
         std::printf("check %dx%dx%d ta=%d tb=%d: err %.3g\n", s[0], s[1], s[2], t & 1, t >> 1, check(t & 1, t >> 1, s[0], s[1], s[2]));
   }
   if (!std::strcmp(mode, "all") || !std::strcmp(mode, "perf")) {
-    int sizes[] = {64, 256, 512, 1024, 2048};
+    int sizes[] = {64, 256, 512, 1000, 1024, 2000, 2048};
+    std::printf("gemv 4096^2 cold: %.1f GB/s (transB %.1f)\n", bench_gemv(false, 30), bench_gemv(true, 30));
     for (int n : sizes) std::printf("%5d^3: %.1f GFLOP/s  (transB %.1f)\n", n, bench(n, n, n, false, n <= 256 ? 200 : 5), bench(n, n, n, true, n <= 256 ? 200 : 5));
   }
 }

@@ -242,7 +242,9 @@ template <int R, int NV>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
                                    const StoreArgs& s) {
   __m256 acc[R][NV];
+#pragma GCC unroll 8
   for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_ps();
   for (int i = 0; i < R; ++i) _mm_prefetch(reinterpret_cast<const char*>(s.c + i * s.ldc), _MM_HINT_T0);
   for (int64_t k = 0; k < kc; ++k) {
@@ -258,11 +260,14 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
     pb += kNR;
   }
   __m256i mk[NV];
+#pragma GCC unroll 2
   for (int v = 0; v < NV; ++v) mk[v] = mask8(s.nr - 8 * v);
   const bool full = s.nr >= 8 * NV;
   const Epilogue* ep = s.ep;
+#pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
     float* crow = s.c + i * s.ldc;
+#pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) {
       __m256 x = acc[i][v];
       if (full) {
@@ -379,7 +384,19 @@ void sgemv_t(const float* x, int64_t ldx, const float* v, int64_t K, float* y, i
     const float* r2 = r1 + ldx;
     const float* r3 = r2 + ldx;
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    // The next 4 rows are streamed into L2 while these are consumed (HW prefetchers stop at
+    // page boundaries; this keeps the DRAM pipe full). Prefetching past the end is harmless.
+    const char* nx = reinterpret_cast<const char*>(r3 + ldx);
+    const int64_t ldb = ldx * 4;
     for (int64_t k = 0; k < K32; k += 32) {
+      _mm_prefetch(nx + 4 * k, _MM_HINT_T1);
+      _mm_prefetch(nx + 4 * k + 64, _MM_HINT_T1);
+      _mm_prefetch(nx + ldb + 4 * k, _MM_HINT_T1);
+      _mm_prefetch(nx + ldb + 4 * k + 64, _MM_HINT_T1);
+      _mm_prefetch(nx + 2 * ldb + 4 * k, _MM_HINT_T1);
+      _mm_prefetch(nx + 2 * ldb + 4 * k + 64, _MM_HINT_T1);
+      _mm_prefetch(nx + 3 * ldb + 4 * k, _MM_HINT_T1);
+      _mm_prefetch(nx + 3 * ldb + 4 * k + 64, _MM_HINT_T1);
       const __m512 v0 = _mm512_loadu_ps(v + k), v1 = _mm512_loadu_ps(v + k + 16);
       a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + k), v0, a0);
       b0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + k + 16), v1, b0);
@@ -428,7 +445,10 @@ void sgemv_t(const float* x, int64_t ldx, const float* v, int64_t K, float* y, i
     const float* r0 = x + j * ldx;
     const float* r1 = two ? r0 + ldx : r0;
     __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0;
+    const char* nx = reinterpret_cast<const char*>(r1 + ldx);  // next 2 rows, into L2
     for (int64_t k = 0; k < K16; k += 16) {
+      _mm_prefetch(nx + 4 * k, _MM_HINT_T1);
+      _mm_prefetch(nx + ldx * 4 + 4 * k, _MM_HINT_T1);
       const __m256 v0 = _mm256_loadu_ps(v + k), v1 = _mm256_loadu_ps(v + k + 8);
       a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + k), v0, a0);
       b0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + k + 8), v1, b0);
@@ -465,7 +485,7 @@ void sgemv_t(const float* x, int64_t ldx, const float* v, int64_t K, float* y, i
 
 // y[j] = sum_k v[k] x[k, j], K-ordered per element, 4 rows of x streamed at a time.
 void sgemv_n(const float* x, int64_t ldx, const float* v, int64_t K, float* y, int64_t j0, int64_t j1) {
-  constexpr int64_t kChunk = 2048;  // columns of y kept in L1 while K streams by
+  constexpr int64_t kChunk = 4096;  // columns of y kept in L1 while K streams by
   for (int64_t jb = j0; jb < j1; jb += kChunk) {
     const int64_t je = jb + kChunk < j1 ? jb + kChunk : j1;
     for (int64_t j = jb; j < je; ++j) y[j] = 0.f;
@@ -479,7 +499,13 @@ void sgemv_n(const float* x, int64_t ldx, const float* v, int64_t K, float* y, i
 #if AB_ISA_LEVEL >= 2
       const __m512 v0 = _mm512_set1_ps(v[k]), v1 = _mm512_set1_ps(v[k + 1]), v2 = _mm512_set1_ps(v[k + 2]),
                    v3 = _mm512_set1_ps(v[k + 3]);
+      const char* nx = reinterpret_cast<const char*>(x3 + ldx);  // next 4 rows, into L2
+      const int64_t ldb = ldx * 4;
       for (; j + 16 <= je; j += 16) {
+        _mm_prefetch(nx + 4 * j, _MM_HINT_T1);
+        _mm_prefetch(nx + ldb + 4 * j, _MM_HINT_T1);
+        _mm_prefetch(nx + 2 * ldb + 4 * j, _MM_HINT_T1);
+        _mm_prefetch(nx + 3 * ldb + 4 * j, _MM_HINT_T1);
         __m512 acc = _mm512_loadu_ps(y + j);
         acc = _mm512_fmadd_ps(v0, _mm512_loadu_ps(x0 + j), acc);
         acc = _mm512_fmadd_ps(v1, _mm512_loadu_ps(x1 + j), acc);
@@ -499,7 +525,15 @@ void sgemv_n(const float* x, int64_t ldx, const float* v, int64_t K, float* y, i
 #elif AB_ISA_LEVEL == 1
       const __m256 v0 = _mm256_set1_ps(v[k]), v1 = _mm256_set1_ps(v[k + 1]), v2 = _mm256_set1_ps(v[k + 2]),
                    v3 = _mm256_set1_ps(v[k + 3]);
+      const char* nx = reinterpret_cast<const char*>(x3 + ldx);  // next 4 rows, into L2
+      const int64_t ldb = ldx * 4;
       for (; j + 8 <= je; j += 8) {
+        if ((j & 15) == 0) {
+          _mm_prefetch(nx + 4 * j, _MM_HINT_T1);
+          _mm_prefetch(nx + ldb + 4 * j, _MM_HINT_T1);
+          _mm_prefetch(nx + 2 * ldb + 4 * j, _MM_HINT_T1);
+          _mm_prefetch(nx + 3 * ldb + 4 * j, _MM_HINT_T1);
+        }
         __m256 acc = _mm256_loadu_ps(y + j);
         acc = _mm256_fmadd_ps(v0, _mm256_loadu_ps(x0 + j), acc);
         acc = _mm256_fmadd_ps(v1, _mm256_loadu_ps(x1 + j), acc);
