@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import {allCases} from './lib/cases.mjs';
-import {machineInfo, peakFor, PEAKS, relError, setupEngines} from './lib/engines.mjs';
+import {machineInfo, peakFor, PEAKS, relError, REPO, setupEngines} from './lib/engines.mjs';
 import {runJobs} from './lib/jobs.mjs';
 import {fmtPct, fmtRate, fmtRatio, markdownTable} from './lib/table.mjs';
 
@@ -56,6 +56,15 @@ function parseArgs(argv) {
   return o;
 }
 
+/** The addon's modification time (null when absent): others may rebuild it during a run. */
+function addonStamp() {
+  try {
+    return fs.statSync(path.join(REPO, 'build', 'Release', 'afterburner.node')).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
 const rateOf = (c, seconds) => (seconds == null ? null : c.unit === 'µs' ? seconds * 1e6 : c.work / seconds / 1e9);
 
 async function main() {
@@ -92,6 +101,8 @@ async function main() {
   const cell = (r, c) => (r == null ? '—' : r.error ? `err${note(r.error)}` : r.skipped ? `skip${note(r.skipped)}` : fmtRate(rateOf(c, r.best), c.unit));
 
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-bench-'));
+  const stamp0 = addonStamp();
+  const changed = [];
   for (const c of cases) {
     process.stderr.write(`${c.label} ...`);
     const t0 = performance.now();
@@ -139,9 +150,11 @@ async function main() {
       if (!out) continue;
       const e = relError(out, ref);
       get(job).relErr = e;
-      if (!(e <= c.tol)) checks.push(`${job} vs ${refJob}: scaled max error ${e}`);
+      get(job).check = e <= c.tol ? 'ok' : `MISMATCH ${c.label} ${job} vs ${refJob}: scaled max error ${e} (tolerance ${c.tol})`;
+      if (!(e <= c.tol)) checks.push(get(job).check);
     }
-    res.check = ref == null ? 'no reference' : checks.length ? `MISMATCH ${c.label}: ${checks.join('; ')}` : 'ok';
+    res.check = ref == null ? 'no reference' : checks.length ? checks.join('; ') : 'ok';
+    res.reference = refJob;
     for (const job of jobs) {
       const r = get(job);
       if (r?.outputFile) fs.rmSync(r.outputFile, {force: true});
@@ -150,6 +163,10 @@ async function main() {
         r.rateBest = rateOf(c, r.best);
         r.rateMedian = rateOf(c, r.median);
       }
+    }
+    if (addonStamp() !== stamp0) {
+      res.addonChanged = true;
+      changed.push(c.label);
     }
     results.push(res);
     process.stderr.write(`  (${((performance.now() - t0) / 1e3).toFixed(1)} s)\n`);
@@ -171,9 +188,8 @@ async function main() {
         res.label, c.unit, th, cell(a, c), a?.median != null ? fmtRate(rateOf(c, a.median), c.unit) : '',
         peak && a?.best != null ? fmtPct(100 * rateOf(c, a.best) / peak) : '—',
         cell(res.cpu, c), fmtRatio(ratio(res.cpu)), cell(res.wasm, c), fmtRatio(ratio(res.wasm)),
-        cell(o, c), fmtRatio(ratio(o)), res.check === 'ok' ? 'ok' : res.check === 'no reference' ? '—' : `BAD${note(res.check)}`,
+        cell(o, c), fmtRatio(ratio(o)), a?.check == null ? '—' : a.check === 'ok' ? 'ok' : `BAD${note(a.check)}`,
       ]);
-      if (res.check !== 'ok' && res.check !== 'no reference') note(res.check);
     }
   }
   console.log(markdownTable(header, rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']));
@@ -182,8 +198,19 @@ async function main() {
   console.log('×X = X\'s best time / afterburner\'s best time (speed-up, >1 is faster). % peak = best rate / (per-thread peak × threads).');
   console.log('GB/s counts each input read once and the output written once. The 1M-element rows (4-12 MB) live in L3, so they can exceed the DRAM figure.');
   console.log('GEMM-like rows read the result back (dataSync); elementwise rows do not (all engines here run synchronously; a wasm readback would add a copy).');
+  console.log('check: afterburner\'s first output vs tfjs-cpu (else tfjs-wasm), max |diff| / max(1, max |ref|).');
   for (const res of results) if (res.note) console.log(`${res.label}: ${res.note}`);
+  for (const res of results) {
+    for (const job of ['wasm', ...opt.threads.map((t) => `ort@${t}`)]) {
+      const r = job.includes('@') ? res.ort[job.split('@')[1]] : res[job];
+      if (r?.check && r.check !== 'ok') console.log(`baseline disagrees: ${r.check}`);
+    }
+  }
   for (const [m, n] of notes) console.log(`[${n}] ${m}`);
+  if (changed.length) {
+    console.log(`WARNING: build/Release/afterburner.node was rebuilt or removed during the run (noticed after: ${changed.join(', ')}); ` +
+        'afterburner numbers from before and after come from different binaries. Run again.');
+  }
   const loadEnd = os.loadavg().map((x) => +x.toFixed(2));
   console.log(`load average at end: ${loadEnd.join(' ')}`);
 

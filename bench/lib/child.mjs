@@ -5,9 +5,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import {findCase, onnxSpec} from './cases.mjs';
+import {findCase} from './cases.mjs';
 import {ab, randomData, setupEngines, timeOrt, timeTfjs} from './engines.mjs';
-import {buildModel} from './onnx.mjs';
 
 const args = JSON.parse(process.argv[2]);
 const c = findCase(args.caseId);
@@ -32,11 +31,12 @@ for (const job of args.jobs) {
   let r;
   try {
     if (engine === 'afterburner') {
+      if (status.afterburner) throw new Error(status.afterburner);
       ab.setNumThreads(Number(th));
       r = await timeTfjs('afterburner', c, inputs, t);
     } else if (engine === 'ort') {
       if (!ort) throw new Error(`onnxruntime-node not available: ${status.ort}`);
-      r = await timeOrt(ort, Number(th), c, inputs, buildModel(onnxSpec(c)), t);
+      r = await timeOrt(ort, Number(th), c, inputs, t);
     } else {
       r = await timeTfjs(engine, c, inputs, t);
     }

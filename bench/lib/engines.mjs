@@ -13,7 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 
-import {loadOrt} from './onnx.mjs';
+import {onnxSpec} from './cases.mjs';
+import {buildModel, loadOrt} from './onnx.mjs';
 import {measure} from './timing.mjs';
 
 export {ab, tf};
@@ -146,19 +147,26 @@ export async function timeTfjs(backendName, c, inputs, opts) {
   }
 }
 
-/** Times one case on onnxruntime-node: a session from the case's in-memory ONNX model. */
-export async function timeOrt(ort, threads, c, inputs, model, opts) {
-  const session = await ort.InferenceSession.create(model, {
-    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
-  });
+/**
+ * Times one case on onnxruntime-node: a session from the case's in-memory ONNX model (or one
+ * session per model variant, `c.ortModels`, call i running session i mod count).
+ */
+export async function timeOrt(ort, threads, c, inputs, opts) {
+  const specs = c.ortModels ? c.ortModels(inputs).map((v) => ({...onnxSpec(c), ...v})) : [onnxSpec(c)];
+  const sessions = [];
+  for (const spec of specs) {
+    sessions.push(await ort.InferenceSession.create(buildModel(spec), {
+      intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+    }));
+  }
   const T = {};
   for (const [k, v] of Object.entries(inputs)) T[k] = new ort.Tensor('float32', v.data, v.shape);
-  const outName = session.outputNames[0];
+  const outName = sessions[0].outputNames[0];
   let i = 0, first = null;
   try {
     const run = async (n) => {
       for (let j = 0; j < n; ++j, ++i) {
-        const r = await session.run(c.ortFeeds ? c.ortFeeds(T, i) : T);
+        const r = await sessions[i % sessions.length].run(c.ortFeeds ? c.ortFeeds(T, i) : T);
         if (first == null) first = r[outName].data.slice();
         for (const t of Object.values(r)) t.dispose?.();
       }
@@ -166,7 +174,7 @@ export async function timeOrt(ort, threads, c, inputs, model, opts) {
     const r = await measure(run, opts);
     return {...r, output: first};
   } finally {
-    await session.release();
+    for (const s of sessions) await s.release();
   }
 }
 

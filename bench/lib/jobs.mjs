@@ -33,7 +33,7 @@ export async function runJobs(c, jobs, {opt, minTime, outdir}, onResult) {
 function runChild(c, jobs, {opt, minTime, outdir}, onResult) {
   return new Promise((resolve) => {
     const args = {caseId: c.id, jobs, minTime, quick: opt.quick, outdir, timing: opt.timing};
-    const child = spawn(process.execPath, [CHILD, JSON.stringify(args)], {stdio: ['ignore', 'pipe', 'pipe']});
+    const child = spawn(process.execPath, ['--no-warnings', CHILD, JSON.stringify(args)], {stdio: ['ignore', 'pipe', 'pipe']});
     let count = 0, current = null, started = 0, timer = null, killedFor = null, buf = '', errTail = '';
     const arm = (job) => {
       clearTimeout(timer);

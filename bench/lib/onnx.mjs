@@ -69,15 +69,22 @@ function int64Initializer(name, values) {
   return concat([values.length > 0 ? vi(1, values.length) : null, vi(2, INT64), ld(8, name), ld(9, raw)]);
 }
 
+function floatInitializer(name, shape, data) {
+  return concat([shape.map((d) => vi(1, d)), vi(2, FLOAT), ld(8, name),
+    ld(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength))]);
+}
+
 /**
  * A ModelProto (IR 7, opset 13) with one graph. `nodes` are [opType, inputs, outputs, attrs];
- * `inputs`/`outputs` are [name, shape]; `int64Inits` are [name, values].
+ * `inputs`/`outputs` are [name, shape]; `int64Inits` are [name, values]; `floatInits` are
+ * [name, shape, Float32Array] (constant weights, which onnxruntime may prepack).
  */
-export function buildModel({nodes, inputs, outputs, int64Inits = []}) {
+export function buildModel({nodes, inputs, outputs, int64Inits = [], floatInits = []}) {
   // GraphProto: node 1, name 2, initializer 5, input 11, output 12.
   const graph = concat([
     nodes.map((n) => ld(1, node(...n))), ld(2, 'bench'),
     int64Inits.map(([n, v]) => ld(5, int64Initializer(n, v))),
+    floatInits.map(([n, sh, d]) => ld(5, floatInitializer(n, sh, d))),
     inputs.map(([n, s]) => ld(11, valueInfo(n, s))), outputs.map(([n, s]) => ld(12, valueInfo(n, s))),
   ]);
   // ModelProto: ir_version 1, producer_name 2, graph 7, opset_import 8 (domain 1, version 2).

@@ -10,13 +10,14 @@ function median(xs) {
 }
 
 /**
- * Times `run(n)` (n calls back to back; may return a promise). One warm-up call first, unless it
+ * Times `run(n)` (n calls back to back; may return a promise). `warmup` warm-up calls first (a case
+ * that cycles over several weight sets warms each one: an engine may pack weights on first use). With one, unless it
  * takes longer than `slowCall` seconds (then it is kept as a sample: JIT and first-touch costs are
  * noise next to a call that long). Calls are batched so that one sample lasts at least
  * `minSample` seconds (tiny ops); samples are taken until `minTime` seconds have passed and at
  * least `minReps` samples exist, or `maxReps` samples exist. Returns seconds per call.
  */
-export async function measure(run, {minTime = 0.3, minReps = 3, maxReps = 1000, minSample = 0, slowCall = 1} = {}) {
+export async function measure(run, {minTime = 0.3, minReps = 3, maxReps = 1000, minSample = 0, slowCall = 1, warmup = 1} = {}) {
   const timeOne = async (n) => {
     const t0 = now();
     const r = run(n);
@@ -24,8 +25,9 @@ export async function measure(run, {minTime = 0.3, minReps = 3, maxReps = 1000, 
     return (now() - t0) / n;
   };
   const samples = [];
-  const first = await timeOne(1);
-  if (first > slowCall) samples.push(first);
+  let first = await timeOne(1);
+  for (let w = 1; w < warmup; ++w) first = await timeOne(1);
+  if (first > slowCall && warmup <= 1) samples.push(first);
   else if (first < 0.02) await timeOne(1);  // a second warm-up for cheap calls (JIT tiers)
   const batch = minSample > 0 ? Math.max(1, Math.ceil(minSample / Math.max(first, 1e-7))) : 1;
   const start = now();
