@@ -88,7 +88,8 @@ async function main() {
       `threads measured: ${opt.threads.join(' and ')}`);
   console.log(`node ${meta.node}, tfjs ${meta.tfjs}, onnxruntime-node: ${meta.ort ?? `not available (${status.ort})`}`);
   console.log(`load average at start: ${meta.loadavg.join(' ')}   (shared machine: expect ±30% between runs)`);
-  console.log(`peaks (${PEAKS.source}): ${PEAKS['GFLOP/s'].perThread} GFLOP/s f32 FMA, ${PEAKS['GB/s'].perThread} GB/s DRAM read, per thread`);
+  console.log(`peaks per thread (${PEAKS.source}): ${PEAKS.fma.perThread} GFLOP/s f32 FMA, ${PEAKS.dram.perThread} GB/s DRAM read, ` +
+      `${PEAKS.l3.perThread} GB/s L3 read`);
   for (const e of ['afterburner', 'cpu', 'wasm']) if (want.has(e) && status[e]) console.log(`warning: ${e}: ${status[e]}`);
   console.log('');
 
@@ -106,7 +107,7 @@ async function main() {
   for (const c of cases) {
     process.stderr.write(`${c.label} ...`);
     const t0 = performance.now();
-    const res = {id: c.id, label: c.label, unit: c.unit, work: c.work, note: c.note ?? null, afterburner: {}, cpu: null, wasm: null, ort: {}};
+    const res = {id: c.id, label: c.label, unit: c.unit, work: c.work, peak: peakFor(c, 1)?.key ?? null, note: c.note ?? null, afterburner: {}, cpu: null, wasm: null, ort: {}};
     // Jobs in measuring order: back to back, so that the ratios of one row share the machine's state.
     const jobs = [];
     const put = (job, r) => {
@@ -183,10 +184,10 @@ async function main() {
       const a = res.afterburner[th];
       const o = res.ort[th];
       const ratio = (b) => (a?.best != null && b?.best != null ? b.best / a.best : null);
-      const peak = peakFor(c.unit, th);
+      const pk = peakFor(c, th), peak = pk?.value;
       rows.push([
         res.label, c.unit, th, cell(a, c), a?.median != null ? fmtRate(rateOf(c, a.median), c.unit) : '',
-        peak && a?.best != null ? fmtPct(100 * rateOf(c, a.best) / peak) : '—',
+        peak && a?.best != null ? fmtPct(100 * rateOf(c, a.best) / peak) + (pk.key === 'fma' ? '' : ` ${pk.key.toUpperCase()}`) : '—',
         cell(res.cpu, c), fmtRatio(ratio(res.cpu)), cell(res.wasm, c), fmtRatio(ratio(res.wasm)),
         cell(o, c), fmtRatio(ratio(o)), a?.check == null ? '—' : a.check === 'ok' ? 'ok' : `BAD${note(a.check)}`,
       ]);
@@ -196,7 +197,8 @@ async function main() {
   console.log('');
   console.log('afterburner/ort columns: best of the samples at that thread count; tfjs-cpu and tfjs-wasm always run on one thread.');
   console.log('×X = X\'s best time / afterburner\'s best time (speed-up, >1 is faster). % peak = best rate / (per-thread peak × threads).');
-  console.log('GB/s counts each input read once and the output written once. The 1M-element rows (4-12 MB) live in L3, so they can exceed the DRAM figure.');
+  console.log('GB/s counts each input read once and the output written once. % peak: GFLOP/s rows vs the f32 FMA peak; GB/s rows vs L3 read');
+  console.log('bandwidth when their data fits the 32 MiB L3 (the 1M-element rows, Softmax, Sum), else vs DRAM read bandwidth (GEMV, Add 16M).');
   console.log('GEMM-like rows read the result back (dataSync); elementwise rows do not (all engines here run synchronously; a wasm readback would add a copy).');
   console.log('check: afterburner\'s first output vs tfjs-cpu (else tfjs-wasm), max |diff| / max(1, max |ref|).');
   for (const res of results) if (res.note) console.log(`${res.label}: ${res.note}`);

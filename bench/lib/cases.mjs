@@ -2,6 +2,8 @@
 // The benchmark rows. Each case says what it computes on tfjs (`tfjs(tf, T, i)` -> output tensor
 // of call i), the same computation as an ONNX graph for onnxruntime-node, its inputs (the same
 // float32 data for every engine), and the work one call does (FLOPs, or bytes read + written).
+// `peak` names the machine peak a row is compared with (engines.mjs PEAKS): rows whose working
+// set fits the 32 MiB L3 are compared with L3 bandwidth, larger ones with DRAM bandwidth.
 
 const MiB = 2 ** 20;
 
@@ -58,7 +60,7 @@ function fused(M = 512, K = 1024, N = 1024) {
 function binary(op, onnxOp, n, tag = '') {
   return {
     id: `${op}-${n >= MiB ? n / MiB + 'm' : n}`, label: `${op[0].toUpperCase() + op.slice(1)} ${n >= MiB ? n / MiB + 'M' : n} f32${tag}`,
-    unit: 'GB/s', work: 12 * n, tol: 1e-6, inputs: {a: [n], b: [n]},
+    unit: 'GB/s', work: 12 * n, tol: 1e-6, inputs: {a: [n], b: [n]}, peak: 12 * n <= 24 * MiB ? 'l3' : 'dram',
     tfjs: (tf, T) => tf[op](T.a, T.b),
     onnx: {nodes: [[onnxOp, ['a', 'b'], ['y']]], outputs: [['y', [n]]]},
     limits: {cpu: {maxReps: 30}},
@@ -68,7 +70,7 @@ function binary(op, onnxOp, n, tag = '') {
 function unary(op, onnxOp, n) {
   return {
     id: `${op}-${n / MiB}m`, label: `${op[0].toUpperCase() + op.slice(1)} ${n / MiB}M f32`, unit: 'GB/s', work: 8 * n,
-    tol: 1e-5, inputs: {x: [n]},
+    tol: 1e-5, inputs: {x: [n]}, peak: 'l3',
     tfjs: (tf, T) => tf[op](T.x),
     onnx: {nodes: [[onnxOp, ['x'], ['y']]], outputs: [['y', [n]]]},
     limits: {cpu: {maxReps: 30}},
@@ -85,13 +87,13 @@ export function allCases() {
     binary('add', 'Add', M), binary('mul', 'Mul', M), binary('add', 'Add', 16 * M, ' (DRAM)'),
     unary('exp', 'Exp', M), unary('sigmoid', 'Sigmoid', M),
     {
-      id: 'softmax-1024', label: 'Softmax 1024x1024', unit: 'GB/s', work: 8 * M, tol: 1e-5, inputs: {x: [1024, 1024]},
+      id: 'softmax-1024', label: 'Softmax 1024x1024', unit: 'GB/s', work: 8 * M, tol: 1e-5, inputs: {x: [1024, 1024]}, peak: 'l3',
       tfjs: (tf, T) => tf.softmax(T.x),
       onnx: {nodes: [['Softmax', ['x'], ['y'], {axis: -1}]], outputs: [['y', [1024, 1024]]]},
       limits: {cpu: {maxReps: 30}},
     },
     {
-      id: 'sum-1024', label: 'Sum rows 1024x1024', unit: 'GB/s', work: 4 * M + 4 * 1024, tol: 1e-4, inputs: {x: [1024, 1024]},
+      id: 'sum-1024', label: 'Sum rows 1024x1024', unit: 'GB/s', work: 4 * M + 4 * 1024, tol: 1e-4, inputs: {x: [1024, 1024]}, peak: 'l3',
       tfjs: (tf, T) => tf.sum(T.x, -1),
       onnx: {nodes: [['ReduceSum', ['x', 'axes'], ['y'], {keepdims: 0}]], outputs: [['y', [1024]]], int64Inits: [['axes', [-1]]]},
       limits: {cpu: {maxReps: 30}},

@@ -29,13 +29,15 @@ export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname)
  */
 export const PEAKS = {
   source: 'shared/docs/ECOSYSTEM.md "Machine facts" (measured, one thread; two threads: twice that when quiet)',
-  'GFLOP/s': {perThread: 211, what: 'f32 FMA peak'},
-  'GB/s': {perThread: 30, what: 'DRAM read bandwidth (L3 reads reach 80-90 GB/s)'},
+  fma: {unit: 'GFLOP/s', perThread: 211, what: 'f32 FMA peak'},
+  dram: {unit: 'GB/s', perThread: 30, what: 'DRAM read bandwidth'},
+  l3: {unit: 'GB/s', perThread: 85, what: 'L3 read bandwidth (80-90 GB/s)'},
 };
 
-export function peakFor(unit, threads) {
-  const p = PEAKS[unit];
-  return p ? p.perThread * threads : null;
+/** The peak a row is measured against: its `peak` key, else f32 FMA for GFLOP/s rows, DRAM for GB/s. */
+export function peakFor(c, threads) {
+  const key = c.peak ?? (c.unit === 'GFLOP/s' ? 'fma' : c.unit === 'GB/s' ? 'dram' : null);
+  return key ? {key, value: PEAKS[key].perThread * threads} : null;
 }
 
 /** Registers wasm (with its .wasm files from node_modules) and loads onnxruntime-node if present. */
