@@ -27,14 +27,17 @@ const HELP = `usage: node bench/run.mjs [options]
   --json FILE         also write the results as JSON
   --full              include the very slow baselines (tfjs-cpu at 2048³: ~35 s a call)
   --min-time S        seconds of samples per measurement (default 0.3)
-  --timeout S         a job (one engine on one row) with no result after S seconds counts as hung (default 120)
+  --timeout S         a job (one engine on one row) with no result after S seconds counts as hung
+                      (default: afterburner 30, tfjs-cpu 120, others 60)
+  --retries N         a job that hung or crashed is tried again N times in a fresh process (default 1);
+                      the table flags such a row
   --list              list the rows and exit
 Set ORT_NODE_DIR to a folder whose node_modules holds onnxruntime-node to compare against it
 without installing it into the project.`;
 
 function parseArgs(argv) {
   const o = {quick: false, filter: null, threads: [1, 2], engines: ['afterburner', 'cpu', 'wasm', 'ort'], json: null,
-    full: false, minTime: null, list: false, jobTimeout: 120};
+    full: false, minTime: null, list: false, jobTimeout: null, retries: 1};
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i], next = () => {
       if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
@@ -49,6 +52,7 @@ function parseArgs(argv) {
     else if (a === '--min-time') o.minTime = Number(next());
     else if (a === '--list') o.list = true;
     else if (a === '--timeout') o.jobTimeout = Number(next());
+    else if (a === '--retries') o.retries = Number(next());
     else if (a === '-h' || a === '--help') { console.log(HELP); process.exit(0); }
     else throw new Error(`unknown option ${a}\n${HELP}`);
   }
@@ -99,7 +103,8 @@ async function main() {
     if (!notes.has(m)) notes.set(m, notes.size + 1);
     return `[${notes.get(m)}]`;
   };
-  const cell = (r, c) => (r == null ? '—' : r.error ? `err${note(r.error)}` : r.skipped ? `skip${note(r.skipped)}` : fmtRate(rateOf(c, r.best), c.unit));
+  const cell = (r, c) => (r == null ? '—' : r.error ? `err${note(r.error)}` : r.skipped ? `skip${note(r.skipped)}` :
+      fmtRate(rateOf(c, r.best), c.unit) + (r.failedAttempts ? note(`first attempt failed, number from a retry in a fresh process: ${r.failedAttempts.join('; ')}`) : ''));
 
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ab-bench-'));
   const stamp0 = addonStamp();

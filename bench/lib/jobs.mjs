@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-// Runs the jobs of one case (afterburner@1, afterburner@2, cpu, wasm, ort@1, ort@2) in a child
-// process (bench/lib/child.mjs), one after another (afterburner in one child, the baselines in another). A job that hangs (past its time limit) or
-// crashes the process becomes an error in its own cell; a fresh child takes the remaining jobs.
+// Runs the jobs of one case (afterburner@1, afterburner@2, cpu, wasm, ort@1, ort@2) in child
+// processes (bench/lib/child.mjs), one after another: afterburner in one child, the baselines in
+// another. A job that hangs (past its time limit) or crashes its process is retried once in a
+// fresh child (`retries`); the result records the failed attempts, and a job that fails every
+// time becomes an error in its own cell. A fresh child takes the remaining jobs.
 import {spawn} from 'child_process';
 import * as path from 'path';
 
 const CHILD = path.join(path.dirname(new URL(import.meta.url).pathname), 'child.mjs');
 
-/** Seconds a job may take before it counts as hung. */
+/** Seconds a job may take before it counts as hung (its calls take a few seconds at most). */
 function jobLimit(job, opt) {
-  const base = opt.jobTimeout ?? 120;
-  return job === 'cpu' && opt.full ? base * 5 : base;
+  if (opt.jobTimeout != null) return job === 'cpu' && opt.full ? Math.max(opt.jobTimeout, 600) : opt.jobTimeout;
+  if (job.startsWith('afterburner')) return 30;
+  if (job === 'cpu') return opt.full ? 600 : 120;
+  return 60;
 }
 
 /**
@@ -20,11 +24,25 @@ function jobLimit(job, opt) {
  */
 export async function runJobs(c, jobs, {opt, minTime, outdir}, onResult) {
   const groups = [jobs.filter((j) => j.startsWith('afterburner')), jobs.filter((j) => !j.startsWith('afterburner'))];
+  const retries = opt.retries ?? 1;
   for (const group of groups) {
     let todo = group;
+    const failed = {};  // job -> errors of earlier attempts
     while (todo.length > 0) {
-      const done = await runChild(c, todo, {opt, minTime, outdir}, onResult);
-      todo = todo.slice(done);
+      let retry = null;
+      const done = await runChild(c, todo, {opt, minTime, outdir}, (job, r) => {
+        const past = failed[job] ?? [];
+        if (r.crashed && past.length < retries) {
+          failed[job] = [...past, r.error];
+          retry = job;
+          return;
+        }
+        if (r.crashed && past.length) r.error += ` (all ${past.length + 1} attempts)`;
+        else if (past.length) r.failedAttempts = past;
+        delete r.crashed;
+        onResult(job, r);
+      });
+      todo = retry ? [retry, ...todo.slice(done)] : todo.slice(done);
     }
   }
 }
@@ -77,7 +95,7 @@ function runChild(c, jobs, {opt, minTime, outdir}, onResult) {
         const why = killedFor ??
             `the process died (${signal ? `signal ${signal}` : `exit code ${code}`})` +
                 (errTail.trim() ? `: ${errTail.trim().split('\n').slice(-3).join(' / ')}` : '');
-        onResult(job, {error: current === job || killedFor ? why : `not started: ${why}`,
+        onResult(job, {error: current === job || killedFor ? why : `not started: ${why}`, crashed: true,
           wall: started ? (performance.now() - started) / 1e3 : 0});
         ++count;
       } else if (errTail.trim()) {
