@@ -77,8 +77,10 @@ struct Pool {
   // Job state
   std::atomic<uint64_t> generation{0};
   std::atomic<int> remaining{0};
+  // generation = (sequence << 16) | threads of the job; task is valid for the job's participants
+  // until they all finished (the caller waits for that before publishing the next job).
+  static constexpr uint64_t kThreadsMask = 0xffff;
   TaskRef task{nullptr, nullptr};
-  int job_threads = 0;
   std::atomic<bool> stop{false};
   std::mutex sleep_mu;
   std::condition_variable sleep_cv;
@@ -101,7 +103,7 @@ struct Pool {
     stop.store(true);
     {
       std::lock_guard<std::mutex> g(sleep_mu);
-      generation.fetch_add(1);
+      generation.fetch_add(1u << 16);  // a new sequence with 0 threads: wakes every worker to exit
     }
     sleep_cv.notify_all();
     for (auto& t : workers) t.join();
@@ -119,10 +121,11 @@ struct Pool {
 #endif
   }
 
-  void worker_main(int id) {  // id >= 1
+  // `seen` is the generation at the worker's creation, read by the creating thread before the job
+  // that needed the worker is published: a worker that read it itself could miss that job.
+  void worker_main(int id, uint64_t seen) {  // id >= 1
     pin_to(id);
     t_in_parallel = true;  // a task running here never re-enters the pool
-    uint64_t seen = generation.load(std::memory_order_acquire);
     for (;;) {
       // Spin a while, then sleep.
       uint64_t g;
@@ -139,8 +142,11 @@ struct Pool {
       }
       seen = g;
       if (stop.load()) return;
-      if (id < job_threads) {
-        task.call(task.ctx, id, job_threads);
+      // The job's thread count travels in the generation word itself: a worker that is not part
+      // of a job never reads job state that the next job may be writing.
+      const int nt = static_cast<int>(g & kThreadsMask);
+      if (id < nt) {
+        task.call(task.ctx, id, nt);
         remaining.fetch_sub(1, std::memory_order_acq_rel);
       }
     }
@@ -149,7 +155,8 @@ struct Pool {
   void ensure_workers(int n) {
     while (static_cast<int>(workers.size()) < n - 1) {
       int id = static_cast<int>(workers.size()) + 1;
-      workers.emplace_back([this, id] { worker_main(id); });
+      const uint64_t g0 = generation.load(std::memory_order_acquire);
+      workers.emplace_back([this, id, g0] { worker_main(id, g0); });
     }
   }
 };
@@ -185,12 +192,12 @@ void parallel_run_raw(int nthreads, TaskRef task) {
     p.main_pinned = true;
   }
   p.task = task;
-  p.job_threads = nthreads;
   p.remaining.store(nthreads - 1, std::memory_order_release);
   {
     // Publishing under sleep_mu closes the race with a worker that is about to sleep.
     std::lock_guard<std::mutex> g(p.sleep_mu);
-    p.generation.fetch_add(1, std::memory_order_acq_rel);
+    const uint64_t seq = (p.generation.load(std::memory_order_relaxed) >> 16) + 1;
+    p.generation.store((seq << 16) | static_cast<uint64_t>(nthreads), std::memory_order_release);
     if (p.sleepers.load() > 0) p.sleep_cv.notify_all();
   }
   t_in_parallel = true;
