@@ -14,7 +14,8 @@ export interface NativeBinding {
   getNumThreads(): number;
   physicalCores(): number;
   dispatchProbe(): string;
-  gemmInfo(): string;
+  /** The GEMM kernel chosen at the current level, and its blocking. */
+  gemmInfo(): {level: string; kernel: string; mr: number; nr: number; kc: number; mc: number; nc: number; summary: string};
   matmul(
       a: Float32Array, b: Float32Array, out: Float32Array, batch: number, M: number, N: number,
       K: number, transA: boolean, transB: boolean, aBatchIdx: Int32Array|null,

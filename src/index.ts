@@ -35,7 +35,7 @@ export function info(): Info {
     isa: {current: isa.current(), supported: isa.supported(), built: isa.built()},
     threads: getNumThreads(),
     physicalCores: native ? native.physicalCores() : 1,
-    gemm: native && typeof native.gemmInfo === 'function' ? native.gemmInfo() : null,
+    gemm: native ? native.gemmInfo().summary : null,
     nativeKernels: nativeKernelNames,
   };
 }

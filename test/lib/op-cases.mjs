@@ -128,7 +128,9 @@ for (const [kernel, red] of Object.entries(reductions)) {
           ref[o] = red.step(ref[o], x[i]);
           abs[o] = red.prod ? 1 : abs[o] + Math.abs(x[i]);
         }
-        if (red.mean) for (let o = 0; o < n; ++o) { ref[o] /= r; abs[o] /= r; }
+        if (red.mean) for (let o = 0; o < n; ++o) { ref[o] = r === 0 ? 0 : ref[o] / r; abs[o] /= Math.max(r, 1); }
+        // Empty reductions follow tfjs-backend-cpu (our contract): mean 0, max/min NaN.
+        if (r === 0 && !red.dot) ref.fill(NaN);
         if (red.prod) for (let o = 0; o < n; ++o) abs[o] = Math.abs(ref[o]);
         return {inputs: [{data: x, shape}], expected: {data: ref, shape: outShape, abs},
                 check: red.dot ? {kind: 'dot', k: Math.max(r, 1), epilogueUlps: red.mean ? 2 : 0} : EXACT};
@@ -184,18 +186,19 @@ function matmulCase(sa, sb, ta, tb, fused) {
   opCases.push({
     kernel, name: `[${sa}]${ta ? 'ᵀ' : ''} x [${sb}]${tb ? 'ᵀ' : ''}${desc}`,
     run: fused ?
-        (tf, a, b, bias, slope) => tf.fused.matMul({a, b, transposeA: ta, transposeB: tb, bias, activation: fused.act,
-                                                    preluActivationWeights: slope, leakyreluAlpha: 0.1}) :
+        (tf, a, b, ...rest) => {
+          const [bias, slope] = fused.bias ? rest : [undefined, rest[0]];
+          return tf.fused.matMul({a, b, transposeA: ta, transposeB: tb, bias, activation: fused.act,
+                                  preluActivationWeights: slope, leakyreluAlpha: 0.1});
+        } :
         (tf, a, b) => tf.matMul(a, b, ta, tb),
     build: () => {
       const a = data(sa, -1, 1, []), b = data(sb, -1, 1, []);
       const inputs = [{data: a, shape: sa}, {data: b, shape: sb}];
       let bias = null, slope = null;
       if (fused?.bias) inputs.push({data: (bias = data(fused.bias, -1, 1, [])), shape: fused.bias});
-      else if (fused?.slope) inputs.push({data: new Float32Array(0), shape: [0]});
       if (fused?.slope) inputs.push({data: (slope = data(fused.slope, 0, 0.5, [])), shape: fused.slope});
       const ref = refMatMul(a, sa, b, sb, ta, tb, bias, fused?.bias, fused?.act ?? 'linear', slope, fused?.slope);
-      if (fused?.slope && !fused?.bias) inputs.splice(2, 1);  // no bias input at all
       return {inputs, expected: {data: ref.data, shape: ref.shape, abs: ref.abs},
               check: {kind: 'dot', k: Math.max(ref.K + (bias ? 1 : 0), 1), epilogueUlps: fused ? 8 : 0}};
     },
