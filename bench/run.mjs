@@ -17,6 +17,7 @@ import * as path from 'path';
 import {allCases} from './lib/cases.mjs';
 import {machineInfo, peakFor, PEAKS, relError, REPO, setupEngines} from './lib/engines.mjs';
 import {runJobs} from './lib/jobs.mjs';
+import {checkTargets} from './lib/targets.mjs';
 import {fmtPct, fmtRate, fmtRatio, markdownTable} from './lib/table.mjs';
 
 const HELP = `usage: node bench/run.mjs [options]
@@ -218,12 +219,15 @@ async function main() {
     console.log(`WARNING: build/Release/afterburner.node was rebuilt or removed during the run (noticed after: ${changed.join(', ')}); ` +
         'afterburner numbers from before and after come from different binaries. Run again.');
   }
+  const targets = checkTargets(results);
+  console.log('\nTargets (the issue\'s, for this machine; one run on a shared machine is only an indication):');
+  console.log(markdownTable(['target', 'measured', 'status'], targets.map((t) => [t.what, t.value, t.status]), ['l', 'r', 'l']));
   const loadEnd = os.loadavg().map((x) => +x.toFixed(2));
   console.log(`load average at end: ${loadEnd.join(' ')}`);
 
   if (opt.json) {
     fs.writeFileSync(opt.json, JSON.stringify({meta: {...meta, loadavgEnd: loadEnd, minTime, quick: opt.quick, threads: opt.threads},
-      peaks: PEAKS, status, results}, null, 1));
+      peaks: PEAKS, status, results, targets}, null, 1));
     console.log(`wrote ${opt.json}`);
   }
 }
