@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+// Machine anchors, measured in the same run as our kernels: the f32 FMA peak of one core (zmm and
+// ymm register-resident FMA chains), the read bandwidth of one core (cold buffer, 256 MiB), and
+// the libraries a user would otherwise pick: oneDNN's dnnl_sgemm and OpenBLAS's cblas_sgemm when
+// their headers are installed (Debian: libdnnl-dev, libopenblas-dev). Prints one JSON object.
+//
+// Build: bench/native/build-anchors.sh (bench/run.mjs builds it when a C++ compiler is present).
+#include <immintrin.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#ifdef AB_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
+#ifdef AB_HAVE_OPENBLAS
+#include <cblas.h>
+extern "C" void openblas_set_num_threads(int);
+#endif
+
+static double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+template <typename F>
+static double best_of(int reps, F&& f) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    double t0 = now();
+    f();
+    double t = now() - t0;
+    if (t < best) best = t;
+  }
+  return best;
+}
+
+// Register-resident FMA chains: 12 independent accumulators hide the FMA latency.
+__attribute__((noinline)) static float fma_loop_zmm(long iters) {
+  __m512 a0 = _mm512_set1_ps(1.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0,
+         a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  for (long k = 0; k < iters; ++k) {
+    a0 = _mm512_fmadd_ps(a0, m, c); a1 = _mm512_fmadd_ps(a1, m, c); a2 = _mm512_fmadd_ps(a2, m, c);
+    a3 = _mm512_fmadd_ps(a3, m, c); a4 = _mm512_fmadd_ps(a4, m, c); a5 = _mm512_fmadd_ps(a5, m, c);
+    a6 = _mm512_fmadd_ps(a6, m, c); a7 = _mm512_fmadd_ps(a7, m, c); a8 = _mm512_fmadd_ps(a8, m, c);
+    a9 = _mm512_fmadd_ps(a9, m, c); a10 = _mm512_fmadd_ps(a10, m, c); a11 = _mm512_fmadd_ps(a11, m, c);
+  }
+  __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                           _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+  s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+  return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((noinline)) static float fma_loop_ymm(long iters) {
+  __m256 a0 = _mm256_set1_ps(1.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0,
+         a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (long k = 0; k < iters; ++k) {
+    a0 = _mm256_fmadd_ps(a0, m, c); a1 = _mm256_fmadd_ps(a1, m, c); a2 = _mm256_fmadd_ps(a2, m, c);
+    a3 = _mm256_fmadd_ps(a3, m, c); a4 = _mm256_fmadd_ps(a4, m, c); a5 = _mm256_fmadd_ps(a5, m, c);
+    a6 = _mm256_fmadd_ps(a6, m, c); a7 = _mm256_fmadd_ps(a7, m, c); a8 = _mm256_fmadd_ps(a8, m, c);
+    a9 = _mm256_fmadd_ps(a9, m, c); a10 = _mm256_fmadd_ps(a10, m, c); a11 = _mm256_fmadd_ps(a11, m, c);
+  }
+  __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                           _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+  s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+  float b[8];
+  _mm256_storeu_ps(b, s);
+  return b[0];
+}
+
+__attribute__((noinline)) static float read_loop(const float* p, size_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t i = 0; i < n; i += 64) {
+    s0 = _mm512_add_ps(s0, _mm512_load_ps(p + i));
+    s1 = _mm512_add_ps(s1, _mm512_load_ps(p + i + 16));
+    s2 = _mm512_add_ps(s2, _mm512_load_ps(p + i + 32));
+    s3 = _mm512_add_ps(s3, _mm512_load_ps(p + i + 48));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static volatile float g_sink;
+
+static double fma_peak_zmm() {
+  const long iters = 20000000;
+  return iters * 12.0 * 32 / best_of(5, [&] { g_sink = fma_loop_zmm(iters); }) / 1e9;
+}
+
+static double fma_peak_ymm() {
+  const long iters = 20000000;
+  return iters * 12.0 * 16 / best_of(5, [&] { g_sink = fma_loop_ymm(iters); }) / 1e9;
+}
+
+static double read_bandwidth() {
+  const size_t n = (256u << 20) / sizeof(float);
+  float* p = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
+  for (size_t i = 0; i < n; ++i) p[i] = 1.0f;
+  double t = best_of(5, [&] { g_sink = read_loop(p, n); });
+  std::free(p);
+  return n * sizeof(float) / t / 1e9;
+}
+
+static void pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+int main(int argc, char** argv) {
+  pin(0);
+  if (!__builtin_cpu_supports("avx512f")) {
+    std::printf("{\"error\": \"the anchors program needs AVX-512\"}\n");
+    return 0;
+  }
+  std::printf("{\"fma_peak_zmm_gflops\": %.1f, \"fma_peak_ymm_gflops\": %.1f, \"read_gbs\": %.1f",
+              fma_peak_zmm(), fma_peak_ymm(), read_bandwidth());
+  const int sizes[] = {64, 256, 1024, 2048};
+  for (int threads : {1, 2}) {
+#ifdef AB_HAVE_OPENBLAS
+    openblas_set_num_threads(threads);
+#endif
+#ifdef AB_HAVE_DNNL
+    // Debian's oneDNN uses OpenMP: its thread count follows omp_set_num_threads / OMP_NUM_THREADS.
+#endif
+    for (int n : sizes) {
+      std::vector<float> A(size_t(n) * n, 0.5f), B(size_t(n) * n, 0.25f), C(size_t(n) * n);
+      const double flops = 2.0 * n * n * n;
+      const int reps = n <= 256 ? 200 : n <= 1024 ? 10 : 3;
+      (void)flops;
+      (void)reps;
+#ifdef AB_HAVE_DNNL
+      if (threads == 1 || getenv("OMP_NUM_THREADS")) {
+        dnnl_sgemm('N', 'N', n, n, n, 1.f, A.data(), n, B.data(), n, 0.f, C.data(), n);
+        double t = best_of(reps, [&] { dnnl_sgemm('N', 'N', n, n, n, 1.f, A.data(), n, B.data(), n, 0.f, C.data(), n); });
+        std::printf(", \"onednn_sgemm_%d_t%s\": %.1f", n, getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "1", flops / t / 1e9);
+      }
+#endif
+#ifdef AB_HAVE_OPENBLAS
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, A.data(), n, B.data(), n, 0.f, C.data(), n);
+      double t2 = best_of(reps, [&] {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, A.data(), n, B.data(), n, 0.f, C.data(), n);
+      });
+      std::printf(", \"openblas_sgemm_%d_t%d\": %.1f", n, threads, flops / t2 / 1e9);
+#endif
+    }
+  }
+  std::printf("}\n");
+  return 0;
+}
