@@ -57,12 +57,33 @@ if (!fs.existsSync(addon) && process.env.AFTERBURNER_DISABLE_NATIVE !== '1') {
   }
 }
 
+// Every part tests one snapshot of the addon (someone may rebuild build/ meanwhile): children get
+// AFTERBURNER_ADDON pointing at the copy, which the binding and the tests load first.
+if (fs.existsSync(addon) && !process.env.AFTERBURNER_ADDON) {
+  const snap = path.join(root, '.test-build', 'addon', `afterburner-${process.pid}.node`);
+  fs.mkdirSync(path.dirname(snap), {recursive: true});
+  fs.copyFileSync(addon, snap);
+  process.env.AFTERBURNER_ADDON = snap;
+  process.on('exit', () => fs.rmSync(snap, {force: true}));
+}
+
 /** @type {{name: string, passed: number, failed: number, pending: number, skipped: number, ms: number}[]} */
 const parts = [];
 
 // (2) Unit and op tests: each test/*.test.mjs file in its own `node --test` run, killed (and
 // counted as failed) after AB_TEST_FILE_TIMEOUT_S seconds, so one hung file cannot eat the budget.
-const fileTimeoutS = Number(process.env.AB_TEST_FILE_TIMEOUT_S || 600);
+const fileTimeoutS = Number(process.env.AB_TEST_FILE_TIMEOUT_S || 300);
+let current = null;  // the running node --test child (its own process group)
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    if (current) {
+      try {
+        process.kill(-current.pid, 'SIGKILL');
+      } catch {}
+    }
+    process.exit(130);
+  });
+}
 function nodeTest(file) {
   return new Promise((resolve) => {
     const tap = path.join(os.tmpdir(), `ab-test-${process.pid}-${path.basename(file)}.tap`);
@@ -70,14 +91,21 @@ function nodeTest(file) {
     const child = spawn(process.execPath, [
       '--expose-gc', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
       '--test-reporter=tap', `--test-reporter-destination=${tap}`, file,
-    ], {cwd: root, stdio: ['ignore', 'inherit', 'inherit']});
+    ], {cwd: root, stdio: ['ignore', 'inherit', 'inherit'], detached: true});
+    current = child;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      // The whole group: node --test runs the file in a process of its own, which must go too.
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     }, fileTimeoutS * 1000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      current = null;
       const text = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
       fs.rmSync(tap, {force: true});
       // TAP summary lines at the end: "# pass N", "# fail N", "# cancelled N", "# skipped N", "# todo N".

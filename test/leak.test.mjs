@@ -11,7 +11,8 @@ import {fileURLToPath} from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const addonPath = path.join(root, 'build', 'Release', 'afterburner.node');
+// The addon the binding loads: AFTERBURNER_ADDON first (scripts/test.mjs points it at a snapshot).
+const addonPath = process.env.AFTERBURNER_ADDON || path.join(root, 'build', 'Release', 'afterburner.node');
 const ab = require('afterburner');
 const tf = require('@tensorflow/tfjs-core');
 

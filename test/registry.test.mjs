@@ -14,7 +14,8 @@ const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const kernelsSrc = path.join(root, 'src', 'backend', 'kernels');
 const kernelsDist = path.join(root, 'dist', 'cjs', 'backend', 'kernels');
-const addonPath = path.join(root, 'build', 'Release', 'afterburner.node');
+// The addon the binding loads: AFTERBURNER_ADDON first (scripts/test.mjs points it at a snapshot).
+const addonPath = process.env.AFTERBURNER_ADDON || path.join(root, 'build', 'Release', 'afterburner.node');
 
 /** Runs `code` in a fresh node (CommonJS, or ESM with esm=true) from the package root. */
 function node(code, env = {}, {esm = false} = {}) {

@@ -127,7 +127,7 @@ function runChild(env, {filter, timeoutMs}) {
 
 /** Copies build/Release/afterburner.node into .test-build/ and says which compute functions it lacks. */
 function snapshotAddon(log) {
-  const src = path.join(root, 'build', 'Release', 'afterburner.node');
+  const src = process.env.AFTERBURNER_ADDON || path.join(root, 'build', 'Release', 'afterburner.node');
   if (!fs.existsSync(src)) return null;
   const dst = path.join(outDir, `afterburner-${process.pid}.node`);
   fs.copyFileSync(src, dst);
