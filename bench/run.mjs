@@ -17,6 +17,7 @@ import * as path from 'path';
 import {allCases} from './lib/cases.mjs';
 import {machineInfo, peakFor, PEAKS, relError, REPO, setupEngines} from './lib/engines.mjs';
 import {runJobs} from './lib/jobs.mjs';
+import {fmaPeakNow} from './lib/probe.mjs';
 import {checkTargets} from './lib/targets.mjs';
 import {fmtPct, fmtRate, fmtRatio, markdownTable} from './lib/table.mjs';
 
@@ -95,6 +96,11 @@ async function main() {
   console.log(`load average at start: ${meta.loadavg.join(' ')}   (shared machine: expect ±30% between runs)`);
   console.log(`peaks per thread (${PEAKS.source}): ${PEAKS.fma.perThread} GFLOP/s f32 FMA, ${PEAKS.dram.perThread} GB/s DRAM read, ` +
       `${PEAKS.l3.perThread} GB/s L3 read`);
+  meta.fmaPeakNow = fmaPeakNow();
+  if (meta.fmaPeakNow != null) {
+    console.log(`f32 FMA rate one thread gets right now (bench/lib/fma-peak.cc): ${meta.fmaPeakNow} GFLOP/s ` +
+        `(${Math.round(100 * meta.fmaPeakNow / PEAKS.fma.perThread)}% of the documented peak; the rest is taken by other load)`);
+  }
   for (const e of ['afterburner', 'cpu', 'wasm']) if (want.has(e) && status[e]) console.log(`warning: ${e}: ${status[e]}`);
   console.log('');
 
@@ -219,7 +225,7 @@ async function main() {
     console.log(`WARNING: build/Release/afterburner.node was rebuilt or removed during the run (noticed after: ${changed.join(', ')}); ` +
         'afterburner numbers from before and after come from different binaries. Run again.');
   }
-  const targets = checkTargets(results);
+  const targets = checkTargets(results, meta);
   console.log('\nTargets (the issue\'s, for this machine; one run on a shared machine is only an indication):');
   console.log(markdownTable(['target', 'measured', 'status'], targets.map((t) => [t.what, t.value, t.status]), ['l', 'r', 'l']));
   const loadEnd = os.loadavg().map((x) => +x.toFixed(2));
