@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// A small spin-then-sleep pool. Workers are pinned to distinct cores of the process's affinity
-// mask (on shared VMs the scheduler may otherwise stack them on one vCPU, which made an unpinned
-// two-thread GEMM ~10x slower on this project's machines); set AFTERBURNER_PIN=0 to disable.
+// A small spin-then-sleep pool. Worker i (i >= 1) is pinned to the i-th core of the process's
+// affinity mask (on shared VMs the scheduler may otherwise stack threads on one vCPU, which made an
+// unpinned two-thread GEMM ~10x slower on this project's machines); set AFTERBURNER_PIN=0 to
+// disable. The calling thread (tid 0; usually Node's main thread) is never pinned: threads it
+// creates later (libuv's pool, worker_threads, other libraries' pools) would inherit a one-core
+// mask. Core 0 of the mask is left free of workers for it.
 #include "thread_pool.h"
 
 #include <atomic>
@@ -85,7 +88,6 @@ struct Pool {
   std::mutex sleep_mu;
   std::condition_variable sleep_cv;
   std::atomic<int> sleepers{0};
-  bool main_pinned = false;
 
   Pool() {
     cpus = allowed_cpus_by_core(&n_physical);
@@ -187,10 +189,6 @@ void parallel_run_raw(int nthreads, TaskRef task) {
   Pool& p = pool();
   std::lock_guard<std::mutex> entry(p.mu);  // one parallel region at a time
   p.ensure_workers(nthreads);
-  if (!p.main_pinned) {
-    p.pin_to(0);
-    p.main_pinned = true;
-  }
   p.task = task;
   p.remaining.store(nthreads - 1, std::memory_order_release);
   {
