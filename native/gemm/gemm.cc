@@ -8,6 +8,7 @@
 // Threads get a tm x tn grid of C on tile boundaries (each packs its own A and B slices, so no
 // barriers are needed). The K blocking depends only on K, so per-output summation order, and
 // therefore the result, is independent of the thread count.
+#include <atomic>
 #include "gemm/gemm.h"
 
 #include <cstdint>
@@ -284,16 +285,27 @@ void gemm_one(const Kern& kn, const Prob& p, int nt, float* ws) {
     blocked_range(kn, p, 0, p.M, 0, p.N, ws, ws + w.a);
     return;
   }
-  const Grid g = choose_grid(kn, p, n);
-  const int used = g.tm * g.tn;
+  // C is cut into a grid of blocks on register-tile boundaries, kItemsPerThread per thread when
+  // the problem is big enough, and threads take blocks from a shared counter: on a shared machine
+  // a thread whose core is busy takes fewer blocks instead of holding everyone up (a static split
+  // ran two threads slower than one there). More blocks cost extra packing (each block packs
+  // its own panels; choose_grid weighs that), so small problems keep one block per thread.
+  constexpr int kItemsPerThread = 4;
+  const int items_wanted = p.M * p.N * p.K >= int64_t{64} << 20 ? n * kItemsPerThread : n;
+  const Grid g = choose_grid(kn, p, items_wanted);
+  const int items = g.tm * g.tn;
+  const int used = items < n ? items : n;
   const int64_t mtiles = cdiv(p.M, kn.p.mr), ntiles = cdiv(p.N, kn.p.nr);
+  std::atomic<int> next{0};
   parallel_run(used, [&](int tid, int) {
-    const int im = tid / g.tn, in = tid % g.tn;
-    const int64_t m0 = mtiles * im / g.tm * kn.p.mr, m1 = min64(mtiles * (im + 1) / g.tm * kn.p.mr, p.M);
-    const int64_t n0 = ntiles * in / g.tn * kn.p.nr, n1 = min64(ntiles * (in + 1) / g.tn * kn.p.nr, p.N);
-    if (m0 >= m1 || n0 >= n1) return;
     float* a = ws + static_cast<int64_t>(tid) * (w.a + w.b);
-    blocked_range(kn, p, m0, m1, n0, n1, a, a + w.a);
+    for (int it = next.fetch_add(1, std::memory_order_relaxed); it < items;
+         it = next.fetch_add(1, std::memory_order_relaxed)) {
+      const int im = it / g.tn, in = it % g.tn;
+      const int64_t m0 = mtiles * im / g.tm * kn.p.mr, m1 = min64(mtiles * (im + 1) / g.tm * kn.p.mr, p.M);
+      const int64_t n0 = ntiles * in / g.tn * kn.p.nr, n1 = min64(ntiles * (in + 1) / g.tn * kn.p.nr, p.N);
+      if (m0 < m1 && n0 < n1) blocked_range(kn, p, m0, m1, n0, n1, a, a + w.a);
+    }
   });
 }
 
