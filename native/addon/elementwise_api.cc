@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: Apache-2.0
+// N-API: binary, unary, softmax, reduce. Every argument is checked (a bad one throws a JS
+// error, never crashes); the success path allocates nothing (shapes live in fixed arrays).
+//
+//   binary(op, a, aShape, b, bShape, out, outShape)   numpy/tfjs broadcasting, rank <= 8
+//   unary(op, x, out, alpha)                           out may be x
+//   softmax(x, out, rows, cols)                        out may be x
+//   reduce(op, x, out, outer, r, inner)                out must not overlap x
+#include <cstdint>
+#include <string>
+
+#include "../ops/elementwise.h"
+#include "../ops/op_codes.h"
+#include "napi_util.h"
+
+namespace ab {
+namespace {
+using napi::Args;
+
+constexpr double kMaxDim = 9007199254740991.0;  // 2^53 - 1
+
+std::string shape_str(const int64_t* d, int n) {
+  std::string s = "[";
+  for (int i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+bool arg_error(Args& a, const std::string& msg) {
+  a.ok = false;
+  return napi::throw_range_error(a.env, std::string(a.fn) + ": " + msg);
+}
+
+// A shape: number[] (or Int32Array) of non-negative integers, rank <= kEwMaxRank.
+bool read_shape(Args& a, size_t i, const char* name, int64_t* dims, int* rank) {
+  if (!a.ok) return false;
+  napi_env env = a.env;
+  napi_value v = i < a.argc ? a.argv[i] : nullptr;
+  bool is_arr = false, is_ta = false;
+  if (v) {
+    napi_is_array(env, v, &is_arr);
+    if (!is_arr) napi_is_typedarray(env, v, &is_ta);
+  }
+  if (is_ta) {
+    napi_typedarray_type type;
+    void* ptr = nullptr;
+    size_t n = 0;
+    if (napi_get_typedarray_info(env, v, &type, &n, &ptr, nullptr, nullptr) != napi_ok ||
+        type != napi_int32_array) {
+      a.ok = false;
+      return napi::throw_type_error(env, std::string(a.fn) + ": argument '" + name +
+                                             "' must be an array of integers or an Int32Array");
+    }
+    if (n > static_cast<size_t>(kEwMaxRank))
+      return arg_error(a, std::string("'") + name + "' has rank " + std::to_string(n) +
+                              ", more than the supported " + std::to_string(kEwMaxRank));
+    const int32_t* p = static_cast<const int32_t*>(ptr);
+    for (size_t k = 0; k < n; ++k) {
+      if (p[k] < 0)
+        return arg_error(a, std::string("'") + name + "'[" + std::to_string(k) + "] is " +
+                                std::to_string(p[k]) + ": dims must be non-negative integers");
+      dims[k] = p[k];
+    }
+    *rank = static_cast<int>(n);
+    return true;
+  }
+  if (!is_arr) {
+    a.ok = false;
+    return napi::throw_type_error(env, std::string(a.fn) + ": argument '" + name +
+                                           "' must be an array of integers or an Int32Array");
+  }
+  uint32_t n = 0;
+  if (napi_get_array_length(env, v, &n) != napi_ok) return arg_error(a, "cannot read '" + std::string(name) + "'");
+  if (n > static_cast<uint32_t>(kEwMaxRank))
+    return arg_error(a, std::string("'") + name + "' has rank " + std::to_string(n) +
+                            ", more than the supported " + std::to_string(kEwMaxRank));
+  for (uint32_t k = 0; k < n; ++k) {
+    napi_value e;
+    napi_valuetype t;
+    double d = -1;
+    if (napi_get_element(env, v, k, &e) != napi_ok || napi_typeof(env, e, &t) != napi_ok ||
+        t != napi_number || napi_get_value_double(env, e, &d) != napi_ok || !(d >= 0) ||
+        d > kMaxDim || d != static_cast<double>(static_cast<int64_t>(d))) {
+      return arg_error(a, std::string("'") + name + "'[" + std::to_string(k) +
+                              "] must be a non-negative integer");
+    }
+    dims[k] = static_cast<int64_t>(d);
+  }
+  *rank = static_cast<int>(n);
+  return true;
+}
+
+// Product of dims, or -1 if it overflows 2^53.
+int64_t shape_size(const int64_t* d, int n) {
+  int64_t s = 1;
+  for (int i = 0; i < n; ++i)
+    if (d[i] == 0) return 0;
+  for (int i = 0; i < n; ++i) {
+    if (__builtin_mul_overflow(s, d[i], &s) || s > static_cast<int64_t>(kMaxDim)) return -1;
+  }
+  return s;
+}
+
+bool check_len(Args& a, const char* arr, size_t len, const char* shape_name, const int64_t* d, int n) {
+  const int64_t s = shape_size(d, n);
+  if (s < 0) return arg_error(a, std::string("'") + shape_name + "' " + shape_str(d, n) + " is too large");
+  if (static_cast<uint64_t>(s) != len)
+    return arg_error(a, std::string("'") + arr + "' has " + std::to_string(len) + " elements but '" +
+                            shape_name + "' " + shape_str(d, n) + " needs " + std::to_string(s));
+  return true;
+}
+
+bool overlaps(const float* p, size_t np, const float* q, size_t nq) {
+  if (np == 0 || nq == 0) return false;
+  const uintptr_t a0 = reinterpret_cast<uintptr_t>(p), a1 = a0 + np * sizeof(float);
+  const uintptr_t b0 = reinterpret_cast<uintptr_t>(q), b1 = b0 + nq * sizeof(float);
+  return a0 < b1 && b0 < a1;
+}
+
+// out may be exactly `in` (same start, same length) but must not partly overlap it.
+bool check_alias(Args& a, const char* in_name, const float* in, size_t nin, const float* out, size_t nout) {
+  if (overlaps(in, nin, out, nout) && !(in == out && nin == nout))
+    return arg_error(a, std::string("'out' overlaps '") + in_name +
+                            "' without being the same array of the same length");
+  return true;
+}
+
+bool read_op(Args& a, int count, const char* what, int32_t* op) {
+  if (!a.i32(0, "op", op)) return false;
+  if (*op < 0 || *op >= count)
+    return arg_error(a, std::string("'op' ") + std::to_string(*op) + " is not a " + what +
+                            " code (0.." + std::to_string(count - 1) + ")");
+  return true;
+}
+
+bool read_count(Args& a, size_t i, const char* name, int64_t* v) {
+  if (!a.i64(i, name, v)) return false;
+  if (*v < 0) return arg_error(a, std::string("'") + name + "' must be >= 0, got " + std::to_string(*v));
+  return true;
+}
+
+napi_value binary_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "binary", 7);
+  int32_t op;
+  float *pa, *pb, *po;
+  size_t na, nb, no;
+  int64_t as[kEwMaxRank], bs[kEwMaxRank], os[kEwMaxRank];
+  int ar = 0, br = 0, orank = 0;
+  if (!read_op(a, kBinCount, "BinaryOp", &op) || !a.f32(1, "a", &pa, &na) ||
+      !read_shape(a, 2, "aShape", as, &ar) || !a.f32(3, "b", &pb, &nb) ||
+      !read_shape(a, 4, "bShape", bs, &br) || !a.f32(5, "out", &po, &no) ||
+      !read_shape(a, 6, "outShape", os, &orank))
+    return nullptr;
+  if (!check_len(a, "a", na, "aShape", as, ar) || !check_len(a, "b", nb, "bShape", bs, br) ||
+      !check_len(a, "out", no, "outShape", os, orank))
+    return nullptr;
+  const int64_t* shapes[2] = {as, bs};
+  const int ranks[2] = {ar, br};
+  const char* names[2] = {"aShape", "bShape"};
+  for (int t = 0; t < 2; ++t) {
+    const int r = ranks[t];
+    bool ok = r <= orank;
+    int bad = -1;
+    for (int i = 0; ok && i < r; ++i) {
+      const int64_t d = shapes[t][i], o = os[orank - r + i];
+      if (d != 1 && d != o) {
+        ok = false;
+        bad = i;
+      }
+    }
+    if (!ok) {
+      std::string why = bad < 0 ? "it has a higher rank"
+                                : "dim " + std::to_string(bad) + " is " + std::to_string(shapes[t][bad]) +
+                                      ", expected 1 or " + std::to_string(os[orank - r + bad]);
+      arg_error(a, std::string("'") + names[t] + "' " + shape_str(shapes[t], r) +
+                       " does not broadcast to 'outShape' " + shape_str(os, orank) + ": " + why);
+      return nullptr;
+    }
+  }
+  if (!check_alias(a, "a", pa, na, po, no) || !check_alias(a, "b", pb, nb, po, no)) return nullptr;
+  ew_binary(op, pa, as, ar, pb, bs, br, po, os, orank);
+  return nullptr;  // undefined
+}
+
+napi_value unary_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "unary", 4);
+  int32_t op;
+  float *px, *po;
+  size_t nx, no;
+  double alpha;
+  if (!read_op(a, kUnCount, "UnaryOp", &op) || !a.f32(1, "x", &px, &nx) || !a.f32(2, "out", &po, &no) ||
+      !a.f64(3, "alpha", &alpha))
+    return nullptr;
+  if (nx != no) {
+    arg_error(a, "'out' has " + std::to_string(no) + " elements but 'x' has " + std::to_string(nx));
+    return nullptr;
+  }
+  if (!check_alias(a, "x", px, nx, po, no)) return nullptr;
+  ew_unary(op, px, po, static_cast<int64_t>(nx), static_cast<float>(alpha));
+  return nullptr;
+}
+
+napi_value softmax_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "softmax", 4);
+  float *px, *po;
+  size_t nx, no;
+  int64_t rows, cols;
+  if (!a.f32(0, "x", &px, &nx) || !a.f32(1, "out", &po, &no) || !read_count(a, 2, "rows", &rows) ||
+      !read_count(a, 3, "cols", &cols))
+    return nullptr;
+  const int64_t d[2] = {rows, cols};
+  if (!check_len(a, "x", nx, "[rows, cols]", d, 2) || !check_len(a, "out", no, "[rows, cols]", d, 2) ||
+      !check_alias(a, "x", px, nx, po, no))
+    return nullptr;
+  ew_softmax(px, po, rows, cols);
+  return nullptr;
+}
+
+napi_value reduce_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "reduce", 6);
+  int32_t op;
+  float *px, *po;
+  size_t nx, no;
+  int64_t outer, r, inner;
+  if (!read_op(a, kRedCount, "ReduceOp", &op) || !a.f32(1, "x", &px, &nx) || !a.f32(2, "out", &po, &no) ||
+      !read_count(a, 3, "outer", &outer) || !read_count(a, 4, "r", &r) || !read_count(a, 5, "inner", &inner))
+    return nullptr;
+  const int64_t dx[3] = {outer, r, inner}, dout[2] = {outer, inner};
+  if (!check_len(a, "x", nx, "[outer, r, inner]", dx, 3) || !check_len(a, "out", no, "[outer, inner]", dout, 2))
+    return nullptr;
+  if (overlaps(px, nx, po, no)) {
+    arg_error(a, "'out' must not overlap 'x'");
+    return nullptr;
+  }
+  ew_reduce(op, px, po, outer, r, inner);
+  return nullptr;
+}
+
+AB_EXPORT("binary", binary_fn);
+AB_EXPORT("unary", unary_fn);
+AB_EXPORT("softmax", softmax_fn);
+AB_EXPORT("reduce", reduce_fn);
+
+}  // namespace
+}  // namespace ab
