@@ -25,6 +25,20 @@ std::string shape_str(const int64_t* d, int n) {
   return s + "]";
 }
 
+// Float32Array argument with one N-API call on the success path (falls back to Args::f32 for
+// the error message).
+bool f32(Args& a, size_t i, const char* name, float** data, size_t* len) {
+  if (!a.ok) return false;
+  napi_typedarray_type type;
+  void* ptr = nullptr;
+  if (i < a.argc && napi_get_typedarray_info(a.env, a.argv[i], &type, len, &ptr, nullptr, nullptr) == napi_ok &&
+      type == napi_float32_array) {
+    *data = static_cast<float*>(ptr);
+    return true;
+  }
+  return a.f32(i, name, data, len);
+}
+
 bool arg_error(Args& a, const std::string& msg) {
   a.ok = false;
   return napi::throw_range_error(a.env, std::string(a.fn) + ": " + msg);
@@ -35,15 +49,14 @@ bool read_shape(Args& a, size_t i, const char* name, int64_t* dims, int* rank) {
   if (!a.ok) return false;
   napi_env env = a.env;
   napi_value v = i < a.argc ? a.argv[i] : nullptr;
-  bool is_arr = false, is_ta = false;
-  if (v) {
-    napi_is_array(env, v, &is_arr);
-    if (!is_arr) napi_is_typedarray(env, v, &is_ta);
-  }
+  uint32_t n = 0;
+  // napi_get_array_length fails (napi_array_expected) for anything but an Array.
+  bool is_arr = v && napi_get_array_length(env, v, &n) == napi_ok, is_ta = false;
+  if (v && !is_arr) napi_is_typedarray(env, v, &is_ta);
   if (is_ta) {
     napi_typedarray_type type;
     void* ptr = nullptr;
-    size_t n = 0;
+    size_t n = 0;  // shadows the array length above
     if (napi_get_typedarray_info(env, v, &type, &n, &ptr, nullptr, nullptr) != napi_ok ||
         type != napi_int32_array) {
       a.ok = false;
@@ -68,17 +81,14 @@ bool read_shape(Args& a, size_t i, const char* name, int64_t* dims, int* rank) {
     return napi::throw_type_error(env, std::string(a.fn) + ": argument '" + name +
                                            "' must be an array of integers or an Int32Array");
   }
-  uint32_t n = 0;
-  if (napi_get_array_length(env, v, &n) != napi_ok) return arg_error(a, "cannot read '" + std::string(name) + "'");
   if (n > static_cast<uint32_t>(kEwMaxRank))
     return arg_error(a, std::string("'") + name + "' has rank " + std::to_string(n) +
                             ", more than the supported " + std::to_string(kEwMaxRank));
   for (uint32_t k = 0; k < n; ++k) {
     napi_value e;
-    napi_valuetype t;
     double d = -1;
-    if (napi_get_element(env, v, k, &e) != napi_ok || napi_typeof(env, e, &t) != napi_ok ||
-        t != napi_number || napi_get_value_double(env, e, &d) != napi_ok || !(d >= 0) ||
+    // napi_get_value_double fails (napi_number_expected) for anything but a number.
+    if (napi_get_element(env, v, k, &e) != napi_ok || napi_get_value_double(env, e, &d) != napi_ok || !(d >= 0) ||
         d > kMaxDim || d != static_cast<double>(static_cast<int64_t>(d))) {
       return arg_error(a, std::string("'") + name + "'[" + std::to_string(k) +
                               "] must be a non-negative integer");
@@ -145,9 +155,9 @@ napi_value binary_fn(napi_env env, napi_callback_info info) {
   size_t na, nb, no;
   int64_t as[kEwMaxRank], bs[kEwMaxRank], os[kEwMaxRank];
   int ar = 0, br = 0, orank = 0;
-  if (!read_op(a, kBinCount, "BinaryOp", &op) || !a.f32(1, "a", &pa, &na) ||
-      !read_shape(a, 2, "aShape", as, &ar) || !a.f32(3, "b", &pb, &nb) ||
-      !read_shape(a, 4, "bShape", bs, &br) || !a.f32(5, "out", &po, &no) ||
+  if (!read_op(a, kBinCount, "BinaryOp", &op) || !f32(a, 1, "a", &pa, &na) ||
+      !read_shape(a, 2, "aShape", as, &ar) || !f32(a, 3, "b", &pb, &nb) ||
+      !read_shape(a, 4, "bShape", bs, &br) || !f32(a, 5, "out", &po, &no) ||
       !read_shape(a, 6, "outShape", os, &orank))
     return nullptr;
   if (!check_len(a, "a", na, "aShape", as, ar) || !check_len(a, "b", nb, "bShape", bs, br) ||
@@ -187,7 +197,7 @@ napi_value unary_fn(napi_env env, napi_callback_info info) {
   float *px, *po;
   size_t nx, no;
   double alpha;
-  if (!read_op(a, kUnCount, "UnaryOp", &op) || !a.f32(1, "x", &px, &nx) || !a.f32(2, "out", &po, &no) ||
+  if (!read_op(a, kUnCount, "UnaryOp", &op) || !f32(a, 1, "x", &px, &nx) || !f32(a, 2, "out", &po, &no) ||
       !a.f64(3, "alpha", &alpha))
     return nullptr;
   if (nx != no) {
@@ -204,7 +214,7 @@ napi_value softmax_fn(napi_env env, napi_callback_info info) {
   float *px, *po;
   size_t nx, no;
   int64_t rows, cols;
-  if (!a.f32(0, "x", &px, &nx) || !a.f32(1, "out", &po, &no) || !read_count(a, 2, "rows", &rows) ||
+  if (!f32(a, 0, "x", &px, &nx) || !f32(a, 1, "out", &po, &no) || !read_count(a, 2, "rows", &rows) ||
       !read_count(a, 3, "cols", &cols))
     return nullptr;
   const int64_t d[2] = {rows, cols};
@@ -221,7 +231,7 @@ napi_value reduce_fn(napi_env env, napi_callback_info info) {
   float *px, *po;
   size_t nx, no;
   int64_t outer, r, inner;
-  if (!read_op(a, kRedCount, "ReduceOp", &op) || !a.f32(1, "x", &px, &nx) || !a.f32(2, "out", &po, &no) ||
+  if (!read_op(a, kRedCount, "ReduceOp", &op) || !f32(a, 1, "x", &px, &nx) || !f32(a, 2, "out", &po, &no) ||
       !read_count(a, 3, "outer", &outer) || !read_count(a, 4, "r", &r) || !read_count(a, 5, "inner", &inner))
     return nullptr;
   const int64_t dx[3] = {outer, r, inner}, dout[2] = {outer, inner};
