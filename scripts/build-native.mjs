@@ -24,6 +24,12 @@ function findNodeGyp() {
 
 const gyp = findNodeGyp();
 const args = process.argv.slice(2).length ? process.argv.slice(2) : ['rebuild', '-j', 'max'];
+// Outside npm (no npm_config_nodedir), build against the running Node's own headers when they are
+// installed beside it, rather than letting node-gyp try to download them.
+const prefix = path.join(path.dirname(process.execPath), '..');
+if (!process.env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
+  args.push(`--nodedir=${prefix}`);
+}
 let ok = false;
 if (!gyp) {
   console.warn('afterburner: node-gyp not found; the native addon was not built');
