@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import {findCase} from './lib/cases.mjs';
-import {machineInfo, relError} from './lib/engines.mjs';
+import {machineInfo, PEAKS, relError} from './lib/engines.mjs';
 import {runJobs} from './lib/jobs.mjs';
 import {fmtRate, fmtRatio, markdownTable} from './lib/table.mjs';
 
@@ -73,6 +73,6 @@ console.log(markdownTable(
     rows, ['l', ...rows[0].slice(1).map(() => 'r')]));
 console.log(`
 Numbers are GFLOP/s (2·n³ / time of the best run; higher is better). 1T/${T}T = threads. tfjs-cpu is
-skipped at 2048³ (about 35 s a call). This machine's f32 peak is about 211 GFLOP/s per core.
+skipped at 2048³ (about 35 s a call). f32 FMA peak: ${PEAKS.fma.perThread} GFLOP/s per core (${PEAKS.source}).
 Results ${allAgree ? 'agree with' : 'DO NOT all agree with'} tfjs-cpu/wasm.${problems.length ? '\n' + problems.map((p) => `  ! ${p}`).join('\n') : ''}
 To use afterburner: \`import 'afterburner'\` (or require) before your tfjs code. Full suite: npm run bench.`);

@@ -17,7 +17,7 @@ import * as path from 'path';
 import {allCases} from './lib/cases.mjs';
 import {machineInfo, peakFor, PEAKS, relError, REPO, setupEngines} from './lib/engines.mjs';
 import {runJobs} from './lib/jobs.mjs';
-import {fmaPeakNow} from './lib/probe.mjs';
+import {anchorsNow, fmaPeakNow} from './lib/probe.mjs';
 import {checkTargets} from './lib/targets.mjs';
 import {fmtPct, fmtRate, fmtRatio, markdownTable} from './lib/table.mjs';
 
@@ -99,7 +99,17 @@ async function main() {
   meta.fmaPeakNow = fmaPeakNow();
   if (meta.fmaPeakNow != null) {
     console.log(`f32 FMA rate one thread gets right now (bench/lib/fma-peak.cc): ${meta.fmaPeakNow} GFLOP/s ` +
-        `(${Math.round(100 * meta.fmaPeakNow / PEAKS.fma.perThread)}% of the documented peak; the rest is taken by other load)`);
+        `(${Math.round(100 * meta.fmaPeakNow / PEAKS.fma.perThread)}% of the peak above; less means other load)`);
+  }
+  // oneDNN / OpenBLAS sgemm measured now, the kernel-level anchors (bench/native/anchors.cc).
+  meta.anchors = Object.fromEntries(opt.threads.map((t) => [t, anchorsNow(t)]));
+  for (const t of opt.threads) {
+    const a = meta.anchors[t];
+    if (!a) continue;
+    const libs = ['onednn', 'openblas'].filter((l) => a[`${l}_sgemm_1024`] != null)
+        .map((l) => `${l} ${[64, 256, 1024, 2048].map((n) => `${n}³ ${a[`${l}_sgemm_${n}`]}`).join(', ')}`);
+    console.log(`anchors, ${t} thread(s): ${a.fma_peak_zmm_gflops ? `FMA ${a.fma_peak_zmm_gflops} GFLOP/s, read DRAM ${a.read_dram_gbs} / L3 ${a.read_l3_gbs} GB/s; ` : ''}` +
+        `sgemm GFLOP/s: ${libs.join('; ') || 'no oneDNN/OpenBLAS headers installed (apt-get install libdnnl-dev libopenblas-dev)'}`);
   }
   for (const e of ['afterburner', 'cpu', 'wasm']) if (want.has(e) && status[e]) console.log(`warning: ${e}: ${status[e]}`);
   console.log('');

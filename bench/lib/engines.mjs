@@ -23,15 +23,17 @@ const require = createRequire(import.meta.url);
 export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 
 /**
- * Peaks of this project's machines (AMD EPYC Zen 5, 2 cores), one thread; two threads give twice
- * that when the machine is quiet. Source: /work/shared/docs/ECOSYSTEM.md, "Machine facts" (measured
- * peaks, one thread: f32 FMA 211 GFLOP/s, memory read about 30 GB/s; L3 80-90 GB/s).
+ * Peaks of this project's machine, one thread (two threads: twice that when quiet), measured with
+ * bench/native/anchors.cc on a quiet machine (2026-11-26). The machine is an AMD EPYC of family 25
+ * model 17 (Zen 4: AVX-512 executed on 256-bit FMA units, so zmm and ymm FMA peak alike), not the
+ * Zen 5 that shared/docs/ECOSYSTEM.md describes (211 GFLOP/s, 30 GB/s): those figures do not hold
+ * here. oneDNN's sgemm reaches 108 GFLOP/s at 1024³ on one thread of it (92% of this peak).
  */
 export const PEAKS = {
-  source: 'shared/docs/ECOSYSTEM.md "Machine facts" (measured, one thread; two threads: twice that when quiet)',
-  fma: {unit: 'GFLOP/s', perThread: 211, what: 'f32 FMA peak'},
-  dram: {unit: 'GB/s', perThread: 30, what: 'DRAM read bandwidth'},
-  l3: {unit: 'GB/s', perThread: 85, what: 'L3 read bandwidth (80-90 GB/s)'},
+  source: 'bench/native/anchors.cc, quiet machine, 2026-11-26 (AMD EPYC family 25 model 17, Zen 4)',
+  fma: {unit: 'GFLOP/s', perThread: 117, what: 'f32 FMA peak'},
+  dram: {unit: 'GB/s', perThread: 21, what: 'DRAM read bandwidth (256 MiB buffer)'},
+  l3: {unit: 'GB/s', perThread: 100, what: 'L3 read bandwidth (8 MiB buffer)'},
 };
 
 /** The peak a row is measured against: its `peak` key, else f32 FMA for GFLOP/s rows, DRAM for GB/s. */

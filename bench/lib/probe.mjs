@@ -19,3 +19,22 @@ export function fmaPeakNow() {
     return null;
   }
 }
+
+/**
+ * Runs bench/native/anchors.cc (built with g++ when missing; links oneDNN / OpenBLAS when their
+ * headers are installed) at `threads` threads: FMA peak, read bandwidth, and the libraries' sgemm
+ * GFLOP/s at 64..2048³. Returns the parsed JSON, or null when it cannot be built or run.
+ */
+export function anchorsNow(threads) {
+  try {
+    if (!/avx512f/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'))) return null;
+    const dir = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'native');
+    const src = path.join(dir, 'anchors.cc');
+    const bin = path.join(os.tmpdir(), `ab-anchors-${fs.statSync(src).mtimeMs | 0}`);
+    if (!fs.existsSync(bin)) execFileSync('bash', [path.join(dir, 'build-anchors.sh'), bin], {stdio: 'ignore'});
+    const env = {...process.env, AB_THREADS: String(threads), OMP_NUM_THREADS: String(threads)};
+    return JSON.parse(execFileSync(bin, {encoding: 'utf8', env, timeout: 120000}));
+  } catch {
+    return null;
+  }
+}

@@ -102,11 +102,11 @@ static double fma_peak_ymm() {
   return iters * 12.0 * 16 / best_of(5, [&] { g_sink = fma_loop_ymm(iters); }) / 1e9;
 }
 
-static double read_bandwidth() {
-  const size_t n = (256u << 20) / sizeof(float);
+static double read_bandwidth(size_t bytes) {
+  const size_t n = bytes / sizeof(float);
   float* p = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
   for (size_t i = 0; i < n; ++i) p[i] = 1.0f;
-  double t = best_of(5, [&] { g_sink = read_loop(p, n); });
+  double t = best_of(bytes < (64u << 20) ? 50 : 5, [&] { g_sink = read_loop(p, n); });
   std::free(p);
   return n * sizeof(float) / t / 1e9;
 }
@@ -123,8 +123,8 @@ int main() {
   const int threads = getenv("AB_THREADS") ? std::atoi(getenv("AB_THREADS")) : 1;
   std::printf("{\"threads\": %d", threads);
   if (threads == 1)
-    std::printf(", \"fma_peak_zmm_gflops\": %.1f, \"fma_peak_ymm_gflops\": %.1f, \"read_gbs\": %.1f", fma_peak_zmm(),
-                fma_peak_ymm(), read_bandwidth());
+    std::printf(", \"fma_peak_zmm_gflops\": %.1f, \"fma_peak_ymm_gflops\": %.1f, \"read_dram_gbs\": %.1f, "
+                "\"read_l3_gbs\": %.1f", fma_peak_zmm(), fma_peak_ymm(), read_bandwidth(256u << 20), read_bandwidth(8u << 20));
 #ifdef AB_HAVE_OPENBLAS
   openblas_set_num_threads(threads);
 #endif
