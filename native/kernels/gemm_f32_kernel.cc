@@ -28,7 +28,7 @@ using ::ab::gemm::KernelParams;
 namespace {
 
 #if AB_ISA_LEVEL >= 2
-constexpr int kMR = 14, kNR = 32, kKC = 256, kMC = 336, kNC = 3072;
+constexpr int kMR = 14, kNR = 32, kKC = 512, kMC = 168, kNC = 3072;
 const char* const kName = "avx512 14x32 fma (zmm, masked edges)";
 #elif AB_ISA_LEVEL == 1
 constexpr int kMR = 6, kNR = 16, kKC = 256, kMC = 144, kNC = 3072;
