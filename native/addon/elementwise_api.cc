@@ -12,6 +12,7 @@
 #include "../ops/elementwise.h"
 #include "../ops/op_codes.h"
 #include "napi_util.h"
+#include "runtime/memory.h"
 
 namespace ab {
 namespace {
@@ -187,6 +188,7 @@ napi_value binary_fn(napi_env env, napi_callback_info info) {
     }
   }
   if (!check_alias(a, "a", pa, na, po, no) || !check_alias(a, "b", pb, nb, po, no)) return nullptr;
+  if (po != pa && po != pb) hint_fresh_output(po, no * sizeof(float));
   ew_binary(op, pa, as, ar, pb, bs, br, po, os, orank);
   return nullptr;  // undefined
 }
@@ -205,6 +207,7 @@ napi_value unary_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   if (!check_alias(a, "x", px, nx, po, no)) return nullptr;
+  if (po != px) hint_fresh_output(po, no * sizeof(float));
   ew_unary(op, px, po, static_cast<int64_t>(nx), static_cast<float>(alpha));
   return nullptr;
 }
@@ -221,6 +224,7 @@ napi_value softmax_fn(napi_env env, napi_callback_info info) {
   if (!check_len(a, "x", nx, "[rows, cols]", d, 2) || !check_len(a, "out", no, "[rows, cols]", d, 2) ||
       !check_alias(a, "x", px, nx, po, no))
     return nullptr;
+  if (po != px) hint_fresh_output(po, no * sizeof(float));
   ew_softmax(px, po, rows, cols);
   return nullptr;
 }

@@ -18,6 +18,7 @@
 #include "../gemm/gemm.h"
 #include "../ops/op_codes.h"
 #include "napi_util.h"
+#include "runtime/memory.h"
 
 namespace ab {
 namespace {
@@ -156,6 +157,7 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
   ep.alpha = static_cast<float>(alpha);
   ep.slope = pslope;
   ep.slope_mode = act == kActPrelu ? slope_mode : kOperandNone;
+  hint_fresh_output(pc, static_cast<size_t>(total_out) * sizeof(float));
   try {
     gemm::sgemm_batched(ta, tb, batch, M, N, K, pa, ta ? M : K, stride_a, ia, pb, tb ? K : N, stride_b, ib,
                         pc, N, MN, &ep);
