@@ -84,14 +84,60 @@ struct StoreArgs {
 };
 
 // ---------------------------------------------------------------- packing (all levels)
+#if AB_ISA_LEVEL >= 2
+// In-register transpose of a 16x16 block (rows r[0..15] -> columns), 64 shuffles.
+inline void transpose16x16(__m512 r[16]) {
+  __m512 t[16], u[16], v[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 16; i += 8)
+    for (int j = 0; j < 4; ++j) {
+      v[i + j] = _mm512_shuffle_f32x4(u[i + j], u[i + 4 + j], 0x88);
+      v[i + 4 + j] = _mm512_shuffle_f32x4(u[i + j], u[i + 4 + j], 0xDD);
+    }
+  for (int j = 0; j < 8; ++j) {
+    r[j] = _mm512_shuffle_f32x4(v[j], v[8 + j], 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(v[j], v[8 + j], 0xDD);
+  }
+}
+
+// A full panel of kMR (14) rows of a row-major A, 16 k at a time: load 14 row segments, transpose,
+// store 14 lanes per k. Returns how many k were packed (a multiple of 16); the caller does the rest.
+int64_t pack_a_panel_rows_avx512(const float* a, int64_t rs, int64_t kc, float* d) {
+  static_assert(kMR <= 16, "the transpose packs at most 16 rows");
+  const __mmask16 m = static_cast<__mmask16>((1u << kMR) - 1);
+  int64_t k0 = 0;
+  for (; k0 + 16 <= kc; k0 += 16) {
+    __m512 r[16];
+    for (int i = 0; i < kMR; ++i) r[i] = _mm512_loadu_ps(a + i * rs + k0);
+    for (int i = kMR; i < 16; ++i) r[i] = _mm512_setzero_ps();
+    transpose16x16(r);
+    for (int k = 0; k < 16; ++k) _mm512_mask_storeu_ps(d + (k0 + k) * kMR, m, r[k]);
+  }
+  return k0;
+}
+#endif
+
 void pack_a_impl(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* dst) {
   for (int64_t p = 0; p < mc; p += kMR) {
     const int r = static_cast<int>(mc - p < kMR ? mc - p : kMR);
     float* d = dst + p * kc;
     if (cs == 1) {
+      int64_t k_done = 0;
+#if AB_ISA_LEVEL >= 2
+      if (r == kMR) k_done = pack_a_panel_rows_avx512(a + p * rs, rs, kc, d);
+#endif
       for (int i = 0; i < r; ++i) {
         const float* s = a + (p + i) * rs;
-        for (int64_t k = 0; k < kc; ++k) d[k * kMR + i] = s[k];
+        for (int64_t k = k_done; k < kc; ++k) d[k * kMR + i] = s[k];
       }
       for (int i = r; i < kMR; ++i)
         for (int64_t k = 0; k < kc; ++k) d[k * kMR + i] = 0.f;
