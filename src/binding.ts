@@ -21,6 +21,13 @@ export interface NativeBinding {
       K: number, transA: boolean, transB: boolean, aBatchIdx: Int32Array|null,
       bBatchIdx: Int32Array|null, bias: Float32Array|null, biasMode: number, act: number,
       alpha: number, slope: Float32Array|null, slopeMode: number): void;
+  /**
+   * NHWC conv2d on the GEMM engine. dims = [batch, inH, inW, inC, outH, outW, outC, fH, fW,
+   * strideH, strideW, dilH, dilW, padTop, padLeft]; filter is [fH, fW, inC, outC].
+   */
+  conv2d(
+      x: Float32Array, filter: Float32Array, out: Float32Array, dims: readonly number[], bias: Float32Array|null,
+      biasMode: number, act: number, alpha: number, slope: Float32Array|null, slopeMode: number): void;
   binary(
       op: number, a: Float32Array, aShape: readonly number[], b: Float32Array,
       bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void;

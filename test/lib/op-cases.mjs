@@ -231,3 +231,92 @@ matmulCase([33, 70], [70, 19], false, false, {bias: [19], act: 'prelu', slope: [
 matmulCase([2, 33, 70], [70, 19], false, false, {bias: [19], act: 'prelu', slope: [2, 33, 1]});
 matmulCase([33, 70], [70, 19], false, false, {act: 'prelu', slope: [1]});
 matmulCase([1, 1031], [1031, 65], false, false, {bias: [65], act: 'relu'});
+
+// ---- conv2d (NHWC) ---------------------------------------------------------------------------
+/** Reference NHWC conv2d in float64 with tfjs's padding rules ('same', 'valid', explicit). */
+function refConv2d(x, xs, w, ws, stride, pad, dil) {
+  const [B, H, W, C] = xs, [FH, FW, , O] = ws;
+  const efh = (FH - 1) * dil + 1, efw = (FW - 1) * dil + 1;
+  let OH, OW, pt, pl;
+  if (pad === 'valid') {
+    OH = Math.ceil((H - efh + 1) / stride); OW = Math.ceil((W - efw + 1) / stride); pt = pl = 0;
+  } else if (pad === 'same') {
+    OH = Math.ceil(H / stride); OW = Math.ceil(W / stride);
+    pt = Math.floor(Math.max(0, (OH - 1) * stride + efh - H) / 2);
+    pl = Math.floor(Math.max(0, (OW - 1) * stride + efw - W) / 2);
+  } else {  // explicit [[0,0],[top,bottom],[left,right],[0,0]]
+    pt = pad[1][0]; pl = pad[2][0];
+    OH = Math.floor((H + pad[1][0] + pad[1][1] - efh) / stride) + 1;
+    OW = Math.floor((W + pad[2][0] + pad[2][1] - efw) / stride) + 1;
+  }
+  const out = new Float64Array(B * OH * OW * O), abs = new Float64Array(out.length);
+  for (let b = 0; b < B; ++b) for (let oh = 0; oh < OH; ++oh) for (let ow = 0; ow < OW; ++ow) for (let o = 0; o < O; ++o) {
+    let s = 0, t = 0;
+    for (let fh = 0; fh < FH; ++fh) for (let fw = 0; fw < FW; ++fw) {
+      const ih = oh * stride - pt + fh * dil, iw = ow * stride - pl + fw * dil;
+      if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+      for (let c = 0; c < C; ++c) {
+        const p = x[((b * H + ih) * W + iw) * C + c] * w[((fh * FW + fw) * C + c) * O + o];
+        s += p;
+        t += Math.abs(p);
+      }
+    }
+    const i = ((b * OH + oh) * OW + ow) * O + o;
+    out[i] = s;
+    abs[i] = t;
+  }
+  return {out, abs, shape: [B, OH, OW, O], K: FH * FW * C};
+}
+
+function convCase(xs, ws, stride, pad, dil, fused) {
+  const kernel = fused ? 'FusedConv2D' : 'Conv2D';
+  opCases.push({
+    kernel, name: `x[${xs}] f[${ws}] s${stride} ${JSON.stringify(pad)} d${dil}${fused ? ` bias[${fused.bias ?? '-'}] ${fused.act}` : ''}`,
+    run: fused ?
+        (tf, x, w, ...rest) => {
+          const [bias, slope] = fused.bias ? rest : [undefined, rest[0]];
+          return tf.fused.conv2d({x, filter: w, strides: stride, pad, dilations: dil, bias, activation: fused.act,
+                                  preluActivationWeights: slope, leakyreluAlpha: 0.1});
+        } :
+        (tf, x, w) => tf.conv2d(x, w, stride, pad, 'NHWC', dil),
+    build: () => {
+      const x = data(xs, -1, 1, []), w = data(ws, -1, 1, []);
+      const r = refConv2d(x, xs, w, ws, stride, pad, dil);
+      const inputs = [{data: x, shape: xs}, {data: w, shape: ws}];
+      let out = r.out, abs = r.abs;
+      if (fused?.bias) {
+        const bias = data(fused.bias, -1, 1, []);
+        inputs.push({data: bias, shape: fused.bias});
+        const ra = refBinary((p, q) => p + q, out, r.shape, bias, fused.bias);
+        abs = refBinary((p, q) => p + Math.abs(q), abs, r.shape, bias, fused.bias).out;
+        out = ra.out;
+      }
+      if (fused?.act === 'prelu') {
+        const slope = data(fused.slope, 0, 0.5, []);
+        inputs.push({data: slope, shape: fused.slope});
+        out = refBinary((p, q) => (p < 0 ? q * p : p), out, r.shape, slope, fused.slope).out;
+      } else if (fused) {
+        out = out.map(ACT[fused.act]);
+      }
+      return {inputs, expected: {data: out, shape: r.shape, abs},
+              check: {kind: 'dot', k: Math.max(r.K + (fused?.bias ? 1 : 0), 1), epilogueUlps: fused ? 8 : 0}};
+    },
+  });
+}
+
+convCase([1, 9, 11, 5], [3, 3, 5, 7], 1, 'same', 1, null);
+convCase([2, 9, 11, 5], [3, 3, 5, 7], 2, 'valid', 1, null);
+convCase([1, 13, 10, 3], [3, 3, 3, 17], 1, 'same', 2, null);
+convCase([2, 8, 8, 16], [1, 1, 16, 33], 1, 'valid', 1, null);
+convCase([1, 17, 15, 4], [5, 5, 4, 6], 2, 'same', 1, null);
+convCase([1, 6, 7, 3], [2, 3, 3, 4], 1, [[0, 0], [1, 2], [0, 3], [0, 0]], 1, null);
+convCase([1, 20, 20, 64], [3, 3, 64, 65], 1, 'same', 1, null);
+convCase([1, 1, 1, 0], [1, 1, 0, 3], 1, 'valid', 1, null);
+convCase([0, 5, 5, 2], [3, 3, 2, 2], 1, 'same', 1, null);
+for (const act of ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid']) {
+  convCase([2, 7, 9, 6], [3, 3, 6, 10], 1, 'same', 1, {bias: [10], act});
+}
+convCase([1, 7, 9, 6], [3, 3, 6, 10], 2, 'same', 1, {bias: [1], act: 'relu'});
+convCase([1, 7, 9, 6], [3, 3, 6, 10], 1, 'valid', 1, {bias: [10], act: 'prelu', slope: [10]});
+convCase([1, 7, 9, 6], [3, 3, 6, 10], 1, 'same', 1, {bias: [1, 7, 9, 10], act: 'prelu', slope: [1, 9, 10]});
+convCase([2, 8, 8, 16], [1, 1, 16, 24], 1, 'valid', 1, {bias: [24], act: 'relu6'});

@@ -3,7 +3,8 @@
 import {BatchMatMulAttrs, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {nativeKernel} from '../kernel-utils';
-import {NO_EPILOGUE, runMatMul} from './matmul';
+import {NO_EPILOGUE} from './fused';
+import {runMatMul} from './matmul';
 
 export const BatchMatMulConfig = nativeKernel('BatchMatMul', ['a', 'b'], ({inputs, backend, attrs}, nat) => {
   const {transposeA, transposeB} = attrs as unknown as BatchMatMulAttrs;

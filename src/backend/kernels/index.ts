@@ -6,9 +6,11 @@ import type {KernelConfig} from '@tensorflow/tfjs-core';
 import {AbsConfig} from './Abs';
 import {AddConfig} from './Add';
 import {BatchMatMulConfig} from './BatchMatMul';
+import {Conv2DConfig} from './Conv2D';
 import {EluConfig} from './Elu';
 import {ErfConfig} from './Erf';
 import {ExpConfig} from './Exp';
+import {FusedConv2DConfig} from './FusedConv2D';
 import {LeakyReluConfig} from './LeakyRelu';
 import {LogConfig} from './Log';
 import {MaxConfig} from './Max';
@@ -38,9 +40,11 @@ export const kernelConfigs: KernelConfig[] = [
   AbsConfig,
   AddConfig,
   BatchMatMulConfig,
+  Conv2DConfig,
   EluConfig,
   ErfConfig,
   ExpConfig,
+  FusedConv2DConfig,
   LeakyReluConfig,
   LogConfig,
   MaxConfig,

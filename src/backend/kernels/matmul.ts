@@ -4,20 +4,8 @@ import {backend_util, TensorInfo, util} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
-import {Activation, Operand} from '../../op-codes';
 import {f32, output, sizeOf} from '../kernel-utils';
-
-export interface Epilogue {
-  bias: Float32Array|null;
-  biasMode: number;
-  act: number;
-  alpha: number;
-  slope: Float32Array|null;
-  slopeMode: number;
-}
-
-export const NO_EPILOGUE: Epilogue =
-    {bias: null, biasMode: Operand.none, act: Activation.linear, alpha: 0, slope: null, slopeMode: Operand.none};
+import type {Epilogue} from './fused';
 
 /** Output batch i -> operand batch index, for numpy broadcasting of the batch dims. */
 function batchIndexMap(opShape: number[], outShape: number[]): Int32Array|null {

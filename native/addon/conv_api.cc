@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+// N-API: conv2d (NHWC, f32) on the GEMM engine, with the fused epilogue.
+#include <cstdint>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "napi_util.h"
+#include "ops/conv2d.h"
+#include "ops/op_codes.h"
+#include "runtime/memory.h"
+
+namespace ab {
+namespace {
+using napi::Args;
+
+std::string s(int64_t v) { return std::to_string(v); }
+
+bool mul_ok(int64_t a, int64_t b, int64_t* out) {
+  if (a != 0 && b > INT64_MAX / a) return false;
+  *out = a * b;
+  return true;
+}
+
+bool operand_ok(napi_env env, const char* name, int mode, const float* p, size_t len, int64_t N, int64_t MN) {
+  const std::string fn = "conv2d: ";
+  if (mode < 0 || mode >= kOperandCount)
+    return napi::throw_range_error(env, fn + "'" + name + "' mode must be 0 (none), 1 (scalar), 2 (row) or 3 (matrix), got " + s(mode));
+  if (mode == kOperandNone) return true;
+  const int64_t need = mode == kOperandScalar ? 1 : mode == kOperandRow ? N : MN;
+  if (!p) return napi::throw_type_error(env, fn + "'" + name + "' must be a Float32Array for mode " + s(mode));
+  if (static_cast<int64_t>(len) < need)
+    return napi::throw_range_error(env, fn + "'" + name + "' has " + s(static_cast<int64_t>(len)) + " elements, needs " + s(need));
+  return true;
+}
+
+bool overlaps(const float* a, size_t na, const float* b, size_t nb) {
+  return a && b && na && nb && a < b + nb && b < a + na;
+}
+
+// conv2d(x, filter, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, outC, fH, fW,
+//        strideH, strideW, dilH, dilW, padTop, padLeft], bias|null, biasMode, act, alpha,
+//        slope|null, slopeMode): undefined
+napi_value conv2d_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "conv2d", 10);
+  float *px, *pw, *py, *pbias, *pslope;
+  size_t nx, nw, ny, nbias, nslope;
+  std::vector<int64_t> d;
+  int32_t bias_mode, act, slope_mode;
+  double alpha;
+  if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(1, "filter", &pw, &nw) || !a.f32(2, "out", &py, &ny) ||
+      !a.i64_list(3, "dims", &d) || !a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "biasMode", &bias_mode) ||
+      !a.i32(6, "act", &act) || !a.f64(7, "alpha", &alpha) || !a.f32_or_null(8, "slope", &pslope, &nslope) ||
+      !a.i32(9, "slopeMode", &slope_mode))
+    return nullptr;
+  const std::string fn = "conv2d: ";
+  if (d.size() != 15) {
+    napi::throw_range_error(env, fn + "'dims' must hold 15 integers, got " + s(static_cast<int64_t>(d.size())));
+    return nullptr;
+  }
+  Conv2DParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
+  for (int i = 0; i < 13; ++i)
+    if (d[i] < 0 || d[i] > INT32_MAX) {
+      napi::throw_range_error(env, fn + "dims[" + s(i) + "] must be in [0, 2^31), got " + s(d[i]));
+      return nullptr;
+    }
+  if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1) {
+    napi::throw_range_error(env, fn + "strides and dilations must be >= 1");
+    return nullptr;
+  }
+  if (d[13] < -INT32_MAX || d[13] > INT32_MAX || d[14] < -INT32_MAX || d[14] > INT32_MAX) {
+    napi::throw_range_error(env, fn + "pads are out of range");
+    return nullptr;
+  }
+  int64_t xin, K, M, MN, KN;
+  if (!mul_ok(p.batch, p.in_h, &xin) || !mul_ok(xin, p.in_w, &xin) || !mul_ok(xin, p.in_c, &xin) ||
+      !mul_ok(p.f_h, p.f_w, &K) || !mul_ok(K, p.in_c, &K) || !mul_ok(K, p.out_c, &KN) ||
+      !mul_ok(p.batch, p.out_h, &M) || !mul_ok(M, p.out_w, &M) || !mul_ok(M, p.out_c, &MN)) {
+    napi::throw_range_error(env, fn + "sizes overflow");
+    return nullptr;
+  }
+  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(nw) < KN || static_cast<int64_t>(ny) < MN) {
+    napi::throw_range_error(env, fn + "x, filter or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xin) +
+                                     ", filter " + s(static_cast<int64_t>(nw)) + "/" + s(KN) + ", out " +
+                                     s(static_cast<int64_t>(ny)) + "/" + s(MN) + ")");
+    return nullptr;
+  }
+  if (act < 0 || act >= kActCount) {
+    napi::throw_range_error(env, fn + "'act' must be an activation code in [0, " + s(kActCount - 1) + "], got " + s(act));
+    return nullptr;
+  }
+  if (!operand_ok(env, "bias", bias_mode, pbias, nbias, p.out_c, MN)) return nullptr;
+  if (act == kActPrelu && slope_mode == kOperandNone) {
+    napi::throw_range_error(env, fn + "act prelu needs a slope (slopeMode 1, 2 or 3)");
+    return nullptr;
+  }
+  if (act == kActPrelu && !operand_ok(env, "slope", slope_mode, pslope, nslope, p.out_c, MN)) return nullptr;
+  if (MN > 0 && (overlaps(py, ny, px, nx) || overlaps(py, ny, pw, nw) ||
+                 (bias_mode != kOperandNone && overlaps(py, ny, pbias, nbias)) ||
+                 (act == kActPrelu && overlaps(py, ny, pslope, nslope)))) {
+    napi::throw_range_error(env, fn + "'out' must not share memory with x, filter, bias or slope");
+    return nullptr;
+  }
+  if (MN == 0) return napi::make_undefined(env);
+  gemm::Epilogue ep;
+  ep.bias = pbias;
+  ep.bias_mode = bias_mode;
+  ep.act = act;
+  ep.alpha = static_cast<float>(alpha);
+  ep.slope = act == kActPrelu ? pslope : nullptr;
+  ep.slope_mode = act == kActPrelu ? slope_mode : kOperandNone;
+  hint_fresh_output(py, static_cast<size_t>(MN) * sizeof(float));
+  try {
+    conv2d_nhwc_f32(px, pw, py, p, &ep);
+  } catch (const std::bad_alloc&) {
+    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the im2col / packing buffers");
+    return nullptr;
+  }
+  return napi::make_undefined(env);
+}
+
+AB_EXPORT("conv2d", conv2d_fn);
+
+}  // namespace
+}  // namespace ab

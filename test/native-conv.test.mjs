@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+// The addon's conv2d entry point rejects bad arguments with clear errors (numerics are covered by
+// test/ops.test.mjs and tfjs-core's conv specs in the conformance run).
+import assert from 'node:assert/strict';
+import {createRequire} from 'node:module';
+import {test} from 'node:test';
+
+const require = createRequire(import.meta.url);
+const nat = require(process.env.AFTERBURNER_ADDON ?? '../build/Release/afterburner.node');
+
+// x [1, 4, 4, 2], filter [3, 3, 2, 3], same padding -> out [1, 4, 4, 3]
+const dims = [1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1];
+const x = new Float32Array(32), w = new Float32Array(54), out = new Float32Array(48);
+
+test('conv2d accepts a well-formed call', () => {
+  x.fill(1);
+  w.fill(1);
+  nat.conv2d(x, w, out, dims, null, 0, 0, 0, null, 0);
+  assert.equal(out[15], 18);  // interior output (1, 1): 3*3 taps * 2 channels of 1*1
+  assert.equal(out[5], 12);   // top edge (0, 1): 2*3 taps * 2 channels
+  assert.equal(out[0], 8);   // corner: 2*2 taps * 2 channels
+});
+
+test('conv2d rejects bad arguments with clear errors', () => {
+  const bad = [
+    [[x, w, out, dims.slice(0, 14), null, 0, 0, 0, null, 0], /'dims' must hold 15 integers/],
+    [[x, w, new Float32Array(47), dims, null, 0, 0, 0, null, 0], /smaller than its shape/],
+    [[x.subarray(1), w, out, dims, null, 0, 0, 0, null, 0], /smaller than its shape/],
+    [[x, w, out, [...dims.slice(0, 9), 0, ...dims.slice(10)], null, 0, 0, 0, null, 0], /strides and dilations must be >= 1/],
+    [[x, w, out, dims, null, 0, 9, 0, null, 0], /'act' must be an activation code/],
+    [[x, w, out, dims, null, 2, 0, 0, null, 0], /'bias' must be a Float32Array/],
+    [[x, w, out, dims, new Float32Array(2), 2, 0, 0, null, 0], /'bias' has 2 elements, needs 3/],
+    [[x, w, out, dims, null, 0, 5, 0, null, 0], /act prelu needs a slope/],
+    [[new Int32Array(32), w, out, dims, null, 0, 0, 0, null, 0], /argument 'x' must be a Float32Array/],
+    [[x, w, x, [1, 4, 4, 2, 4, 4, 2, 1, 1, 1, 1, 1, 1, 0, 0], null, 0, 0, 0, null, 0], /must not share memory/],
+    [[x, w, out, [-1, ...dims.slice(1)], null, 0, 0, 0, null, 0], /dims\[0\] must be in/],
+  ];
+  for (const [args, re] of bad) assert.throws(() => nat.conv2d(...args), re);
+});
