@@ -146,6 +146,7 @@ async function main() {
       for (const job of e === 'afterburner' || e === 'ort' ? opt.threads.map((t) => `${e}@${t}`) : [e]) {
         const l = c.limits?.[e] ?? {};
         if (e === 'ort' && ort == null) put(job, {skipped: `onnxruntime-node not available: ${status.ort}`});
+        else if (e === 'ort' && !c.onnx) put(job, {skipped: l.skip ?? 'no ONNX graph for this row'});
         else if (status[e] && e !== 'ort') put(job, {error: status[e]});
         else if (l.skip && !opt.full) put(job, {skipped: l.skip});
         else if (l.quickSkip && opt.quick) put(job, {skipped: l.quickSkip});

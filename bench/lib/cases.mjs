@@ -56,6 +56,16 @@ function fused(M = 512, K = 1024, N = 1024) {
   };
 }
 
+/** NHWC convolution, 'same' padding, stride 1 (issue 3's micro-benchmarks). */
+function conv(h, w, cin, cout, k) {
+  return {
+    id: `conv${k}x${k}-${cin}-${cout}-${h}`, label: `Conv2D ${k}x${k} ${cin}->${cout} ${h}x${w}`, unit: 'GFLOP/s',
+    work: 2 * h * w * k * k * cin * cout, readback: true, tol: 1e-4, inputs: {x: [1, h, w, cin], f: [k, k, cin, cout]},
+    tfjs: (tf, T) => tf.conv2d(T.x, T.f, 1, 'same'),
+    limits: {cpu: {minReps: 1, maxReps: 3}, ort: {skip: 'onnxruntime: ONNX Conv is NCHW; not compared yet'}},
+  };
+}
+
 /** Elementwise and row ops: GB/s counting the minimal traffic (each input read once, output written once). */
 function binary(op, onnxOp, n, tag = '') {
   return {
@@ -84,6 +94,7 @@ export function allCases() {
     gemvCold(),
     batched(),
     fused(),
+    conv(56, 56, 64, 64, 3), conv(56, 56, 64, 256, 1),
     binary('add', 'Add', M), binary('mul', 'Mul', M), binary('add', 'Add', 16 * M, ' (DRAM)'),
     unary('exp', 'Exp', M), unary('sigmoid', 'Sigmoid', M),
     {
