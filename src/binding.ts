@@ -28,6 +28,14 @@ export interface NativeBinding {
   conv2d(
       x: Float32Array, filter: Float32Array, out: Float32Array, dims: readonly number[], bias: Float32Array|null,
       biasMode: number, act: number, alpha: number, slope: Float32Array|null, slopeMode: number): void;
+  /**
+   * NHWC depthwise conv2d. dims = [batch, inH, inW, inC, outH, outW, mult, fH, fW, strideH,
+   * strideW, dilH, dilW, padTop, padLeft]; filter is [fH, fW, inC, mult]; bias / slope: one value
+   * per output channel (inC * mult) or null.
+   */
+  depthwiseConv2d(
+      x: Float32Array, filter: Float32Array, out: Float32Array, dims: readonly number[], bias: Float32Array|null,
+      act: number, alpha: number, slope: Float32Array|null): void;
   binary(
       op: number, a: Float32Array, aShape: readonly number[], b: Float32Array,
       bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void;

@@ -37,3 +37,22 @@ test('conv2d rejects bad arguments with clear errors', () => {
   ];
   for (const [args, re] of bad) assert.throws(() => nat.conv2d(...args), re);
 });
+
+test('depthwiseConv2d computes a known case and rejects bad arguments', () => {
+  // x [1, 4, 4, 2] of ones, filter [3, 3, 2, 1] of ones, same padding: interior 9, corner 4.
+  const dx = new Float32Array(32).fill(1), dw = new Float32Array(18).fill(1), dy = new Float32Array(32);
+  const dd = [1, 4, 4, 2, 4, 4, 1, 3, 3, 1, 1, 1, 1, 1, 1];
+  nat.depthwiseConv2d(dx, dw, dy, dd, null, 0, 0, null);
+  assert.equal(dy[((1 * 4) + 1) * 2], 9);
+  assert.equal(dy[0], 4);
+  const bad = [
+    [[dx, dw, dy, dd.slice(1), null, 0, 0, null], /'dims' must hold 15 integers/],
+    [[dx, dw.subarray(1), dy, dd, null, 0, 0, null], /smaller than its shape/],
+    [[dx, dw, dy, dd, new Float32Array(1), 0, 0, null], /'bias' has 1 elements, needs 2/],
+    [[dx, dw, dy, dd, null, 5, 0, null], /act prelu needs a 'slope' of 2 values/],
+    [[dx, dw, dy, dd, null, -1, 0, null], /'act' must be an activation code/],
+    [[dx, dw, dx, dd, null, 0, 0, null], /must not share memory/],
+    [[dx, dw, dy, [...dd.slice(0, 10), 0, ...dd.slice(11)], null, 0, 0, null], /strides and dilations must be >= 1/],
+  ];
+  for (const [args, re] of bad) assert.throws(() => nat.depthwiseConv2d(...args), re);
+});

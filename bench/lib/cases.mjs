@@ -66,6 +66,17 @@ function conv(h, w, cin, cout, k) {
   };
 }
 
+/** NHWC depthwise convolution, 3x3, 'same', stride 1: GB/s of the minimal traffic (x read, y written). */
+function depthwise(h, c) {
+  return {
+    id: `dwconv3x3-${c}-${h}`, label: `DepthwiseConv 3x3 ${c}ch ${h}x${h}`, unit: 'GB/s', work: 8 * h * h * c + 36 * c,
+    readback: true, tol: 1e-4, inputs: {x: [1, h, h, c], f: [3, 3, c, 1]}, peak: 'l3',
+    note: 'depthwise 3x3: 18 flops per output element against 8 bytes of minimal traffic: memory-bound',
+    tfjs: (tf, T) => tf.depthwiseConv2d(T.x, T.f, 1, 'same'),
+    limits: {cpu: {minReps: 1, maxReps: 5}, ort: {skip: 'onnxruntime: ONNX Conv is NCHW; not compared yet'}},
+  };
+}
+
 /** Elementwise and row ops: GB/s counting the minimal traffic (each input read once, output written once). */
 function binary(op, onnxOp, n, tag = '') {
   return {
@@ -94,7 +105,7 @@ export function allCases() {
     gemvCold(),
     batched(),
     fused(),
-    conv(56, 56, 64, 64, 3), conv(56, 56, 64, 256, 1),
+    conv(56, 56, 64, 64, 3), conv(56, 56, 64, 256, 1), depthwise(112, 32),
     binary('add', 'Add', M), binary('mul', 'Mul', M), binary('add', 'Add', 16 * M, ' (DRAM)'),
     unary('exp', 'Exp', M), unary('sigmoid', 'Sigmoid', M),
     {

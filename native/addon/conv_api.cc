@@ -7,6 +7,7 @@
 
 #include "napi_util.h"
 #include "ops/conv2d.h"
+#include "ops/depthwise.h"
 #include "ops/op_codes.h"
 #include "runtime/memory.h"
 
@@ -119,7 +120,77 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   return napi::make_undefined(env);
 }
 
+// depthwiseConv2d(x, filter, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, mult, fH, fW,
+//                 strideH, strideW, dilH, dilW, padTop, padLeft], bias|null, act, alpha, slope|null)
+// bias and slope, when given, hold one value per output channel (inC * mult).
+napi_value depthwise_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "depthwiseConv2d", 8);
+  float *px, *pw, *py, *pbias, *pslope;
+  size_t nx, nw, ny, nbias, nslope;
+  std::vector<int64_t> d;
+  int32_t act;
+  double alpha;
+  if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(1, "filter", &pw, &nw) || !a.f32(2, "out", &py, &ny) ||
+      !a.i64_list(3, "dims", &d) || !a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "act", &act) ||
+      !a.f64(6, "alpha", &alpha) || !a.f32_or_null(7, "slope", &pslope, &nslope))
+    return nullptr;
+  const std::string fn = "depthwiseConv2d: ";
+  if (d.size() != 15) {
+    napi::throw_range_error(env, fn + "'dims' must hold 15 integers, got " + s(static_cast<int64_t>(d.size())));
+    return nullptr;
+  }
+  for (int i = 0; i < 13; ++i)
+    if (d[i] < 0 || d[i] > INT32_MAX) {
+      napi::throw_range_error(env, fn + "dims[" + s(i) + "] must be in [0, 2^31), got " + s(d[i]));
+      return nullptr;
+    }
+  if (d[13] < -INT32_MAX || d[13] > INT32_MAX || d[14] < -INT32_MAX || d[14] > INT32_MAX) {
+    napi::throw_range_error(env, fn + "pads are out of range");
+    return nullptr;
+  }
+  DepthwiseParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
+  if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1) {
+    napi::throw_range_error(env, fn + "strides and dilations must be >= 1");
+    return nullptr;
+  }
+  int64_t xin, oc, wn, yn;
+  if (!mul_ok(p.batch, p.in_h, &xin) || !mul_ok(xin, p.in_w, &xin) || !mul_ok(xin, p.in_c, &xin) ||
+      !mul_ok(p.in_c, p.mult, &oc) || !mul_ok(p.f_h, p.f_w, &wn) || !mul_ok(wn, oc, &wn) ||
+      !mul_ok(p.batch, p.out_h, &yn) || !mul_ok(yn, p.out_w, &yn) || !mul_ok(yn, oc, &yn)) {
+    napi::throw_range_error(env, fn + "sizes overflow");
+    return nullptr;
+  }
+  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(nw) < wn || static_cast<int64_t>(ny) < yn) {
+    napi::throw_range_error(env, fn + "x, filter or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" +
+                                     s(xin) + ", filter " + s(static_cast<int64_t>(nw)) + "/" + s(wn) + ", out " +
+                                     s(static_cast<int64_t>(ny)) + "/" + s(yn) + ")");
+    return nullptr;
+  }
+  if (act < 0 || act >= kActCount) {
+    napi::throw_range_error(env, fn + "'act' must be an activation code in [0, " + s(kActCount - 1) + "], got " + s(act));
+    return nullptr;
+  }
+  if (pbias && static_cast<int64_t>(nbias) < oc) {
+    napi::throw_range_error(env, fn + "'bias' has " + s(static_cast<int64_t>(nbias)) + " elements, needs " + s(oc));
+    return nullptr;
+  }
+  if (act == kActPrelu && (!pslope || static_cast<int64_t>(nslope) < oc)) {
+    napi::throw_range_error(env, fn + "act prelu needs a 'slope' of " + s(oc) + " values");
+    return nullptr;
+  }
+  if (yn > 0 && (overlaps(py, ny, px, nx) || overlaps(py, ny, pw, nw) || overlaps(py, ny, pbias, pbias ? nbias : 0) ||
+                 (act == kActPrelu && overlaps(py, ny, pslope, nslope)))) {
+    napi::throw_range_error(env, fn + "'out' must not share memory with x, filter, bias or slope");
+    return nullptr;
+  }
+  if (yn == 0) return napi::make_undefined(env);
+  hint_fresh_output(py, static_cast<size_t>(yn) * sizeof(float));
+  depthwise_nhwc_f32(px, pw, py, p, pbias, act == kActPrelu ? pslope : nullptr, act, static_cast<float>(alpha));
+  return napi::make_undefined(env);
+}
+
 AB_EXPORT("conv2d", conv2d_fn);
+AB_EXPORT("depthwiseConv2d", depthwise_fn);
 
 }  // namespace
 }  // namespace ab

@@ -18,7 +18,7 @@ void hint_fresh_output(void* p, size_t bytes) {
     const char* e = std::getenv("AFTERBURNER_THP");
     return !(e && std::strcmp(e, "0") == 0);
   }();
-  if (!enabled || bytes < 2 * kHuge) return;
+  if (!enabled || bytes < kHuge) return;
   const uintptr_t b = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
   const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
   if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);  // advisory: errors ignored

@@ -320,3 +320,67 @@ convCase([1, 7, 9, 6], [3, 3, 6, 10], 2, 'same', 1, {bias: [1], act: 'relu'});
 convCase([1, 7, 9, 6], [3, 3, 6, 10], 1, 'valid', 1, {bias: [10], act: 'prelu', slope: [10]});
 convCase([1, 7, 9, 6], [3, 3, 6, 10], 1, 'same', 1, {bias: [1, 7, 9, 10], act: 'prelu', slope: [1, 9, 10]});
 convCase([2, 8, 8, 16], [1, 1, 16, 24], 1, 'valid', 1, {bias: [24], act: 'relu6'});
+
+// ---- depthwise conv2d (NHWC) -----------------------------------------------------------------
+function dwCase(xs, ws, stride, pad, dil, fused) {
+  const kernel = fused ? 'FusedDepthwiseConv2D' : 'DepthwiseConv2dNative';
+  opCases.push({
+    kernel, name: `x[${xs}] f[${ws}] s${stride} ${JSON.stringify(pad)} d${dil}${fused ? ` bias[${fused.bias ?? '-'}] ${fused.act}` : ''}`,
+    run: fused ?
+        (tf, x, w, ...rest) => {
+          const [bias, slope] = fused.bias ? rest : [undefined, rest[0]];
+          return tf.fused.depthwiseConv2d({x, filter: w, strides: stride, pad, dilations: dil, bias, activation: fused.act,
+                                           preluActivationWeights: slope, leakyreluAlpha: 0.1});
+        } :
+        (tf, x, w) => tf.depthwiseConv2d(x, w, stride, pad, 'NHWC', dil),
+    build: () => {
+      const [B, H, W, C] = xs, [FH, FW, , Q] = ws;
+      const x = data(xs, -1, 1, []), w = data(ws, -1, 1, []);
+      // A depthwise conv is a conv per input channel: reuse refConv2d on one channel at a time.
+      let shape, outs = [];
+      for (let c = 0; c < C; ++c) {
+        const xc = new Float32Array(B * H * W), wc = new Float32Array(FH * FW * Q);
+        for (let i = 0; i < B * H * W; ++i) xc[i] = x[i * C + c];
+        for (let k = 0; k < FH * FW; ++k) for (let q = 0; q < Q; ++q) wc[k * Q + q] = w[(k * C + c) * Q + q];
+        const r = refConv2d(xc, [B, H, W, 1], wc, [FH, FW, 1, Q], stride, pad, dil);
+        shape = [r.shape[0], r.shape[1], r.shape[2], C * Q];
+        outs.push(r);
+      }
+      const n = shape[0] * shape[1] * shape[2];
+      let out = new Float64Array(n * C * Q), abs = new Float64Array(out.length);
+      for (let c = 0; c < C; ++c) for (let i = 0; i < n; ++i) for (let q = 0; q < Q; ++q) {
+        out[i * C * Q + c * Q + q] = outs[c].out[i * Q + q];
+        abs[i * C * Q + c * Q + q] = outs[c].abs[i * Q + q];
+      }
+      const inputs = [{data: x, shape: xs}, {data: w, shape: ws}];
+      if (fused?.bias) {
+        const bias = data(fused.bias, -1, 1, []);
+        inputs.push({data: bias, shape: fused.bias});
+        abs = refBinary((p, q) => p + Math.abs(q), abs, shape, bias, fused.bias).out;
+        out = refBinary((p, q) => p + q, out, shape, bias, fused.bias).out;
+      }
+      if (fused?.act === 'prelu') {
+        const slope = data(fused.slope, 0, 0.5, []);
+        inputs.push({data: slope, shape: fused.slope});
+        out = refBinary((p, q) => (p < 0 ? q * p : p), out, shape, slope, fused.slope).out;
+      } else if (fused) {
+        out = out.map(ACT[fused.act]);
+      }
+      return {inputs, expected: {data: out, shape, abs},
+              check: {kind: 'dot', k: FH * FW + (fused?.bias ? 1 : 0), epilogueUlps: fused ? 8 : 0}};
+    },
+  });
+}
+
+dwCase([1, 9, 11, 5], [3, 3, 5, 1], 1, 'same', 1, null);
+dwCase([2, 9, 11, 33], [3, 3, 33, 1], 2, 'valid', 1, null);
+dwCase([1, 13, 10, 17], [3, 3, 17, 1], 1, 'same', 2, null);
+dwCase([1, 8, 8, 3], [5, 5, 3, 4], 2, 'same', 1, null);
+dwCase([1, 6, 7, 3], [2, 3, 3, 2], 1, [[0, 0], [1, 2], [0, 3], [0, 0]], 1, null);
+dwCase([0, 5, 5, 2], [3, 3, 2, 1], 1, 'same', 1, null);
+for (const act of ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid']) {
+  dwCase([2, 7, 9, 16], [3, 3, 16, 1], 1, 'same', 1, {bias: [16], act});
+}
+dwCase([1, 7, 9, 6], [3, 3, 6, 2], 2, 'same', 1, {bias: [1], act: 'relu'});
+dwCase([1, 7, 9, 6], [3, 3, 6, 1], 1, 'valid', 1, {bias: [6], act: 'prelu', slope: [6]});
+dwCase([1, 7, 9, 6], [3, 3, 6, 1], 1, 'same', 1, {bias: [1, 7, 9, 6], act: 'prelu', slope: [1, 9, 6]});

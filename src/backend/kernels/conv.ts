@@ -11,7 +11,7 @@ export function conv2dInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs
   const {strides, pad, dataFormat, dilations, dimRoundingMode} = attrs;
   return backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides,
-      dilations, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+      dilations ?? [1, 1], pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
 }
 
 export function runConv2D(

@@ -7,10 +7,12 @@ import {AbsConfig} from './Abs';
 import {AddConfig} from './Add';
 import {BatchMatMulConfig} from './BatchMatMul';
 import {Conv2DConfig} from './Conv2D';
+import {DepthwiseConv2dNativeConfig} from './DepthwiseConv2dNative';
 import {EluConfig} from './Elu';
 import {ErfConfig} from './Erf';
 import {ExpConfig} from './Exp';
 import {FusedConv2DConfig} from './FusedConv2D';
+import {FusedDepthwiseConv2DConfig} from './FusedDepthwiseConv2D';
 import {LeakyReluConfig} from './LeakyRelu';
 import {LogConfig} from './Log';
 import {MaxConfig} from './Max';
@@ -41,10 +43,12 @@ export const kernelConfigs: KernelConfig[] = [
   AddConfig,
   BatchMatMulConfig,
   Conv2DConfig,
+  DepthwiseConv2dNativeConfig,
   EluConfig,
   ErfConfig,
   ExpConfig,
   FusedConv2DConfig,
+  FusedDepthwiseConv2DConfig,
   LeakyReluConfig,
   LogConfig,
   MaxConfig,
