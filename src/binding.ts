@@ -36,6 +36,11 @@ export interface NativeBinding {
   depthwiseConv2d(
       x: Float32Array, filter: Float32Array, out: Float32Array, dims: readonly number[], bias: Float32Array|null,
       act: number, alpha: number, slope: Float32Array|null): void;
+  /**
+   * NHWC max (type 0) or average (type 1) pooling with tfjs-cpu's window rules. dims = [batch,
+   * inH, inW, channels, outH, outW, fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft].
+   */
+  pool2d(type: number, x: Float32Array, out: Float32Array, dims: readonly number[]): void;
   binary(
       op: number, a: Float32Array, aShape: readonly number[], b: Float32Array,
       bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void;

@@ -56,3 +56,21 @@ test('depthwiseConv2d computes a known case and rejects bad arguments', () => {
   ];
   for (const [args, re] of bad) assert.throws(() => nat.depthwiseConv2d(...args), re);
 });
+
+test('pool2d computes a known case and rejects bad arguments', () => {
+  // x [1, 2, 2, 1] = 1..4, 2x2 window, valid: max 4, avg 2.5
+  const px = Float32Array.from([1, 2, 3, 4]), py = new Float32Array(1);
+  const pd = [1, 2, 2, 1, 1, 1, 2, 2, 1, 1, 1, 1, 0, 0];
+  nat.pool2d(0, px, py, pd);
+  assert.equal(py[0], 4);
+  nat.pool2d(1, px, py, pd);
+  assert.equal(py[0], 2.5);
+  const bad = [
+    [[2, px, py, pd], /'type' must be 0 \(max\) or 1 \(avg\)/],
+    [[0, px, py, pd.slice(1)], /'dims' must hold 14 integers/],
+    [[0, px.subarray(1), py, pd], /smaller than its shape/],
+    [[0, px, py, [...pd.slice(0, 6), 0, ...pd.slice(7)]], /filter sizes, strides and dilations must be >= 1/],
+    [[0, px, px, [1, 2, 2, 1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0]], /must not share memory/],
+  ];
+  for (const [args, re] of bad) assert.throws(() => nat.pool2d(...args), re);
+});

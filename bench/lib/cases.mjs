@@ -77,6 +77,17 @@ function depthwise(h, c) {
   };
 }
 
+/** NHWC max pooling 3x3 stride 2 'same' (GB/s of x read + y written). */
+function maxPool(h, c) {
+  const oh = Math.ceil(h / 2);
+  return {
+    id: `maxpool3x3s2-${c}-${h}`, label: `MaxPool 3x3/2 ${c}ch ${h}x${h}`, unit: 'GB/s', work: 4 * (h * h * c + oh * oh * c),
+    readback: true, tol: 1e-6, inputs: {x: [1, h, h, c]}, peak: 'l3',
+    tfjs: (tf, T) => tf.maxPool(T.x, 3, 2, 'same'),
+    limits: {cpu: {minReps: 1, maxReps: 10}, ort: {skip: 'onnxruntime: ONNX MaxPool is NCHW; not compared yet'}},
+  };
+}
+
 /** Elementwise and row ops: GB/s counting the minimal traffic (each input read once, output written once). */
 function binary(op, onnxOp, n, tag = '') {
   return {
@@ -105,7 +116,7 @@ export function allCases() {
     gemvCold(),
     batched(),
     fused(),
-    conv(56, 56, 64, 64, 3), conv(56, 56, 64, 256, 1), depthwise(112, 32),
+    conv(56, 56, 64, 64, 3), conv(56, 56, 64, 256, 1), depthwise(112, 32), maxPool(112, 64),
     binary('add', 'Add', M), binary('mul', 'Mul', M), binary('add', 'Add', 16 * M, ' (DRAM)'),
     unary('exp', 'Exp', M), unary('sigmoid', 'Sigmoid', M),
     {

@@ -8,6 +8,7 @@
 #include "napi_util.h"
 #include "ops/conv2d.h"
 #include "ops/depthwise.h"
+#include "ops/pool.h"
 #include "ops/op_codes.h"
 #include "runtime/memory.h"
 
@@ -189,7 +190,63 @@ napi_value depthwise_fn(napi_env env, napi_callback_info info) {
   return napi::make_undefined(env);
 }
 
+// pool2d(type: 0 max | 1 avg, x, out, dims: number[14] = [batch, inH, inW, channels, outH, outW,
+//        fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft]): undefined
+napi_value pool_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "pool2d", 4);
+  int32_t type;
+  float *px, *py;
+  size_t nx, ny;
+  std::vector<int64_t> d;
+  if (!a.ok || !a.i32(0, "type", &type) || !a.f32(1, "x", &px, &nx) || !a.f32(2, "out", &py, &ny) ||
+      !a.i64_list(3, "dims", &d))
+    return nullptr;
+  const std::string fn = "pool2d: ";
+  if (type != kPoolMax && type != kPoolAvg) {
+    napi::throw_range_error(env, fn + "'type' must be 0 (max) or 1 (avg), got " + s(type));
+    return nullptr;
+  }
+  if (d.size() != 14) {
+    napi::throw_range_error(env, fn + "'dims' must hold 14 integers, got " + s(static_cast<int64_t>(d.size())));
+    return nullptr;
+  }
+  for (int i = 0; i < 12; ++i)
+    if (d[i] < 0 || d[i] > INT32_MAX) {
+      napi::throw_range_error(env, fn + "dims[" + s(i) + "] must be in [0, 2^31), got " + s(d[i]));
+      return nullptr;
+    }
+  if (d[12] < -INT32_MAX || d[12] > INT32_MAX || d[13] < -INT32_MAX || d[13] > INT32_MAX) {
+    napi::throw_range_error(env, fn + "pads are out of range");
+    return nullptr;
+  }
+  PoolParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13]};
+  if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1 || p.f_h < 1 || p.f_w < 1) {
+    napi::throw_range_error(env, fn + "filter sizes, strides and dilations must be >= 1");
+    return nullptr;
+  }
+  int64_t xin, yn;
+  if (!mul_ok(p.batch, p.in_h, &xin) || !mul_ok(xin, p.in_w, &xin) || !mul_ok(xin, p.channels, &xin) ||
+      !mul_ok(p.batch, p.out_h, &yn) || !mul_ok(yn, p.out_w, &yn) || !mul_ok(yn, p.channels, &yn)) {
+    napi::throw_range_error(env, fn + "sizes overflow");
+    return nullptr;
+  }
+  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(ny) < yn) {
+    napi::throw_range_error(env, fn + "x or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xin) +
+                                     ", out " + s(static_cast<int64_t>(ny)) + "/" + s(yn) + ")");
+    return nullptr;
+  }
+  if (yn > 0 && overlaps(py, ny, px, nx)) {
+    napi::throw_range_error(env, fn + "'out' must not share memory with x");
+    return nullptr;
+  }
+  if (yn == 0) return napi::make_undefined(env);
+  hint_fresh_output(py, static_cast<size_t>(yn) * sizeof(float));
+  pool_nhwc_f32(px, py, p, type);
+  return napi::make_undefined(env);
+}
+
 AB_EXPORT("conv2d", conv2d_fn);
+AB_EXPORT("pool2d", pool_fn);
 AB_EXPORT("depthwiseConv2d", depthwise_fn);
 
 }  // namespace

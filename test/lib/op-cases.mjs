@@ -384,3 +384,49 @@ for (const act of ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid']) {
 dwCase([1, 7, 9, 6], [3, 3, 6, 2], 2, 'same', 1, {bias: [1], act: 'relu'});
 dwCase([1, 7, 9, 6], [3, 3, 6, 1], 1, 'valid', 1, {bias: [6], act: 'prelu', slope: [6]});
 dwCase([1, 7, 9, 6], [3, 3, 6, 1], 1, 'same', 1, {bias: [1, 7, 9, 6], act: 'prelu', slope: [1, 9, 6]});
+
+// ---- pooling (NHWC) --------------------------------------------------------------------------
+/** tfjs-cpu's pooling rules in float64: windows clipped to the input; max ignores NaN; avg / count. */
+function refPool(x, xs, f, stride, pad, type) {
+  const [B, H, W, C] = xs;
+  let OH, OW, pt, pl;
+  if (pad === 'valid') {
+    OH = Math.ceil((H - f + 1) / stride); OW = Math.ceil((W - f + 1) / stride); pt = pl = 0;
+  } else {
+    OH = Math.ceil(H / stride); OW = Math.ceil(W / stride);
+    pt = Math.floor(Math.max(0, (OH - 1) * stride + f - H) / 2);
+    pl = Math.floor(Math.max(0, (OW - 1) * stride + f - W) / 2);
+  }
+  const out = new Float64Array(B * OH * OW * C), abs = new Float64Array(out.length);
+  for (let b = 0; b < B; ++b) for (let oh = 0; oh < OH; ++oh) for (let ow = 0; ow < OW; ++ow) for (let c = 0; c < C; ++c) {
+    const r0 = oh * stride - pt, c0 = ow * stride - pl;
+    let m = -Infinity, s = 0, t = 0, n = 0;
+    for (let r = Math.max(0, r0); r < Math.min(H, r0 + f); ++r) for (let q = Math.max(0, c0); q < Math.min(W, c0 + f); ++q) {
+      const v = x[((b * H + r) * W + q) * C + c];
+      if (v > m) m = v;
+      s += v;
+      t += Math.abs(v);
+      ++n;
+    }
+    const i = ((b * OH + oh) * OW + ow) * C + c;
+    out[i] = type === 'max' ? m : s / n;
+    abs[i] = t / Math.max(n, 1);
+  }
+  return {out, abs, shape: [B, OH, OW, C]};
+}
+
+for (const [xs, f, stride, pad] of [[[1, 9, 11, 19], 3, 1, 'same'], [[2, 8, 8, 33], 2, 2, 'valid'], [[1, 7, 9, 5], 3, 2, 'same'],
+                                     [[1, 12, 12, 16], 5, 3, 'same'], [[1, 5, 5, 3], 5, 1, 'valid'], [[0, 4, 4, 2], 2, 2, 'same']]) {
+  for (const type of ['max', 'avg']) {
+    opCases.push({
+      kernel: type === 'max' ? 'MaxPool' : 'AvgPool', name: `x[${xs}] f${f} s${stride} ${pad}`,
+      run: (tf, x) => (type === 'max' ? tf.maxPool(x, f, stride, pad) : tf.avgPool(x, f, stride, pad)),
+      build: () => {
+        const x = data(xs, -3, 3, type === 'max' ? [NaN, Infinity, -Infinity, -0] : []);
+        const r = refPool(x, xs, f, stride, pad, type);
+        return {inputs: [{data: x, shape: xs}], expected: {data: r.out, shape: r.shape, abs: r.abs},
+                check: type === 'max' ? EXACT : {kind: 'dot', k: f * f, epilogueUlps: 2}};
+      },
+    });
+  }
+}

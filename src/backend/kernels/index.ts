@@ -5,6 +5,7 @@ import type {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {AbsConfig} from './Abs';
 import {AddConfig} from './Add';
+import {AvgPoolConfig} from './AvgPool';
 import {BatchMatMulConfig} from './BatchMatMul';
 import {Conv2DConfig} from './Conv2D';
 import {DepthwiseConv2dNativeConfig} from './DepthwiseConv2dNative';
@@ -16,6 +17,7 @@ import {FusedDepthwiseConv2DConfig} from './FusedDepthwiseConv2D';
 import {LeakyReluConfig} from './LeakyRelu';
 import {LogConfig} from './Log';
 import {MaxConfig} from './Max';
+import {MaxPoolConfig} from './MaxPool';
 import {MaximumConfig} from './Maximum';
 import {MeanConfig} from './Mean';
 import {MinConfig} from './Min';
@@ -41,6 +43,7 @@ import {_FusedMatMulConfig} from './_FusedMatMul';
 export const kernelConfigs: KernelConfig[] = [
   AbsConfig,
   AddConfig,
+  AvgPoolConfig,
   BatchMatMulConfig,
   Conv2DConfig,
   DepthwiseConv2dNativeConfig,
@@ -52,6 +55,7 @@ export const kernelConfigs: KernelConfig[] = [
   LeakyReluConfig,
   LogConfig,
   MaxConfig,
+  MaxPoolConfig,
   MaximumConfig,
   MeanConfig,
   MinConfig,
