@@ -40,6 +40,21 @@ bool overlaps(const float* a, size_t na, const float* b, size_t nb) {
   return a && b && na && nb && a < b + nb && b < a + na;
 }
 
+// Reads `dims` (argument 3) and checks it: exactly `count` integers, the first count - 2 in
+// [0, 2^31), the last two (the pads) in (-2^31, 2^31). Throws and returns false otherwise.
+bool read_dims(Args& a, const std::string& fn, size_t count, std::vector<int64_t>* d) {
+  if (!a.i64_list(3, "dims", d)) return false;
+  if (d->size() != count)
+    return napi::throw_range_error(a.env, fn + "'dims' must hold " + s(static_cast<int64_t>(count)) + " integers, got " +
+                                              s(static_cast<int64_t>(d->size())));
+  for (size_t i = 0; i + 2 < count; ++i)
+    if ((*d)[i] < 0 || (*d)[i] > INT32_MAX)
+      return napi::throw_range_error(a.env, fn + "dims[" + s(static_cast<int64_t>(i)) + "] must be in [0, 2^31), got " + s((*d)[i]));
+  for (size_t i = count - 2; i < count; ++i)
+    if ((*d)[i] < -INT32_MAX || (*d)[i] > INT32_MAX) return napi::throw_range_error(a.env, fn + "pads are out of range");
+  return true;
+}
+
 // conv2d(x, filter, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, outC, fH, fW,
 //        strideH, strideW, dilH, dilW, padTop, padLeft], bias|null, biasMode, act, alpha,
 //        slope|null, slopeMode): undefined
@@ -50,28 +65,15 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   std::vector<int64_t> d;
   int32_t bias_mode, act, slope_mode;
   double alpha;
+  const std::string fn = "conv2d: ";
   if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(1, "filter", &pw, &nw) || !a.f32(2, "out", &py, &ny) ||
-      !a.i64_list(3, "dims", &d) || !a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "biasMode", &bias_mode) ||
+      !read_dims(a, fn, 15, &d) || !a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "biasMode", &bias_mode) ||
       !a.i32(6, "act", &act) || !a.f64(7, "alpha", &alpha) || !a.f32_or_null(8, "slope", &pslope, &nslope) ||
       !a.i32(9, "slopeMode", &slope_mode))
     return nullptr;
-  const std::string fn = "conv2d: ";
-  if (d.size() != 15) {
-    napi::throw_range_error(env, fn + "'dims' must hold 15 integers, got " + s(static_cast<int64_t>(d.size())));
-    return nullptr;
-  }
   Conv2DParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
-  for (int i = 0; i < 13; ++i)
-    if (d[i] < 0 || d[i] > INT32_MAX) {
-      napi::throw_range_error(env, fn + "dims[" + s(i) + "] must be in [0, 2^31), got " + s(d[i]));
-      return nullptr;
-    }
   if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1) {
     napi::throw_range_error(env, fn + "strides and dilations must be >= 1");
-    return nullptr;
-  }
-  if (d[13] < -INT32_MAX || d[13] > INT32_MAX || d[14] < -INT32_MAX || d[14] > INT32_MAX) {
-    napi::throw_range_error(env, fn + "pads are out of range");
     return nullptr;
   }
   int64_t xin, K, M, MN, KN;
@@ -131,24 +133,11 @@ napi_value depthwise_fn(napi_env env, napi_callback_info info) {
   std::vector<int64_t> d;
   int32_t act;
   double alpha;
+  const std::string fn = "depthwiseConv2d: ";
   if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(1, "filter", &pw, &nw) || !a.f32(2, "out", &py, &ny) ||
-      !a.i64_list(3, "dims", &d) || !a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "act", &act) ||
+      !read_dims(a, fn, 15, &d) || !a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "act", &act) ||
       !a.f64(6, "alpha", &alpha) || !a.f32_or_null(7, "slope", &pslope, &nslope))
     return nullptr;
-  const std::string fn = "depthwiseConv2d: ";
-  if (d.size() != 15) {
-    napi::throw_range_error(env, fn + "'dims' must hold 15 integers, got " + s(static_cast<int64_t>(d.size())));
-    return nullptr;
-  }
-  for (int i = 0; i < 13; ++i)
-    if (d[i] < 0 || d[i] > INT32_MAX) {
-      napi::throw_range_error(env, fn + "dims[" + s(i) + "] must be in [0, 2^31), got " + s(d[i]));
-      return nullptr;
-    }
-  if (d[13] < -INT32_MAX || d[13] > INT32_MAX || d[14] < -INT32_MAX || d[14] > INT32_MAX) {
-    napi::throw_range_error(env, fn + "pads are out of range");
-    return nullptr;
-  }
   DepthwiseParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
   if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1) {
     napi::throw_range_error(env, fn + "strides and dilations must be >= 1");
@@ -198,27 +187,14 @@ napi_value pool_fn(napi_env env, napi_callback_info info) {
   float *px, *py;
   size_t nx, ny;
   std::vector<int64_t> d;
-  if (!a.ok || !a.i32(0, "type", &type) || !a.f32(1, "x", &px, &nx) || !a.f32(2, "out", &py, &ny) ||
-      !a.i64_list(3, "dims", &d))
-    return nullptr;
   const std::string fn = "pool2d: ";
+  if (!a.ok || !a.i32(0, "type", &type) || !a.f32(1, "x", &px, &nx) || !a.f32(2, "out", &py, &ny))
+    return nullptr;
   if (type != kPoolMax && type != kPoolAvg) {
     napi::throw_range_error(env, fn + "'type' must be 0 (max) or 1 (avg), got " + s(type));
     return nullptr;
   }
-  if (d.size() != 14) {
-    napi::throw_range_error(env, fn + "'dims' must hold 14 integers, got " + s(static_cast<int64_t>(d.size())));
-    return nullptr;
-  }
-  for (int i = 0; i < 12; ++i)
-    if (d[i] < 0 || d[i] > INT32_MAX) {
-      napi::throw_range_error(env, fn + "dims[" + s(i) + "] must be in [0, 2^31), got " + s(d[i]));
-      return nullptr;
-    }
-  if (d[12] < -INT32_MAX || d[12] > INT32_MAX || d[13] < -INT32_MAX || d[13] > INT32_MAX) {
-    napi::throw_range_error(env, fn + "pads are out of range");
-    return nullptr;
-  }
+  if (!read_dims(a, fn, 14, &d)) return nullptr;
   PoolParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13]};
   if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1 || p.f_h < 1 || p.f_w < 1) {
     napi::throw_range_error(env, fn + "filter sizes, strides and dilations must be >= 1");
