@@ -41,6 +41,8 @@ export interface NativeBinding {
    * inH, inW, channels, outH, outW, fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft].
    */
   pool2d(type: number, x: Float32Array, out: Float32Array, dims: readonly number[]): void;
+  /** out[i] = x[i] * a[i % C] + b[i % C]; out must not overlap the inputs. */
+  channelAffine(x: Float32Array, a: Float32Array, b: Float32Array, out: Float32Array, C: number): void;
   binary(
       op: number, a: Float32Array, aShape: readonly number[], b: Float32Array,
       bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void;

@@ -74,3 +74,14 @@ test('pool2d computes a known case and rejects bad arguments', () => {
   ];
   for (const [args, re] of bad) assert.throws(() => nat.pool2d(...args), re);
 });
+
+test('channelAffine (batch norm) computes x * a + b per channel and rejects bad arguments', () => {
+  const cx = Float32Array.from([1, 2, 3, 4]), ca = Float32Array.from([2, 3]), cb = Float32Array.from([1, -1]);
+  const cy = new Float32Array(4);
+  nat.channelAffine(cx, ca, cb, cy, 2);
+  assert.deepEqual(Array.from(cy), [3, 5, 7, 11]);
+  assert.throws(() => nat.channelAffine(cx, ca, cb, cy, 3), /C must be >= 1 and divide the length of x/);
+  assert.throws(() => nat.channelAffine(cx, ca.subarray(1), cb, cy, 2), /'a' and 'b' need C values/);
+  assert.throws(() => nat.channelAffine(cx, ca, cb, cx, 2), /must not share memory/);
+  assert.throws(() => nat.channelAffine(cx, ca, cb, cy, 0), /C must be >= 1/);
+});

@@ -430,3 +430,33 @@ for (const [xs, f, stride, pad] of [[[1, 9, 11, 19], 3, 1, 'same'], [[2, 8, 8, 3
     });
   }
 }
+
+// ---- batch norm --------------------------------------------------------------------------------
+// tfjs-cpu's formula in float64: offset + (x - mean) * scale / sqrt(variance + eps), each parameter
+// cycling over the flat data. afterburner folds it to x * a + b (a, b rounded to f32) and one FMA:
+// the error is a few u of |x a| + |mean a| + |offset| (the 'dot' check with k = 3).
+for (const [xs, ps, withOffset, withScale] of [[[2, 5, 7, 16], [16], true, true], [[3, 33], [33], false, true],
+                                              [[4, 9], [9], true, false], [[1, 3, 3, 8], [1], true, true], [[0, 4], [4], true, true]]) {
+  opCases.push({
+    kernel: 'FusedBatchNorm', name: `x[${xs}] params[${ps}]${withOffset ? ' offset' : ''}${withScale ? ' scale' : ''}`,
+    run: (tf, x, mean, variance, ...rest) => {
+      const offset = withOffset ? rest.shift() : undefined, scale = withScale ? rest.shift() : undefined;
+      return tf.batchNorm(x, mean, variance, offset, scale, 0.001);
+    },
+    build: () => {
+      const x = data(xs, -3, 3, []), mean = data(ps, -1, 1, []), variance = data(ps, 0.1, 2, []);
+      const offset = withOffset ? data(ps, -1, 1, []) : null, scale = withScale ? data(ps, 0.5, 2, []) : null;
+      const at = (v, i, d) => (v == null ? d : v[i % v.length]);
+      const ref = new Float64Array(x.length), abs = new Float64Array(x.length);
+      for (let i = 0; i < x.length; ++i) {
+        const a = at(scale, i, 1) / Math.sqrt(at(variance, i, 0) + 0.001);
+        ref[i] = at(offset, i, 0) + (x[i] - at(mean, i, 0)) * a;
+        abs[i] = Math.abs(x[i] * a) + Math.abs(at(mean, i, 0) * a) + Math.abs(at(offset, i, 0));
+      }
+      const inputs = [{data: x, shape: xs}, {data: mean, shape: ps}, {data: variance, shape: ps}];
+      if (offset) inputs.push({data: offset, shape: ps});
+      if (scale) inputs.push({data: scale, shape: ps});
+      return {inputs, expected: {data: ref, shape: xs, abs}, check: {kind: 'dot', k: 3, epilogueUlps: 2}};
+    },
+  });
+}

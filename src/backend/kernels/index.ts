@@ -12,6 +12,7 @@ import {DepthwiseConv2dNativeConfig} from './DepthwiseConv2dNative';
 import {EluConfig} from './Elu';
 import {ErfConfig} from './Erf';
 import {ExpConfig} from './Exp';
+import {FusedBatchNormConfig} from './FusedBatchNorm';
 import {FusedConv2DConfig} from './FusedConv2D';
 import {FusedDepthwiseConv2DConfig} from './FusedDepthwiseConv2D';
 import {LeakyReluConfig} from './LeakyRelu';
@@ -50,6 +51,7 @@ export const kernelConfigs: KernelConfig[] = [
   EluConfig,
   ErfConfig,
   ExpConfig,
+  FusedBatchNormConfig,
   FusedConv2DConfig,
   FusedDepthwiseConv2DConfig,
   LeakyReluConfig,
