@@ -17,11 +17,49 @@ namespace ab { namespace AB_ISA_NS {
 namespace {
 
 #if AB_ISA_LEVEL >= 2
+// Four output positions whose taps all lie inside the row's width: each filter vector is loaded
+// once for the four, and the four sums stay in registers.
+void block4_mult1(const float* x, const float* w, float* out, const DepthwiseParams& p, int64_t b, int64_t oh,
+                  int64_t ow, const float* bias) {
+  const int64_t C = p.in_c;
+  for (int64_t c0 = 0; c0 < C; c0 += 16) {
+    const __mmask16 m = C - c0 >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (C - c0)) - 1);
+    const __m512 init = bias ? _mm512_maskz_loadu_ps(m, bias + c0) : _mm512_setzero_ps();
+    __m512 a0 = init, a1 = init, a2 = init, a3 = init;
+    for (int64_t fh = 0; fh < p.f_h; ++fh) {
+      const int64_t ih = oh * p.stride_h - p.pad_top + fh * p.dil_h;
+      if (ih < 0 || ih >= p.in_h) continue;
+      const float* xr = x + (b * p.in_h + ih) * p.in_w * C + c0;
+      const float* wr = w + fh * p.f_w * C + c0;
+      const int64_t step = p.stride_w * C;
+      for (int64_t fw = 0; fw < p.f_w; ++fw) {
+        const __m512 wv = _mm512_maskz_loadu_ps(m, wr + fw * C);
+        const float* xp = xr + (ow * p.stride_w - p.pad_left + fw * p.dil_w) * C;
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), wv, a0);
+        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + step), wv, a1);
+        a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 2 * step), wv, a2);
+        a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 3 * step), wv, a3);
+      }
+    }
+    _mm512_mask_storeu_ps(out + c0, m, a0);
+    _mm512_mask_storeu_ps(out + C + c0, m, a1);
+    _mm512_mask_storeu_ps(out + 2 * C + c0, m, a2);
+    _mm512_mask_storeu_ps(out + 3 * C + c0, m, a3);
+  }
+}
+
 // Channel multiplier 1: 16 channels at a time, the sum over the taps kept in a register.
 void row_mult1(const float* x, const float* w, float* y, const DepthwiseParams& p, int64_t b, int64_t oh,
                const float* bias) {
   const int64_t C = p.in_c;
+  const int64_t span = (p.f_w - 1) * p.dil_w;  // last tap's offset from the first
   for (int64_t ow = 0; ow < p.out_w; ++ow) {
+    if (ow + 4 <= p.out_w && ow * p.stride_w - p.pad_left >= 0 &&
+        (ow + 3) * p.stride_w - p.pad_left + span < p.in_w) {
+      block4_mult1(x, w, y + ((b * p.out_h + oh) * p.out_w + ow) * C, p, b, oh, ow, bias);
+      ow += 3;
+      continue;
+    }
     float* out = y + ((b * p.out_h + oh) * p.out_w + ow) * C;
     for (int64_t c0 = 0; c0 < C; c0 += 16) {
       const __mmask16 m = C - c0 >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (C - c0)) - 1);
