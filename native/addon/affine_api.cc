@@ -3,6 +3,7 @@
 #include <string>
 
 #include "dispatch/dispatch.h"
+#include "arg_checks.h"
 #include "napi_util.h"
 #include "runtime/memory.h"
 #include "runtime/thread_pool.h"
@@ -16,7 +17,7 @@ using napi::Args;
 using AffineFn = void (*)(const float*, const float*, const float*, float*, int64_t, int64_t);
 const DispatchStub<AffineFn> affine_stub = {AB_STUB_SLOTS(channel_affine_f32)};
 
-bool overlaps(const float* p, size_t np, const float* q, size_t nq) { return np && nq && p < q + nq && q < p + np; }
+using napi::overlaps;
 
 napi_value channel_affine_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "channelAffine", 5);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "arg_checks.h"
 #include "napi_util.h"
 #include "ops/conv2d.h"
 #include "ops/depthwise.h"
@@ -16,28 +17,13 @@ namespace ab {
 namespace {
 using napi::Args;
 
-std::string s(int64_t v) { return std::to_string(v); }
+using napi::mul_checked;
+using napi::overlaps;
+std::string s(int64_t v) { return napi::str(v); }
 
-bool mul_ok(int64_t a, int64_t b, int64_t* out) {
-  if (a != 0 && b > INT64_MAX / a) return false;
-  *out = a * b;
-  return true;
-}
-
-bool operand_ok(napi_env env, const char* name, int mode, const float* p, size_t len, int64_t N, int64_t MN) {
-  const std::string fn = "conv2d: ";
-  if (mode < 0 || mode >= kOperandCount)
-    return napi::throw_range_error(env, fn + "'" + name + "' mode must be 0 (none), 1 (scalar), 2 (row) or 3 (matrix), got " + s(mode));
-  if (mode == kOperandNone) return true;
-  const int64_t need = mode == kOperandScalar ? 1 : mode == kOperandRow ? N : MN;
-  if (!p) return napi::throw_type_error(env, fn + "'" + name + "' must be a Float32Array for mode " + s(mode));
-  if (static_cast<int64_t>(len) < need)
-    return napi::throw_range_error(env, fn + "'" + name + "' has " + s(static_cast<int64_t>(len)) + " elements, needs " + s(need));
-  return true;
-}
-
-bool overlaps(const float* a, size_t na, const float* b, size_t nb) {
-  return a && b && na && nb && a < b + nb && b < a + na;
+bool operand_ok(napi_env env, const char* name, const char* modename, int mode, const float* p, size_t len, int64_t N,
+                int64_t MN) {
+  return napi::check_epilogue_operand(env, "conv2d: ", name, modename, mode, p, len, N, MN);
 }
 
 // Reads `dims` (argument 3) and checks it: exactly `count` integers, the first count - 2 in
@@ -77,9 +63,9 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   int64_t xin, K, M, MN, KN;
-  if (!mul_ok(p.batch, p.in_h, &xin) || !mul_ok(xin, p.in_w, &xin) || !mul_ok(xin, p.in_c, &xin) ||
-      !mul_ok(p.f_h, p.f_w, &K) || !mul_ok(K, p.in_c, &K) || !mul_ok(K, p.out_c, &KN) ||
-      !mul_ok(p.batch, p.out_h, &M) || !mul_ok(M, p.out_w, &M) || !mul_ok(M, p.out_c, &MN)) {
+  if (!mul_checked(p.batch, p.in_h, &xin) || !mul_checked(xin, p.in_w, &xin) || !mul_checked(xin, p.in_c, &xin) ||
+      !mul_checked(p.f_h, p.f_w, &K) || !mul_checked(K, p.in_c, &K) || !mul_checked(K, p.out_c, &KN) ||
+      !mul_checked(p.batch, p.out_h, &M) || !mul_checked(M, p.out_w, &M) || !mul_checked(M, p.out_c, &MN)) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
@@ -93,12 +79,12 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'act' must be an activation code in [0, " + s(kActCount - 1) + "], got " + s(act));
     return nullptr;
   }
-  if (!operand_ok(env, "bias", bias_mode, pbias, nbias, p.out_c, MN)) return nullptr;
+  if (!operand_ok(env, "bias", "biasMode", bias_mode, pbias, nbias, p.out_c, MN)) return nullptr;
   if (act == kActPrelu && slope_mode == kOperandNone) {
     napi::throw_range_error(env, fn + "act prelu needs a slope (slopeMode 1, 2 or 3)");
     return nullptr;
   }
-  if (act == kActPrelu && !operand_ok(env, "slope", slope_mode, pslope, nslope, p.out_c, MN)) return nullptr;
+  if (act == kActPrelu && !operand_ok(env, "slope", "slopeMode", slope_mode, pslope, nslope, p.out_c, MN)) return nullptr;
   if (MN > 0 && (overlaps(py, ny, px, nx) || overlaps(py, ny, pw, nw) ||
                  (bias_mode != kOperandNone && overlaps(py, ny, pbias, nbias)) ||
                  (act == kActPrelu && overlaps(py, ny, pslope, nslope)))) {
@@ -144,9 +130,9 @@ napi_value depthwise_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   int64_t xin, oc, wn, yn;
-  if (!mul_ok(p.batch, p.in_h, &xin) || !mul_ok(xin, p.in_w, &xin) || !mul_ok(xin, p.in_c, &xin) ||
-      !mul_ok(p.in_c, p.mult, &oc) || !mul_ok(p.f_h, p.f_w, &wn) || !mul_ok(wn, oc, &wn) ||
-      !mul_ok(p.batch, p.out_h, &yn) || !mul_ok(yn, p.out_w, &yn) || !mul_ok(yn, oc, &yn)) {
+  if (!mul_checked(p.batch, p.in_h, &xin) || !mul_checked(xin, p.in_w, &xin) || !mul_checked(xin, p.in_c, &xin) ||
+      !mul_checked(p.in_c, p.mult, &oc) || !mul_checked(p.f_h, p.f_w, &wn) || !mul_checked(wn, oc, &wn) ||
+      !mul_checked(p.batch, p.out_h, &yn) || !mul_checked(yn, p.out_w, &yn) || !mul_checked(yn, oc, &yn)) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
@@ -201,8 +187,8 @@ napi_value pool_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   int64_t xin, yn;
-  if (!mul_ok(p.batch, p.in_h, &xin) || !mul_ok(xin, p.in_w, &xin) || !mul_ok(xin, p.channels, &xin) ||
-      !mul_ok(p.batch, p.out_h, &yn) || !mul_ok(yn, p.out_w, &yn) || !mul_ok(yn, p.channels, &yn)) {
+  if (!mul_checked(p.batch, p.in_h, &xin) || !mul_checked(xin, p.in_w, &xin) || !mul_checked(xin, p.channels, &xin) ||
+      !mul_checked(p.batch, p.out_h, &yn) || !mul_checked(yn, p.out_w, &yn) || !mul_checked(yn, p.channels, &yn)) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }

@@ -11,6 +11,7 @@
 
 #include "../ops/elementwise.h"
 #include "../ops/op_codes.h"
+#include "arg_checks.h"
 #include "napi_util.h"
 #include "runtime/memory.h"
 
@@ -120,12 +121,7 @@ bool check_len(Args& a, const char* arr, size_t len, const char* shape_name, con
   return true;
 }
 
-bool overlaps(const float* p, size_t np, const float* q, size_t nq) {
-  if (np == 0 || nq == 0) return false;
-  const uintptr_t a0 = reinterpret_cast<uintptr_t>(p), a1 = a0 + np * sizeof(float);
-  const uintptr_t b0 = reinterpret_cast<uintptr_t>(q), b1 = b0 + nq * sizeof(float);
-  return a0 < b1 && b0 < a1;
-}
+using napi::overlaps;
 
 // out may be exactly `in` (same start, same length) but must not partly overlap it.
 bool check_alias(Args& a, const char* in_name, const float* in, size_t nin, const float* out, size_t nout) {

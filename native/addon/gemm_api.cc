@@ -17,6 +17,7 @@
 #include "../dispatch/isa.h"
 #include "../gemm/gemm.h"
 #include "../ops/op_codes.h"
+#include "arg_checks.h"
 #include "napi_util.h"
 #include "runtime/memory.h"
 
@@ -24,20 +25,9 @@ namespace ab {
 namespace {
 using napi::Args;
 
-constexpr int64_t kMaxSafe = 9007199254740991LL;  // 2^53 - 1
-
-bool mul_checked(int64_t a, int64_t b, int64_t* out) {
-  if (__builtin_mul_overflow(a, b, out) || *out > kMaxSafe) return false;
-  return true;
-}
-
-bool overlaps(const void* p, size_t pn, const void* q, size_t qn) {
-  if (!p || !q || pn == 0 || qn == 0) return false;
-  const uintptr_t a = reinterpret_cast<uintptr_t>(p), b = reinterpret_cast<uintptr_t>(q);
-  return a < b + qn * sizeof(float) && b < a + pn * sizeof(float);
-}
-
-std::string s(int64_t v) { return std::to_string(v); }
+using napi::mul_checked;
+using napi::overlaps;
+std::string s(int64_t v) { return napi::str(v); }
 
 // Resolves one operand's batch mapping. Returns false after throwing.
 bool batch_map(napi_env env, const char* opname, const char* idxname, size_t len, int64_t per,
@@ -71,18 +61,7 @@ bool batch_map(napi_env env, const char* opname, const char* idxname, size_t len
 
 bool check_operand(napi_env env, const char* name, const char* modename, int mode, const float* p,
                    size_t len, int64_t N, int64_t MN) {
-  const std::string fn = "matmul: ";
-  if (mode < 0 || mode >= kOperandCount)
-    return napi::throw_range_error(env, fn + "'" + modename + "' must be 0 (none), 1 (scalar), 2 (row) or 3 (matrix), got " + s(mode));
-  if (mode == kOperandNone) return true;
-  const int64_t need = mode == kOperandScalar ? 1 : mode == kOperandRow ? N : MN;
-  const char* what = mode == kOperandScalar ? "1 (scalar)" : mode == kOperandRow ? "N (row)" : "M*N (matrix)";
-  if (!p)
-    return napi::throw_type_error(env, fn + "'" + name + "' must be a Float32Array when " + modename + " is " + s(mode));
-  if (static_cast<int64_t>(len) < need)
-    return napi::throw_range_error(env, fn + "'" + name + "' has " + s(static_cast<int64_t>(len)) +
-                                            " elements, needs " + what + " = " + s(need));
-  return true;
+  return napi::check_epilogue_operand(env, "matmul: ", name, modename, mode, p, len, N, MN);
 }
 
 napi_value matmul_fn(napi_env env, napi_callback_info info) {

@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
-// Shared by Conv2D and FusedConv2D: NHWC convolution on the GEMM engine (im2col in native code).
-import {backend_util, Conv2DAttrs, TensorInfo} from '@tensorflow/tfjs-core';
+// Shared by the convolution kernels: conv info, the native NHWC conv2d runner (im2col in native
+// code + the GEMM engine), and the kernel-config builders for plain and fused convolutions
+// (Conv2D / DepthwiseConv2dNative, FusedConv2D / FusedDepthwiseConv2D). NCHW runs the cpu kernel.
+import {backend_util, Conv2DAttrs, FusedConv2DAttrs, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
-import {f32, output, sizeOf} from '../kernel-utils';
-import type {Epilogue} from './fused';
+import {f32, nativeKernel, output, sizeOf} from '../kernel-utils';
+import {Epilogue, NO_EPILOGUE, runFused} from './fused';
 
-export function conv2dInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): backend_util.Conv2DInfo {
+/** tfjs lets dilations be null (meaning [1, 1]), as tfjs-backend-cpu does. */
+export function convInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs, depthwise: boolean): backend_util.Conv2DInfo {
   const {strides, pad, dataFormat, dilations, dimRoundingMode} = attrs;
   return backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides,
-      dilations ?? [1, 1], pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+      dilations ?? [1, 1], pad, dimRoundingMode, depthwise, backend_util.convertConv2DDataFormat(dataFormat));
 }
+
+export type ConvRunner = (backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, filter: TensorInfo,
+                          c: backend_util.Conv2DInfo, ep: Epilogue) => TensorInfo;
 
 export function runConv2D(
     backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, filter: TensorInfo, c: backend_util.Conv2DInfo,
@@ -24,4 +30,30 @@ export function runConv2D(
        c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left],
       ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
   return output(backend, c.outShape.slice(), out);
+}
+
+/** A plain convolution kernel (inputs x, filter) on `run`. */
+export function convKernel(name: string, depthwise: boolean, run: ConvRunner): KernelConfig {
+  return nativeKernel(name, ['x', 'filter'], (args, nat, fallback) => {
+    const attrs = args.attrs as unknown as Conv2DAttrs;
+    if (attrs.dataFormat === 'NCHW') return fallback(args as never);
+    const x = args.inputs.x as TensorInfo, filter = args.inputs.filter as TensorInfo;
+    return run(args.backend, nat, x, filter, convInfo(x, filter, attrs, depthwise), NO_EPILOGUE);
+  });
+}
+
+/** A fused convolution kernel: bias and activation in `run`'s epilogue where they fit. */
+export function fusedConvKernel(name: string, depthwise: boolean, run: ConvRunner): KernelConfig {
+  return nativeKernel(name, ['x', 'filter', 'bias', 'preluActivationWeights'], (args, nat, fallback) => {
+    const attrs = args.attrs as unknown as FusedConv2DAttrs;
+    if (attrs.dataFormat === 'NCHW') return fallback(args as never);
+    const {inputs, backend} = args;
+    const x = inputs.x as TensorInfo, filter = inputs.filter as TensorInfo;
+    const c = convInfo(x, filter, attrs, depthwise);
+    return runFused(
+        backend, nat, c.outShape, -1, c.outChannels,
+        {bias: inputs.bias as TensorInfo, prelu: inputs.preluActivationWeights as TensorInfo,
+         activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha},
+        (ep) => run(backend, nat, x, filter, c, ep));
+  });
 }
