@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "gemm/gemm.h"
 #include "napi_util.h"
 #include "ops/op_codes.h"
 
@@ -41,6 +42,31 @@ inline bool check_epilogue_operand(napi_env env, const std::string& fn, const ch
   if (static_cast<int64_t>(len) < need)
     return throw_range_error(env, fn + "'" + name + "' has " + str(static_cast<int64_t>(len)) + " elements, needs " +
                                       str(need) + " (" + what + ")");
+  return true;
+}
+
+// The fused-epilogue arguments of matmul and conv2d: checks the activation code, the bias and (for
+// prelu) the slope against their modes, and fills *ep. Throws and returns false on a bad one.
+inline bool read_epilogue(napi_env env, const std::string& fn, int act, double alpha, const float* bias, size_t nbias,
+                          int bias_mode, const float* slope, size_t nslope, int slope_mode, int64_t N, int64_t MN,
+                          gemm::Epilogue* ep) {
+  if (act < 0 || act >= kActCount)
+    return throw_range_error(env, fn + "'act' must be an activation code in [0, " + str(kActCount - 1) + "], got " + str(act));
+  if (!check_epilogue_operand(env, fn, "bias", "biasMode", bias_mode, bias, nbias, N, MN)) return false;
+  if (act == kActPrelu) {
+    if (slope_mode == kOperandNone)
+      return throw_range_error(env, fn + "act prelu needs a slope (slopeMode 1 (scalar), 2 (row) or 3 (matrix))");
+    if (!check_epilogue_operand(env, fn, "slope", "slopeMode", slope_mode, slope, nslope, N, MN)) return false;
+  } else if (slope_mode < 0 || slope_mode >= kOperandCount) {
+    return throw_range_error(env, fn + "'slopeMode' must be in [0, 3], got " + str(slope_mode));
+  }
+  *ep = gemm::Epilogue();
+  ep->bias = bias;
+  ep->bias_mode = bias_mode;
+  ep->act = act;
+  ep->alpha = static_cast<float>(alpha);
+  ep->slope = act == kActPrelu ? slope : nullptr;
+  ep->slope_mode = act == kActPrelu ? slope_mode : kOperandNone;
   return true;
 }
 

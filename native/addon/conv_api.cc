@@ -21,11 +21,6 @@ using napi::mul_checked;
 using napi::overlaps;
 std::string s(int64_t v) { return napi::str(v); }
 
-bool operand_ok(napi_env env, const char* name, const char* modename, int mode, const float* p, size_t len, int64_t N,
-                int64_t MN) {
-  return napi::check_epilogue_operand(env, "conv2d: ", name, modename, mode, p, len, N, MN);
-}
-
 // Reads `dims` (argument 3) and checks it: exactly `count` integers, the first count - 2 in
 // [0, 2^31), the last two (the pads) in (-2^31, 2^31). Throws and returns false otherwise.
 bool read_dims(Args& a, const std::string& fn, size_t count, std::vector<int64_t>* d) {
@@ -75,16 +70,9 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
                                      s(static_cast<int64_t>(ny)) + "/" + s(MN) + ")");
     return nullptr;
   }
-  if (act < 0 || act >= kActCount) {
-    napi::throw_range_error(env, fn + "'act' must be an activation code in [0, " + s(kActCount - 1) + "], got " + s(act));
+  gemm::Epilogue ep;
+  if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, p.out_c, MN, &ep))
     return nullptr;
-  }
-  if (!operand_ok(env, "bias", "biasMode", bias_mode, pbias, nbias, p.out_c, MN)) return nullptr;
-  if (act == kActPrelu && slope_mode == kOperandNone) {
-    napi::throw_range_error(env, fn + "act prelu needs a slope (slopeMode 1, 2 or 3)");
-    return nullptr;
-  }
-  if (act == kActPrelu && !operand_ok(env, "slope", "slopeMode", slope_mode, pslope, nslope, p.out_c, MN)) return nullptr;
   if (MN > 0 && (overlaps(py, ny, px, nx) || overlaps(py, ny, pw, nw) ||
                  (bias_mode != kOperandNone && overlaps(py, ny, pbias, nbias)) ||
                  (act == kActPrelu && overlaps(py, ny, pslope, nslope)))) {
@@ -92,13 +80,6 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   if (MN == 0) return napi::make_undefined(env);
-  gemm::Epilogue ep;
-  ep.bias = pbias;
-  ep.bias_mode = bias_mode;
-  ep.act = act;
-  ep.alpha = static_cast<float>(alpha);
-  ep.slope = act == kActPrelu ? pslope : nullptr;
-  ep.slope_mode = act == kActPrelu ? slope_mode : kOperandNone;
   hint_fresh_output(py, static_cast<size_t>(MN) * sizeof(float));
   try {
     conv2d_nhwc_f32(px, pw, py, p, &ep);

@@ -59,11 +59,6 @@ bool batch_map(napi_env env, const char* opname, const char* idxname, size_t len
   return true;
 }
 
-bool check_operand(napi_env env, const char* name, const char* modename, int mode, const float* p,
-                   size_t len, int64_t N, int64_t MN) {
-  return napi::check_epilogue_operand(env, "matmul: ", name, modename, mode, p, len, N, MN);
-}
-
 napi_value matmul_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "matmul", 17);
   float *pa, *pb, *pc, *pbias, *pslope;
@@ -98,10 +93,6 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (act < 0 || act >= kActCount) {
-    napi::throw_range_error(env, fn + "'act' must be an activation code in [0, " + s(kActCount - 1) + "], got " + s(act));
-    return nullptr;
-  }
   if (static_cast<int64_t>(nc) < total_out) {
     napi::throw_range_error(env, fn + "'out' has " + s(static_cast<int64_t>(nc)) + " elements, needs batch*M*N = " + s(total_out));
     return nullptr;
@@ -110,17 +101,9 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
   if (!batch_map(env, "a", "aBatchIdx", na, MK, batch, ia, nia, &stride_a) ||
       !batch_map(env, "b", "bBatchIdx", nb, KN, batch, ib, nib, &stride_b))
     return nullptr;
-  if (!check_operand(env, "bias", "biasMode", bias_mode, pbias, nbias, N, MN)) return nullptr;
-  if (act == kActPrelu) {
-    if (slope_mode == kOperandNone) {
-      napi::throw_range_error(env, fn + "act prelu needs slopeMode 1 (scalar), 2 (row) or 3 (matrix)");
-      return nullptr;
-    }
-    if (!check_operand(env, "slope", "slopeMode", slope_mode, pslope, nslope, N, MN)) return nullptr;
-  } else if (slope_mode < 0 || slope_mode >= kOperandCount) {
-    napi::throw_range_error(env, fn + "'slopeMode' must be in [0, 3], got " + s(slope_mode));
+  gemm::Epilogue ep;
+  if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, N, MN, &ep))
     return nullptr;
-  }
   if (total_out > 0 && (overlaps(pc, nc, pa, na) || overlaps(pc, nc, pb, nb) ||
                         (bias_mode != kOperandNone && overlaps(pc, nc, pbias, nbias)) ||
                         (act == kActPrelu && overlaps(pc, nc, pslope, nslope)))) {
@@ -128,14 +111,6 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   if (total_out == 0) return napi::make_undefined(env);
-
-  gemm::Epilogue ep;
-  ep.bias = pbias;
-  ep.bias_mode = bias_mode;
-  ep.act = act;
-  ep.alpha = static_cast<float>(alpha);
-  ep.slope = pslope;
-  ep.slope_mode = act == kActPrelu ? slope_mode : kOperandNone;
   hint_fresh_output(pc, static_cast<size_t>(total_out) * sizeof(float));
   try {
     gemm::sgemm_batched(ta, tb, batch, M, N, K, pa, ta ? M : K, stride_a, ia, pb, tb ? K : N, stride_b, ib,
