@@ -39,3 +39,15 @@ export function info(): Info {
     nativeKernels: nativeKernelNames,
   };
 }
+
+// Graph mode (issue 4): trace a function or model into the IR, rewrite it, run it as one plan.
+export {compile} from './graph/compile';
+export type {CompileOptions, CompileSummary, CompiledExtras, CompiledFunction} from './graph/compile';
+export {Graph, IrError, printGraph, validate} from './graph/ir';
+export {traceFunction} from './graph/trace';
+import {traceFunction as traceFn} from './graph/trace';
+import type {Tensor as TfTensor} from '@tensorflow/tfjs-core';
+/** Records `fn` run once on `exampleInputs` as a graph (the IR; see ab.compile to run it). */
+export function trace(fn: (...xs: TfTensor[]) => unknown, exampleInputs: TfTensor[]): import('./graph/ir').Graph {
+  return traceFn(fn, exampleInputs).graph;
+}

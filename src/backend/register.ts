@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import {copyRegisteredKernels, engine, getKernelsForBackend, registerBackend, registerKernel, unregisterKernel} from '@tensorflow/tfjs-core';
 
 import {native} from '../binding';
+import {observedKernel} from '../graph/hook';
 import {AfterburnerBackend, BACKEND_NAME, BACKEND_PRIORITY} from './backend';
 import {kernelConfigs} from './kernels';
 
@@ -23,6 +24,11 @@ export function registerAfterburner(): void {
       }
       registerKernel(k);
     }
+  }
+  // Every kernel, copied or native, is wrapped for graph-mode tracing (src/graph/hook.ts).
+  for (const k of getKernelsForBackend(BACKEND_NAME)) {
+    unregisterKernel(k.kernelName, BACKEND_NAME);
+    registerKernel(observedKernel(k));
   }
   // Initialize the best backend now, so tf.getBackend() reports it before the first op (as it
   // would after). A backend the program already chose is left alone.

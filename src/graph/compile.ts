@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: Apache-2.0
+// ab.compile(): graph mode's public face. It takes a tfjs function, a GraphModel or a
+// LayersModel, traces it per input signature (shapes and dtypes), rewrites the graph (constant
+// folding, BatchNorm folding, bias and activation fusion, dead code), and runs it with the
+// executor. The result has the call API of what it was given, plus summary(), toDot(), dispose().
+import {Tensor} from '@tensorflow/tfjs-core';
+
+import {nativeKernelNames} from '../backend/register';
+import {Executor} from './executor';
+import {FUSION_RULES} from './fusion';
+import {SIMPLIFY_RULES} from './simplify';
+import {Graph, IrError, printGraph} from './ir';
+import {constantFolding, deadCodeElimination, Pass, PassStats, PipelineOptions, runPipeline, runRules} from './passes';
+import {OutputStructure, traceFunction} from './trace';
+
+export interface CompileOptions {
+  /** 'O0': trace and run as recorded, no rewrites; 'O1' (default): all passes. */
+  level?: 'O0'|'O1';
+  /** Validate the IR after every pass (slower; tests use it). */
+  validate?: boolean;
+  /** Print the graph after each pass to stderr (or AFTERBURNER_DUMP_GRAPH=1). */
+  dumpGraph?: boolean;
+}
+
+export interface CompileSummary {
+  /** Input signatures compiled so far (one plan each). */
+  plans: number;
+  nodes: number;
+  ops: {[op: string]: number};
+  /** What the passes did, by rule ('batch norms folded', 'activations fused', ...). */
+  rewrites: {[what: string]: number};
+  constants: number;
+  constantBytes: number;
+  /** The most bytes of intermediates alive at once (liveness order), graph outputs included. */
+  peakBytes: number;
+  /** Ops that run through the cpu backend's kernels rather than native ones. */
+  cpuFallbackOps: string[];
+}
+
+const PASSES: Pass[] = [
+  {name: 'constant folding', run: (g, s) => constantFolding(g, s)},
+  {name: 'simplify and fuse', run: (g, s) => runRules(g, [...SIMPLIFY_RULES, ...FUSION_RULES], s)},
+  {name: 'dead code', run: (g, s) => deadCodeElimination(g, s)},
+];
+
+const BYTES: {[dtype: string]: number} = {float32: 4, int32: 4, bool: 1, complex64: 8, string: 0};
+
+function valueBytes(g: Graph, v: number): number {
+  const val = g.value(v);
+  return val.shape.reduce((a, b) => a * b, 1) * (BYTES[val.dtype] ?? 4);
+}
+
+/** Peak bytes of node outputs alive at once when the nodes run in order (freed after last read). */
+export function peakBytes(g: Graph): number {
+  const lastRead = new Map<number, number>();
+  g.nodes.forEach((n, i) => n.inputs.forEach((v) => lastRead.set(v, i)));
+  const outs = new Set(g.outputs);
+  let live = 0, peak = 0;
+  const freeAt = new Map<number, number[]>();
+  g.nodes.forEach((n, i) => {
+    for (const v of n.outputs) {
+      live += valueBytes(g, v);
+      if (!outs.has(v)) {
+        const at = lastRead.get(v) ?? i;
+        freeAt.set(at, [...(freeAt.get(at) ?? []), v]);
+      }
+    }
+    peak = Math.max(peak, live);
+    for (const v of freeAt.get(i) ?? []) live -= valueBytes(g, v);
+  });
+  return peak;
+}
+
+/** Graphviz DOT text for a graph: ops as boxes, constants and inputs as ellipses. */
+export function toDot(g: Graph, name = 'afterburner'): string {
+  const esc = (s: string) => s.replace(/"/g, '\\"');
+  const lines = [`digraph "${esc(name)}" {`, '  rankdir=TB; node [fontname="Helvetica", fontsize=10];'];
+  const ty = (v: number) => `${g.value(v).dtype}[${g.value(v).shape.join(',')}]`;
+  g.inputs.forEach((v, i) => lines.push(`  v${v} [shape=ellipse, style=filled, fillcolor="#dbeafe", label="input ${i}\\n${ty(v)}"];`));
+  const native = new Set(nativeKernelNames);
+  for (const n of g.nodes) {
+    const color = n.op.startsWith('ab.') || native.has(n.op) ? '#dcfce7' : '#fee2e2';
+    const act = n.attrs.activation && n.attrs.activation !== 'linear' ? ` + ${n.attrs.activation}` : '';
+    lines.push(`  n${n.id} [shape=box, style=filled, fillcolor="${color}", label="${esc(n.op + act)}\\n${n.outputs.map(ty).join(', ')}"];`);
+    n.inputs.forEach((v) => {
+      const p = g.value(v);
+      if (p.kind === 'const') {
+        lines.push(`  c${v}_${n.id} [shape=ellipse, fontsize=8, label="const ${ty(v)}"];`, `  c${v}_${n.id} -> n${n.id};`);
+      } else if (p.kind === 'input') {
+        lines.push(`  v${v} -> n${n.id};`);
+      } else {
+        lines.push(`  n${p.producer} -> n${n.id};`);
+      }
+    });
+  }
+  g.outputs.forEach((v, i) => {
+    lines.push(`  out${i} [shape=ellipse, style=filled, fillcolor="#fef9c3", label="output ${i}\\n${ty(v)}"];`);
+    const p = g.value(v);
+    lines.push(`  ${p.kind === 'node' ? `n${p.producer}` : `v${v}`} -> out${i};`);
+  });
+  lines.push('}');
+  return lines.join('\n');
+}
+
+interface Plan {
+  graph: Graph;
+  executor: Executor;
+  structure: OutputStructure;
+  rewrites: PassStats;
+}
+
+/** Traces, rewrites and plans per input signature; the compiled objects below share it. */
+class PlanCache {
+  private plans = new Map<string, Plan>();
+  private last: Plan|null = null;
+
+  constructor(private fn: (...xs: Tensor[]) => unknown, private opts: CompileOptions) {}
+
+  plan(inputs: Tensor[]): Plan {
+    for (const t of inputs) {
+      if (!(t instanceof Tensor)) throw new IrError('compiled: every input must be a Tensor');
+    }
+    const key = inputs.map((t) => `${t.dtype}[${t.shape}]`).join(';');
+    let p = this.plans.get(key);
+    if (p == null) {
+      const {graph, structure} = traceFunction(this.fn, inputs);
+      const rewrites: PassStats = new Map();
+      if ((this.opts.level ?? 'O1') === 'O1') {
+        const pipe: PipelineOptions = {validateEach: this.opts.validate, dump: this.opts.dumpGraph};
+        for (const r of runPipeline(graph, PASSES, pipe)) for (const [k, v] of r.stats) rewrites.set(k, (rewrites.get(k) ?? 0) + v);
+      }
+      p = {graph, executor: new Executor(graph), structure, rewrites};
+      this.plans.set(key, p);
+    }
+    this.last = p;
+    return p;
+  }
+
+  run(inputs: Tensor[]): unknown {
+    const p = this.plan(inputs);
+    const outs = p.executor.run(inputs);
+    const s = p.structure;
+    if (s.kind === 'single') return outs[0];
+    if (s.kind === 'array') return outs;
+    const m: {[k: string]: Tensor} = {};
+    s.keys.forEach((k, i) => m[k] = outs[i]);
+    return m;
+  }
+
+  current(): Plan {
+    if (this.last == null) throw new IrError('nothing compiled yet: call the compiled model once first');
+    return this.last;
+  }
+
+  summary(): CompileSummary {
+    const p = this.current();
+    const g = p.graph;
+    const native = new Set(nativeKernelNames);
+    const ops: {[op: string]: number} = {};
+    for (const [k, v] of g.opCounts()) ops[k] = v;
+    return {
+      plans: this.plans.size,
+      nodes: g.nodes.length,
+      ops,
+      rewrites: Object.fromEntries(p.rewrites),
+      constants: g.constants.size,
+      constantBytes: p.executor.constantBytes(),
+      peakBytes: peakBytes(g),
+      cpuFallbackOps: Object.keys(ops).filter((op) => !op.startsWith('ab.') && !native.has(op)).sort(),
+    };
+  }
+
+  dispose(): void {
+    for (const p of this.plans.values()) p.executor.dispose();
+    this.plans.clear();
+    this.last = null;
+  }
+}
+
+/** What every compiled object has. */
+export interface CompiledExtras {
+  summary(): CompileSummary;
+  toDot(): string;
+  /** The current plan's IR as text. */
+  print(): string;
+  /** The current plan's graph (read it; don't change it). */
+  graph(): Graph;
+  dispose(): void;
+}
+
+export type CompiledFunction<F> = F&CompiledExtras;
+
+interface GraphModelLike {
+  execute(inputs: unknown, outputs?: string|string[]): Tensor|Tensor[];
+  executeAsync(inputs: unknown, outputs?: string|string[]): Promise<Tensor|Tensor[]>;
+  predict(inputs: unknown, config?: unknown): unknown;
+  inputs: {name: string}[];
+  outputs: {name: string}[];
+}
+
+interface LayersModelLike {
+  predict(x: Tensor|Tensor[], config?: unknown): Tensor|Tensor[];
+  layers: unknown[];
+  inputs: unknown[];
+}
+
+function isGraphModel(m: unknown): m is GraphModelLike {
+  const o = m as GraphModelLike;
+  return o != null && typeof o.execute === 'function' && typeof o.executeAsync === 'function' && Array.isArray(o.inputs);
+}
+
+function isLayersModel(m: unknown): m is LayersModelLike {
+  const o = m as LayersModelLike;
+  return o != null && typeof o.predict === 'function' && Array.isArray(o.layers);
+}
+
+function extras(cache: PlanCache): CompiledExtras {
+  return {
+    summary: () => cache.summary(),
+    toDot: () => toDot(cache.current().graph),
+    print: () => printGraph(cache.current().graph),
+    graph: () => cache.current().graph,
+    dispose: () => cache.dispose(),
+  };
+}
+
+/**
+ * Compiles a tfjs function (Tensors in, a Tensor / array / object of Tensors out), a GraphModel
+ * (execute, executeAsync, predict) or a LayersModel (predict). Weights are captured as constants
+ * when a signature is first seen (as torch.jit.freeze does): later changes to a model's weights
+ * are not seen by the compiled object.
+ */
+export function compile<F extends (...xs: Tensor[]) => unknown>(fn: F, options?: CompileOptions): CompiledFunction<F>;
+export function compile<M extends object>(model: M, options?: CompileOptions): M&CompiledExtras;
+export function compile(target: unknown, options: CompileOptions = {}): unknown {
+  for (const k of Object.keys(options)) {
+    if (!['level', 'validate', 'dumpGraph'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
+  }
+  if (options.level != null && options.level !== 'O0' && options.level !== 'O1') {
+    throw new IrError(`compile: level must be 'O0' or 'O1', not '${options.level}'`);
+  }
+  if (isGraphModel(target)) {
+    const model = target;
+    const names = model.inputs.map((i) => i.name);
+    // One plan per output selection as well as per input signature.
+    const caches = new Map<string, PlanCache>();
+    let lastCache: PlanCache|null = null;
+    const toList = (inputs: unknown): Tensor[] => {
+      if (inputs instanceof Tensor) return [inputs];
+      if (Array.isArray(inputs)) return inputs as Tensor[];
+      const m = inputs as {[k: string]: Tensor};
+      return names.map((n) => {
+        if (m[n] == null) throw new IrError(`compiled GraphModel: missing input '${n}'`);
+        return m[n];
+      });
+    };
+    const execute = (inputs: unknown, outputs?: string|string[]) => {
+      const key = outputs == null ? '' : JSON.stringify(outputs);
+      let cache = caches.get(key);
+      if (cache == null) {
+        cache = new PlanCache((...xs: Tensor[]) => {
+          const feed: {[k: string]: Tensor} = {};
+          names.forEach((n, i) => feed[n] = xs[i]);
+          return model.execute(feed, outputs);
+        }, options);
+        caches.set(key, cache);
+      }
+      lastCache = cache;
+      return cache.run(toList(inputs));
+    };
+    const current = () => {
+      if (lastCache == null) throw new IrError('nothing compiled yet: call the compiled model once first');
+      return lastCache;
+    };
+    return {
+      inputs: model.inputs,
+      outputs: model.outputs,
+      execute,
+      executeAsync: async (inputs: unknown, outputs?: string|string[]) => execute(inputs, outputs),
+      predict: (inputs: unknown) => execute(inputs),
+      summary: () => current().summary(),
+      toDot: () => toDot(current().current().graph),
+      print: () => printGraph(current().current().graph),
+      graph: () => current().current().graph,
+      dispose: () => {
+        for (const c of caches.values()) c.dispose();
+        caches.clear();
+        lastCache = null;
+      },
+    };
+  }
+  if (isLayersModel(target)) {
+    const model = target;
+    const cache = new PlanCache((...xs: Tensor[]) => model.predict(xs.length === 1 ? xs[0] : xs), options);
+    const predict = (x: Tensor|Tensor[]) => cache.run(Array.isArray(x) ? x : [x]);
+    return {inputs: model.inputs, layers: model.layers, predict, ...extras(cache)};
+  }
+  if (typeof target === 'function') {
+    const cache = new PlanCache(target as (...xs: Tensor[]) => unknown, options);
+    const f = (...xs: Tensor[]) => cache.run(xs);
+    return Object.assign(f, extras(cache));
+  }
+  throw new IrError('compile: expected a function, a GraphModel or a LayersModel');
+}

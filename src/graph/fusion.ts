@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+// Fusion rules for convolutions and matmuls: BatchNorm folded into the preceding conv/matmul's
+// weights, a constant bias add folded into the fused kernel's bias, and a following activation
+// folded into the fused kernel's epilogue. Each rule rewrites the producer in place (same output
+// value, now the fused kernel's) and drops the reader; runRules() applies them to a fixed point.
+import type {BackendValues} from '@tensorflow/tfjs-core';
+
+import {Attrs, Graph, Node, ValueId} from './ir';
+import {fusible, Rule, RuleContext} from './passes';
+
+/** Plain op -> its fused kernel, and the fused kernels themselves. */
+const FUSED_OF: {[op: string]: string} = {
+  Conv2D: 'FusedConv2D',
+  DepthwiseConv2dNative: 'FusedDepthwiseConv2D',
+  BatchMatMul: '_FusedMatMul',
+  FusedConv2D: 'FusedConv2D',
+  FusedDepthwiseConv2D: 'FusedDepthwiseConv2D',
+  _FusedMatMul: '_FusedMatMul',
+};
+const PRODUCERS = Object.keys(FUSED_OF);
+
+function isNHWC(n: Node): boolean {
+  return n.attrs.dataFormat == null || n.attrs.dataFormat === 'NHWC';
+}
+
+function inputOf(n: Node, name: string): ValueId|undefined {
+  const i = n.inputNames?.indexOf(name) ?? -1;
+  return i < 0 ? undefined : n.inputs[i];
+}
+
+function setInput(n: Node, name: string, v: ValueId): void {
+  const names = n.inputNames!;
+  const i = names.indexOf(name);
+  if (i >= 0) {
+    n.inputs[i] = v;
+  } else {
+    names.push(name);
+    n.inputs.push(v);
+  }
+}
+
+/** The producer of `v` if it is a conv/matmul whose epilogue is still free (linear, NHWC). */
+function freeProducer(g: Graph, ctx: RuleContext, v: ValueId): Node|undefined {
+  const p = g.producer(v);
+  if (p == null || !PRODUCERS.includes(p.op) || !isNHWC(p) || p.outputs.length !== 1) return undefined;
+  if (p.attrs.activation != null && p.attrs.activation !== 'linear') return undefined;
+  if (!fusible(g, ctx, v)) return undefined;
+  return p;
+}
+
+/** Turns `p` into its fused kernel (if it is not one yet) with activation linear. */
+function makeFused(p: Node): void {
+  const fused = FUSED_OF[p.op];
+  if (p.op === fused) return;
+  const a = p.attrs;
+  const attrs: Attrs = fused === '_FusedMatMul'
+      ? {transposeA: a.transposeA ?? false, transposeB: a.transposeB ?? false, activation: 'linear'}
+      : {strides: a.strides, pad: a.pad, dataFormat: a.dataFormat ?? 'NHWC', dilations: a.dilations ?? [1, 1],
+         dimRoundingMode: a.dimRoundingMode ?? null, activation: 'linear'};
+  p.op = fused;
+  p.attrs = attrs;
+}
+
+/** Output channels of the producer: the last dim of its output. */
+function channels(g: Graph, p: Node): number {
+  const s = g.value(p.outputs[0]).shape;
+  return s[s.length - 1];
+}
+
+function constData(g: Graph, v: ValueId): BackendValues|undefined {
+  return g.isConstant(v) ? g.constants.get(v) : undefined;
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A constant holding one value per channel (shape [C], or [1,...,1,C]): its values, else undefined. */
+function perChannel(g: Graph, v: ValueId|undefined, c: number): ArrayLike<number>|undefined {
+  if (v == null) return undefined;
+  const data = constData(g, v);
+  const shape = g.value(v).shape;
+  if (data == null || g.value(v).dtype !== 'float32' || size(shape) !== c || (shape.length > 0 && shape[shape.length - 1] !== c)) return undefined;
+  return data as ArrayLike<number>;
+}
+
+/** `Add(x, bias)` (either order) with x a conv/matmul without bias and bias one value per channel. */
+const biasAdd: Rule = {
+  name: 'bias adds fused',
+  ops: ['Add', 'AddV2'],
+  apply(g, n, ctx) {
+    if (n.inputs.length !== 2) return false;
+    for (const [x, b] of [[n.inputs[0], n.inputs[1]], [n.inputs[1], n.inputs[0]]]) {
+      const p = freeProducer(g, ctx, x);
+      if (p == null || inputOf(p, 'bias') != null) continue;
+      if (g.value(n.outputs[0]).shape.join() !== g.value(x).shape.join()) continue;  // the add must not broadcast x
+      const c = channels(g, p);
+      let values = perChannel(g, b, c);
+      // A single constant (a scalar or [1,..,1]) is the same bias on every channel.
+      if (values == null && g.isConstant(b) && g.value(b).dtype === 'float32' && size(g.value(b).shape) === 1) {
+        values = new Float32Array(c).fill((constData(g, b) as Float32Array)[0]);
+      }
+      if (values == null) continue;
+      makeFused(p);
+      const bias = g.addConstant([c], 'float32', Float32Array.from(values));
+      setInput(p, 'bias', bias);
+      g.replaceAllUses(n.outputs[0], p.outputs[0]);
+      g.removeNode(n);
+      return true;
+    }
+    return false;
+  },
+};
+
+const ACTIVATIONS: {[op: string]: string} = {
+  Relu: 'relu', Relu6: 'relu6', Elu: 'elu', Sigmoid: 'sigmoid', LeakyRelu: 'leakyrelu', Prelu: 'prelu',
+};
+
+/** An activation reading a conv/matmul whose epilogue is linear becomes that epilogue. */
+const activation: Rule = {
+  name: 'activations fused',
+  ops: Object.keys(ACTIVATIONS),
+  apply(g, n, ctx) {
+    const x = inputOf(n, 'x') ?? n.inputs[0];
+    const p = freeProducer(g, ctx, x);
+    if (p == null) return false;
+    let alpha: ValueId|undefined;
+    if (n.op === 'Prelu') {
+      // The fused kernels take the slope as an input; only a constant one is folded.
+      alpha = inputOf(n, 'alpha');
+      if (alpha == null || !g.isConstant(alpha)) return false;
+    }
+    makeFused(p);
+    p.attrs.activation = ACTIVATIONS[n.op];
+    if (n.op === 'LeakyRelu') p.attrs.leakyreluAlpha = (n.attrs.alpha as number) ?? 0.2;
+    if (alpha != null) setInput(p, 'preluActivationWeights', alpha);
+    g.replaceAllUses(n.outputs[0], p.outputs[0]);
+    g.removeNode(n);
+    return true;
+  },
+};
+
+/**
+ * FusedBatchNorm (inference: constant mean, variance, offset, scale) after a conv/matmul with a
+ * constant filter: y = (conv(x, w) + b - mean) * s + offset with s = scale / sqrt(var + eps)
+ * equals conv(x, w * s) + ((b - mean) * s + offset), s applied per output channel. Computed in
+ * float64, stored as float32.
+ */
+const foldBatchNorm: Rule = {
+  name: 'batch norms folded',
+  ops: ['FusedBatchNorm'],
+  apply(g, n, ctx) {
+    const x = inputOf(n, 'x');
+    if (x == null) return false;
+    const p = freeProducer(g, ctx, x);
+    if (p == null) return false;
+    const c = channels(g, p);
+    const mean = perChannel(g, inputOf(n, 'mean'), c), variance = perChannel(g, inputOf(n, 'variance'), c);
+    if (mean == null || variance == null) return false;
+    const offsetV = inputOf(n, 'offset'), scaleV = inputOf(n, 'scale');
+    const offset = offsetV == null ? undefined : perChannel(g, offsetV, c);
+    const scale = scaleV == null ? undefined : perChannel(g, scaleV, c);
+    if ((offsetV != null && offset == null) || (scaleV != null && scale == null)) return false;
+    const wName = p.op.includes('MatMul') ? 'b' : 'filter';
+    const wV = inputOf(p, wName);
+    if (wV == null || !g.isConstant(wV) || g.value(wV).dtype !== 'float32') return false;
+    const bV = inputOf(p, 'bias');
+    const bias = bV == null ? undefined : perChannel(g, bV, c);
+    if (bV != null && bias == null) return false;
+    const w = constData(g, wV) as Float32Array, wShape = g.value(wV).shape;
+    // Which output channel each weight element feeds.
+    let channelOf: (i: number) => number;
+    if (p.op.includes('MatMul')) {
+      if (wShape.length !== 2) return false;  // batched weights: left alone
+      channelOf = p.attrs.transposeB ? (i) => Math.floor(i / wShape[1]) : (i) => i % wShape[1];
+    } else {
+      if (size(wShape) % c !== 0 || wShape.length !== 4) return false;
+      channelOf = (i) => i % c;  // [kh, kw, ci, co] and depthwise [kh, kw, ci, mult]: channel = last two dims flattened
+    }
+    const eps = (n.attrs.varianceEpsilon as number) ?? 0.001;
+    const s = new Float64Array(c);
+    for (let k = 0; k < c; ++k) s[k] = (scale ? scale[k] : 1) / Math.sqrt(variance[k] + eps);
+    const w2 = new Float32Array(w.length);
+    for (let i = 0; i < w.length; ++i) w2[i] = w[i] * s[channelOf(i)];
+    const b2 = new Float32Array(c);
+    for (let k = 0; k < c; ++k) b2[k] = ((bias ? bias[k] : 0) - mean[k]) * s[k] + (offset ? offset[k] : 0);
+    makeFused(p);
+    setInput(p, wName, g.addConstant(wShape, 'float32', w2));
+    setInput(p, 'bias', g.addConstant([c], 'float32', b2));
+    g.replaceAllUses(n.outputs[0], p.outputs[0]);
+    g.removeNode(n);
+    return true;
+  },
+};
+
+export const FUSION_RULES: Rule[] = [foldBatchNorm, biasAdd, activation];

