@@ -49,6 +49,13 @@ export interface NativeBinding {
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
+  /**
+   * Graph mode's fused elementwise chain (native/ops/ew_chain.h): `prog` is 5 int32 words per
+   * instruction (kind 0 unary / 1 binary, op code, destination register, operand a, operand b or
+   * the unary's alpha immediate index); operands are input (0 << 24 | i), register (1 << 24 | r,
+   * 0 = out) or immediate (2 << 24 | k). Inputs have out's length and do not overlap it.
+   */
+  ewChain(prog: Int32Array, imms: Float32Array, inputs: Float32Array[], out: Float32Array): void;
 }
 
 /** Where the addon is looked for: AFTERBURNER_ADDON, then build/Release under the package root. */

@@ -321,3 +321,72 @@ for (const [name, shape] of [['blazeface', [1, 256, 256, 3]], ['emotion', [1, 64
     model.dispose();
   });
 }
+
+test('elementwise chains: one ab.EwChain node, bitwise equal to the unfused ops', () => {
+  const hswish = (x) => tf.div(tf.mul(x, tf.relu6(tf.add(x, 3))), 6);
+  const f = (x, y) => tf.sigmoid(tf.add(hswish(x), tf.mul(tf.tanh(y), 0.5)));
+  const r = rng(5);
+  // Odd sizes: blocks of 512 with a tail, and above the threading grain.
+  for (const shape of [[3, 7], [1, 33, 65, 16]]) {
+    const x = randTensor(shape, r, 6), y = randTensor(shape, r, 3);
+    const c = ab.compile(f, {validate: true});
+    const a = c(x, y), b = f(x, y);
+    assert.deepEqual(a.dataSync(), b.dataSync(), `shape ${shape}`);
+    assert.deepEqual(c.summary().ops, {'ab.EwChain': 1});
+    tf.dispose([a, b, x, y]);
+    c.dispose();
+  }
+});
+
+test('property: random elementwise expressions compile to chains that equal eager bitwise', () => {
+  const UN = ['relu', 'relu6', 'elu', 'sigmoid', 'tanh', 'exp', 'neg', 'abs', 'square', 'erf'];
+  const BIN = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'squaredDifference'];
+  let chained = 0;
+  for (let seed = 1; seed <= 40; ++seed) {
+    const r = rng(seed);
+    const pick = (xs) => xs[Math.floor(r() * xs.length)];
+    const prog = [];
+    for (let i = 0, n = 2 + Math.floor(r() * 12); i < n; ++i) {
+      prog.push(r() < 0.5 ? {un: pick(UN)} : {bin: pick(BIN), operand: pick(['x', 'y', 'prev', 'imm', 'early']), imm: Math.round(r() * 40 - 20) / 8});
+    }
+    const f = (x, y) => {
+      const vals = [x];
+      let v = x;
+      for (const s of prog) {
+        if (s.un) v = s.un === 'tanh' || s.un === 'erf' ? tf[s.un](tf.clipByValue(v, -50, 50)) : tf[s.un](v);
+        else {
+          const o = s.operand === 'x' ? x : s.operand === 'y' ? y : s.operand === 'prev' ? v : s.operand === 'early' ? vals[vals.length >> 1] : s.imm;
+          v = tf[s.bin](v, o);
+        }
+        vals.push(v);
+      }
+      return v;
+    };
+    const x = randTensor([5, 300], r, 2), y = randTensor([5, 300], r, 2);
+    const c = ab.compile(f, {validate: true});
+    const a = c(x, y), b = f(x, y);
+    assert.deepEqual(a.dataSync(), b.dataSync(), `seed ${seed}: ${JSON.stringify(prog)}`);
+    chained += c.summary().rewrites['elementwise ops chained'] ?? 0;
+    tf.dispose([a, b, x, y]);
+    c.dispose();
+  }
+  assert.ok(chained >= 100, `only ${chained} ops chained over 40 expressions`);
+});
+
+test('the native ewChain checks its program before running it', () => {
+  const nat = require(process.env.AFTERBURNER_ADDON || path.join(root, 'build', 'Release', 'afterburner.node'));
+  const x = new Float32Array(4), out = new Float32Array(4);
+  const run = (prog, imms = [], inputs = [x], o = out) => () => nat.ewChain(Int32Array.from(prog), Float32Array.from(imms), inputs, o);
+  assert.throws(run([0, 0, 0, 0]), /multiple of 5/);
+  assert.throws(run([2, 0, 0, 0, -1]), /kind must be 0 \(unary\) or 1 \(binary\)/);
+  assert.throws(run([0, 99, 0, 0, -1]), /op code 99 is out of range/);
+  assert.throws(run([0, 0, 9, 0, -1]), /destination register 9/);
+  assert.throws(run([0, 0, 0, 1, -1]), /names input 1 of 1/);
+  assert.throws(run([0, 0, 0, (1 << 24) | 2, -1]), /reads register 2 before it is written/);
+  assert.throws(run([1, 0, 0, (2 << 24), (2 << 24)], [1]), /both operands are immediates/);
+  assert.throws(run([0, 0, 1, 0, -1]), /last instruction must write register 0/);
+  assert.throws(run([0, 0, 0, 0, -1], [], [new Float32Array(3)]), /inputs\[0\] has 3 elements/);
+  assert.throws(run([0, 0, 0, 0, -1], [], [out]), /overlaps inputs\[0\]/);
+  assert.throws(run([0, 0, 0, 0, -1], [], [[1, 2, 3, 4]]), /inputs\[0\] is not a Float32Array/);
+  assert.throws(run([0, 0, 0, 0, -1], [], x), /must be an array of Float32Arrays/);
+});

@@ -7,6 +7,7 @@ import {Tensor} from '@tensorflow/tfjs-core';
 
 import {nativeKernelNames} from '../backend/register';
 import {Executor} from './executor';
+import {EWCHAIN_RULES} from './ewchain';
 import {FUSION_RULES} from './fusion';
 import {SIMPLIFY_RULES} from './simplify';
 import {Graph, IrError, printGraph} from './ir';
@@ -40,6 +41,8 @@ export interface CompileSummary {
 const PASSES: Pass[] = [
   {name: 'constant folding', run: (g, s) => constantFolding(g, s)},
   {name: 'simplify and fuse', run: (g, s) => runRules(g, [...SIMPLIFY_RULES, ...FUSION_RULES], s)},
+  // After conv/matmul fusion has taken the bias adds and activations it can.
+  {name: 'elementwise chains', run: (g, s) => runRules(g, EWCHAIN_RULES, s)},
   {name: 'dead code', run: (g, s) => deadCodeElimination(g, s)},
 ];
 
