@@ -390,3 +390,25 @@ test('the native ewChain checks its program before running it', () => {
   assert.throws(run([0, 0, 0, 0, -1], [], [[1, 2, 3, 4]]), /inputs\[0\] is not a Float32Array/);
   assert.throws(run([0, 0, 0, 0, -1], [], x), /must be an array of Float32Arrays/);
 });
+
+test('memory planner: no two live intermediates share bytes; the arena is near the live peak', () => {
+  const {planMemory, checkPlan} = require(path.join(root, 'dist/cjs/graph/planner.js'));
+  let worst = 1;
+  for (let seed = 1; seed <= 30; ++seed) {
+    const {fn, keep} = randomConvNet(seed);
+    const x = randTensor([2, 6, 5, 3], rng(seed));
+    const g = ab.trace(fn, [x]);
+    const plan = planMemory(g);
+    checkPlan(plan);
+    assert.ok(plan.arenaBytes >= plan.liveBytes);
+    if (plan.liveBytes > 0) worst = Math.max(worst, plan.arenaBytes / plan.liveBytes);
+    tf.dispose([x, ...keep]);
+  }
+  assert.ok(worst < 1.5, `arena / live peak up to ${worst.toFixed(2)}`);
+  // The checker catches an overlap.
+  const g = ab.trace((x) => tf.relu(tf.add(tf.exp(x), tf.neg(x))), [tf.ones([64])]);
+  const plan = planMemory(g);
+  const [a, b] = [...plan.slots.values()];
+  b.offset = a.offset;
+  assert.throws(() => checkPlan(plan), /alive together and overlap/);
+});

@@ -11,6 +11,7 @@ import {EWCHAIN_RULES} from './ewchain';
 import {FUSION_RULES} from './fusion';
 import {SIMPLIFY_RULES} from './simplify';
 import {Graph, IrError, printGraph} from './ir';
+import {planMemory} from './planner';
 import {constantFolding, deadCodeElimination, Pass, PassStats, PipelineOptions, runPipeline, runRules} from './passes';
 import {OutputStructure, traceFunction} from './trace';
 
@@ -34,6 +35,8 @@ export interface CompileSummary {
   constantBytes: number;
   /** The most bytes of intermediates alive at once (liveness order), graph outputs included. */
   peakBytes: number;
+  /** The memory planner's arena for the intermediates (liveness-based offsets, src/graph/planner.ts). */
+  arenaBytes: number;
   /** Ops that run through the cpu backend's kernels rather than native ones. */
   cpuFallbackOps: string[];
 }
@@ -169,6 +172,7 @@ class PlanCache {
       constants: g.constants.size,
       constantBytes: p.executor.constantBytes(),
       peakBytes: peakBytes(g),
+      arenaBytes: planMemory(g).arenaBytes,
       cpuFallbackOps: Object.keys(ops).filter((op) => !op.startsWith('ab.') && !native.has(op)).sort(),
     };
   }
