@@ -56,6 +56,12 @@ export interface NativeBinding {
    * 0 = out) or immediate (2 << 24 | k). Inputs have out's length and do not overlap it.
    */
   ewChain(prog: Int32Array, imms: Float32Array, inputs: Float32Array[], out: Float32Array): void;
+  /** LayerNorm (rms 0) or RMSNorm (rms 1) over rows of `cols`; gamma/beta `cols` values or null. */
+  normRows(rms: number, x: Float32Array, gamma: Float32Array|null, beta: Float32Array|null, out: Float32Array,
+           rows: number, cols: number, eps: number): void;
+  /** Scaled dot-product attention; dims [B, Sq, Sk, D, Dv]; mask [maskBatch (1 or B), Sq, Sk] or null. */
+  sdpa(q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array|null, maskBatch: number,
+       dims: readonly number[], scale: number, out: Float32Array): void;
 }
 
 /** Where the addon is looked for: AFTERBURNER_ADDON, then build/Release under the package root. */

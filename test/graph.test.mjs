@@ -258,7 +258,11 @@ test('compile: a transformer encoder block written with tfjs ops equals eager', 
   const x = randTensor([seq, d], r);
   const c = ab.compile(block, {validate: true});
   allClose(c(x), block(x), 1e-5, 'encoder block');
-  assert.ok(c.summary().rewrites['bias adds fused'] >= 2);
+  const s = c.summary();
+  assert.ok(s.rewrites['bias adds fused'] >= 2, JSON.stringify(s.rewrites));
+  assert.equal(s.rewrites['layer norms recognised'], 2, JSON.stringify(s.rewrites));
+  assert.equal(s.rewrites['attention recognised'], 1, JSON.stringify(s.rewrites));
+  assert.equal(s.ops['ab.SDPA'], 1);
   c.dispose();
   tf.dispose([x, w1, b1, w2, b2, ...Object.values(W)]);
 });
@@ -411,4 +415,69 @@ test('memory planner: no two live intermediates share bytes; the arena is near t
   const [a, b] = [...plan.slots.values()];
   b.offset = a.offset;
   assert.throws(() => checkPlan(plan), /alive together and overlap/);
+});
+
+test('LayerNorm, RMSNorm and attention: recognised as one op each, equal to eager', () => {
+  const r = rng(21);
+  for (const [rows, cols] of [[3, 5], [700, 96], [2, 4097]]) {
+    const x = randTensor([rows, cols], r, 3), g = randTensor([cols], r), b = randTensor([cols], r);
+    const lnDiv = (t) => {
+      const {mean, variance} = tf.moments(t, -1, true);
+      return tf.add(tf.mul(tf.div(tf.sub(t, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+    };
+    const lnRsqrt = (t) => {
+      const mean = tf.mean(t, -1, true);
+      const v = tf.mean(tf.squaredDifference(t, mean), -1, true);
+      return tf.mul(tf.rsqrt(tf.add(v, 1e-3)), tf.sub(t, mean));
+    };
+    const rms = (t) => tf.mul(tf.mul(t, tf.rsqrt(tf.add(tf.mean(tf.square(t), -1, true), 1e-6))), g);
+    for (const [f, op] of [[lnDiv, 'ab.LayerNorm'], [lnRsqrt, 'ab.LayerNorm'], [rms, 'ab.RMSNorm']]) {
+      const c = ab.compile(f, {validate: true});
+      allClose(c(x), f(x), 2e-6, `${op} ${rows}x${cols}`);
+      assert.deepEqual(c.summary().ops, {[op]: 1}, `${op} ${rows}x${cols}: ${c.print()}`);
+      c.dispose();
+    }
+    tf.dispose([x, g, b]);
+  }
+  for (const [batch, sq, sk, d, dv, maskKind] of [[[2], 5, 7, 8, 3, 'shared'], [[2, 3], 70, 130, 16, 16, 'batch'], [[1], 1, 9, 4, 4, 'none']]) {
+    const q = randTensor([...batch, sq, d], r), k = randTensor([...batch, sk, d], r), v = randTensor([...batch, sk, dv], r);
+    const mask = maskKind === 'shared' ? randTensor([sq, sk], r, 4) : maskKind === 'batch' ? randTensor([...batch, sq, sk], r, 4) : null;
+    const f = mask ? (q, k, v, m) => tf.matMul(tf.softmax(tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(d)), m)), v)
+                   : (q, k, v) => tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), 0.3)), v);
+    const ins = mask ? [q, k, v, mask] : [q, k, v];
+    const c = ab.compile(f, {validate: true});
+    allClose(c(...ins), f(...ins), 1e-5, `sdpa ${batch} ${sq}x${sk}`);
+    assert.deepEqual(c.summary().ops, {'ab.SDPA': 1}, c.print());
+    c.dispose();
+    tf.dispose(ins);
+  }
+});
+
+test('a pattern whose intermediate is read elsewhere is not replaced', () => {
+  const x = randTensor([4, 8], rng(2));
+  const f = (t) => {
+    const {mean, variance} = tf.moments(t, -1, true);
+    return [tf.div(tf.sub(t, mean), tf.sqrt(tf.add(variance, 1e-5))), mean];
+  };
+  const c = ab.compile(f, {validate: true});
+  allClose(c(x), f(x), 1e-6, 'mean also returned');
+  assert.equal(c.summary().ops['ab.LayerNorm'], undefined);
+  c.dispose();
+  x.dispose();
+});
+
+test('the native normRows and sdpa check their arguments', () => {
+  const nat = require(process.env.AFTERBURNER_ADDON || path.join(root, 'build', 'Release', 'afterburner.node'));
+  const F = (n) => new Float32Array(n);
+  assert.throws(() => nat.normRows(2, F(6), null, null, F(6), 2, 3, 1e-5), /'rms' must be 0/);
+  assert.throws(() => nat.normRows(0, F(5), null, null, F(6), 2, 3, 1e-5), /'x' has 5 elements, the dims need 6/);
+  assert.throws(() => nat.normRows(0, F(6), F(2), null, F(6), 2, 3, 1e-5), /'gamma' has 2 elements/);
+  assert.throws(() => nat.normRows(0, F(6), null, null, F(6), 2, 3, -1), /'eps' must be >= 0/);
+  const big = F(12);
+  assert.throws(() => nat.normRows(0, big.subarray(0, 6), null, null, big.subarray(3, 9), 2, 3, 1e-5), /overlaps/);
+  assert.throws(() => nat.sdpa(F(8), F(8), F(8), null, 1, [1, 2, 2, 4], 1, F(8)), /'dims' must be \[B, Sq, Sk, D, Dv\]/);
+  assert.throws(() => nat.sdpa(F(8), F(8), F(7), null, 1, [1, 2, 2, 4, 4], 1, F(8)), /'v' has 7 elements/);
+  assert.throws(() => nat.sdpa(F(8), F(8), F(8), F(3), 1, [1, 2, 2, 4, 4], 1, F(8)), /'mask' has 3 elements/);
+  assert.throws(() => nat.sdpa(F(8), F(8), F(8), F(4), 3, [1, 2, 2, 4, 4], 1, F(8)), /'maskBatch' must be 1 or B/);
+  assert.throws(() => nat.sdpa(F(8), F(8), F(8), null, 1, [1, 2, 2, 4, -4], 1, F(8)), /'dims' must be >= 0/);
 });

@@ -73,7 +73,7 @@ napi_value ew_chain_fn(napi_env env, napi_callback_info info) {
     const std::string at = "instruction " + std::to_string(i) + ": ";
     std::string why;
     if (in[0] != 0 && in[0] != 1) return fail(at + "kind must be 0 (unary) or 1 (binary)");
-    if (in[1] < 0 || in[1] >= (in[0] == 0 ? kUnCount : kBinCount)) return fail(at + "op code " + std::to_string(in[1]) + " is out of range");
+    if (in[1] < 0 || in[1] >= (in[0] == 0 ? static_cast<int>(kUnCount) : static_cast<int>(kBinCount))) return fail(at + "op code " + std::to_string(in[1]) + " is out of range");
     if (in[2] < 0 || in[2] >= kChainMaxRegs) return fail(at + "destination register " + std::to_string(in[2]) + " is out of range");
     if (!operand_ok(in[3], &why)) return fail(at + "operand a " + why);
     if ((in[3] & kChainKindMask) == kChainImm && in[0] == 0) return fail(at + "a unary op's operand must be an array");
