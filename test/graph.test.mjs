@@ -263,6 +263,7 @@ test('compile: a transformer encoder block written with tfjs ops equals eager', 
   assert.equal(s.rewrites['layer norms recognised'], 2, JSON.stringify(s.rewrites));
   assert.equal(s.rewrites['attention recognised'], 1, JSON.stringify(s.rewrites));
   assert.equal(s.ops['ab.SDPA'], 1);
+  assert.equal(s.rewrites['parallel matmuls concatenated'], 1, 'q, k and v projections: one matmul');
   c.dispose();
   tf.dispose([x, w1, b1, w2, b2, ...Object.values(W)]);
 });
@@ -480,4 +481,31 @@ test('the native normRows and sdpa check their arguments', () => {
   assert.throws(() => nat.sdpa(F(8), F(8), F(8), F(3), 1, [1, 2, 2, 4, 4], 1, F(8)), /'mask' has 3 elements/);
   assert.throws(() => nat.sdpa(F(8), F(8), F(8), F(4), 3, [1, 2, 2, 4, 4], 1, F(8)), /'maskBatch' must be 1 or B/);
   assert.throws(() => nat.sdpa(F(8), F(8), F(8), null, 1, [1, 2, 2, 4, -4], 1, F(8)), /'dims' must be >= 0/);
+});
+
+test('parallel matmuls sharing an input become one matmul and a split', () => {
+  const r = rng(33);
+  const x = randTensor([6, 12], r);
+  const w = [randTensor([12, 5], r), randTensor([12, 7], r), randTensor([9, 12], r), randTensor([12, 4], r)];
+  const b = [randTensor([5], r), randTensor([7], r)];
+  const f = (t) => [
+    tf.fused.matMul({a: t, b: w[0], bias: b[0], activation: 'relu'}),
+    tf.fused.matMul({a: t, b: w[1], bias: b[1], activation: 'relu'}),
+    tf.matMul(t, w[2], false, true),                       // transposed: another group (of one)
+    tf.fused.matMul({a: t, b: w[3], activation: 'elu'}),   // another activation: left alone
+  ];
+  const c = ab.compile(f, {validate: true});
+  allClose(c(x), f(x), 1e-6, 'concat');
+  const s = c.summary();
+  assert.equal(s.rewrites['parallel matmuls concatenated'], 1, JSON.stringify(s));
+  assert.equal(s.ops.SplitV, 1);
+  assert.equal(s.ops._FusedMatMul + (s.ops.BatchMatMul ?? 0), 3);
+  const g2 = (t) => [tf.matMul(t, w[2], false, true), tf.matMul(t, randT, false, true)];
+  const randT = randTensor([3, 12], r);
+  const c2 = ab.compile(g2, {validate: true});
+  allClose(c2(x), g2(x), 1e-6, 'concat transposed');
+  assert.equal(c2.summary().rewrites['parallel matmuls concatenated'], 1);
+  c.dispose();
+  c2.dispose();
+  tf.dispose([x, ...w, ...b, randT]);
 });

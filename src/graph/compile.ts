@@ -8,7 +8,7 @@ import {Tensor} from '@tensorflow/tfjs-core';
 import {nativeKernelNames} from '../backend/register';
 import {Executor} from './executor';
 import {EWCHAIN_RULES} from './ewchain';
-import {FUSION_RULES} from './fusion';
+import {CONCAT_RULES, FUSION_RULES} from './fusion';
 import {commonSubexpressions, PATTERN_RULES} from './patterns';
 import {SIMPLIFY_RULES} from './simplify';
 import {Graph, IrError, printGraph} from './ir';
@@ -46,6 +46,7 @@ const PASSES: Pass[] = [
   {name: 'constant folding', run: (g, s) => constantFolding(g, s)},
   {name: 'simplify and fuse', run: (g, s) => runRules(g, [...SIMPLIFY_RULES, ...FUSION_RULES], s)},
   {name: 'common subexpressions', run: (g, s) => commonSubexpressions(g, s)},
+  {name: 'parallel matmuls', run: (g, s) => runRules(g, CONCAT_RULES, s)},
   {name: 'norms and attention', run: (g, s) => runRules(g, PATTERN_RULES, s)},
   // After conv/matmul fusion has taken the bias adds and activations it can.
   {name: 'elementwise chains', run: (g, s) => runRules(g, EWCHAIN_RULES, s)},

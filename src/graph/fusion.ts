@@ -193,4 +193,71 @@ const foldBatchNorm: Rule = {
   },
 };
 
+/**
+ * Matmuls that read the same input with constant 2-D weights (attention's q, k and v
+ * projections, a gate and an up projection) become one matmul by the concatenated weights, split
+ * afterwards: the input is read once and the GEMM sees one wide N. Every member must have the same
+ * transposes, activation and bias presence (bias concatenated too); a prelu member is left alone.
+ */
+const concatMatmuls: Rule = {
+  name: 'parallel matmuls concatenated',
+  ops: ['BatchMatMul', '_FusedMatMul'],
+  apply(g, n, ctx) {
+    const key = (m: Node) => {
+      if (m.op !== 'BatchMatMul' && m.op !== '_FusedMatMul') return null;
+      if (m.attrs.transposeA || m.attrs.activation === 'prelu' || inputOf(m, 'preluActivationWeights') != null) return null;
+      const b = inputOf(m, 'b');
+      if (b == null || !g.isConstant(b) || g.value(b).shape.length !== 2 || g.value(b).dtype !== 'float32') return null;
+      if (m.outputs.length !== 1) return null;
+      const bias = inputOf(m, 'bias');
+      if (bias != null && (!g.isConstant(bias) || size(g.value(bias).shape) !== channels(g, m))) return null;
+      return JSON.stringify([inputOf(m, 'a'), !!m.attrs.transposeB, m.attrs.activation ?? 'linear',
+                             m.attrs.leakyreluAlpha ?? null, bias != null, g.value(b).shape[m.attrs.transposeB ? 1 : 0]]);
+    };
+    const k = key(n);
+    if (k == null) return false;
+    const a = inputOf(n, 'a')!;
+    const group = (ctx.consumers.get(a) ?? []).filter((m) => key(m) === k);
+    if (group.length < 2 || group[0] !== n) return false;  // rooted at the group's first member only
+    const tB = !!n.attrs.transposeB;
+    const widths = group.map((m) => channels(g, m));
+    const K = g.value(inputOf(n, 'b')!).shape[tB ? 1 : 0], N = widths.reduce((x, y) => x + y, 0);
+    // Concatenated weights: [K, N] (columns side by side) or, transposed, [N, K] (rows stacked).
+    const w = new Float32Array(K * N);
+    let col = 0;
+    for (const m of group) {
+      const src = g.constants.get(inputOf(m, 'b')!) as Float32Array, ni = channels(g, m);
+      if (tB) w.set(src, col * K);
+      else for (let r = 0; r < K; ++r) w.set(src.subarray(r * ni, (r + 1) * ni), r * N + col);
+      col += ni;
+    }
+    const inputs = [a, g.addConstant(tB ? [N, K] : [K, N], 'float32', w)];
+    const names = ['a', 'b'];
+    if (inputOf(n, 'bias') != null) {
+      const bias = new Float32Array(N);
+      col = 0;
+      for (const m of group) {
+        bias.set(g.constants.get(inputOf(m, 'bias')!) as Float32Array, col);
+        col += channels(g, m);
+      }
+      inputs.push(g.addConstant([N], 'float32', bias));
+      names.push('bias');
+    }
+    const outShape = g.value(n.outputs[0]).shape.slice(0, -1);
+    const attrs: Attrs = {transposeA: false, transposeB: tB, activation: (n.attrs.activation as string) ?? 'linear'};
+    if (n.attrs.leakyreluAlpha != null) attrs.leakyreluAlpha = n.attrs.leakyreluAlpha;
+    const first = g.nodes.find((m) => group.includes(m))!;
+    const mm = g.insertNodeBefore(first, '_FusedMatMul', inputs, names, attrs, [{shape: [...outShape, N], dtype: 'float32'}]);
+    const split = g.insertNodeBefore(first, 'SplitV', [mm.outputs[0]], ['x'], {numOrSizeSplits: widths, axis: -1},
+                                     widths.map((w) => ({shape: [...outShape, w], dtype: 'float32'})));
+    group.forEach((m, i) => {
+      g.replaceAllUses(m.outputs[0], split.outputs[i]);
+      g.removeNode(m);
+    });
+    return true;
+  },
+};
+
 export const FUSION_RULES: Rule[] = [foldBatchNorm, biasAdd, activation];
+/** Run after FUSION_RULES: members must have taken their bias and activation first. */
+export const CONCAT_RULES: Rule[] = [concatMatmuls];

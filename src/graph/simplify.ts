@@ -61,18 +61,34 @@ const matmulRank3: Rule = {
   ops: ['Reshape'],
   apply(g, n, ctx) {
     const mm = g.producer(n.inputs[0]);
-    if (mm == null || (mm.op !== 'BatchMatMul' && mm.op !== '_FusedMatMul') || mm.inputs.length !== 2) return false;
-    if (mm.attrs.transposeA || (mm.attrs.activation != null && mm.attrs.activation !== 'linear')) return false;
+    if (mm == null || (mm.op !== 'BatchMatMul' && mm.op !== '_FusedMatMul') || mm.inputNames == null) return false;
+    if (mm.attrs.transposeA || mm.inputNames.includes('preluActivationWeights')) return false;
     if (!fusible(g, ctx, n.inputs[0])) return false;
-    const [aV, bV] = mm.inputs;
+    const at = (name: string) => mm.inputs[mm.inputNames!.indexOf(name)];
+    const aV = at('a'), bV = at('b');
+    const biasV = mm.inputNames.includes('bias') ? at('bias') : undefined;
     const ra = g.producer(aV);
     if (ra == null || ra.op !== 'Reshape' || !g.isConstant(bV)) return false;
     const x = ra.inputs[0], xs = g.value(x).shape, as = g.value(aV).shape, bs = g.value(bV).shape;
     const out = g.value(n.outputs[0]).shape;
     if (xs.length !== 2 || as.length !== 3 || as[0] !== 1 || bs.length !== 3 || bs[0] !== 1) return false;
-    if (!sameShape(out, [xs[0], g.value(mm.outputs[0]).shape[2]])) return false;
+    const N = g.value(mm.outputs[0]).shape[2];
+    if (!sameShape(out, [xs[0], N])) return false;
+    // A bias must broadcast along the last axis only (N values), so it means the same in 2-D.
+    // A bias of rank > 1 would broadcast the 2-D result back up: constants are reshaped to [N].
+    let bias2 = biasV;
+    if (biasV != null) {
+      const bsh = g.value(biasV).shape;
+      if (bsh.reduce((p, d) => p * d, 1) !== N) return false;
+      if (bsh.length > 1) {
+        if (!g.isConstant(biasV)) return false;
+        bias2 = g.addConstant([N], g.value(biasV).dtype, g.constants.get(biasV)!);
+      }
+    }
     const b2 = g.addConstant(bs.slice(1), g.value(bV).dtype, g.constants.get(bV)!);
-    const fused = g.insertNodeBefore(mm, mm.op, [x, b2], ['a', 'b'], {...mm.attrs}, [{shape: out, dtype: g.value(n.outputs[0]).dtype}]);
+    const ins = bias2 != null ? [x, b2, bias2] : [x, b2];
+    const fused = g.insertNodeBefore(mm, mm.op, ins, bias2 != null ? ['a', 'b', 'bias'] : ['a', 'b'], {...mm.attrs},
+                                     [{shape: out, dtype: g.value(n.outputs[0]).dtype}]);
     g.replaceAllUses(n.outputs[0], fused.outputs[0]);
     g.removeNode(n);
     return true;
