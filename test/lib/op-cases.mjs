@@ -381,6 +381,14 @@ dwCase([0, 5, 5, 2], [3, 3, 2, 1], 1, 'same', 1, null);
 for (const act of ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid']) {
   dwCase([2, 7, 9, 16], [3, 3, 16, 1], 1, 'same', 1, {bias: [16], act});
 }
+// Rows wide enough for the eight-position register blocks (filter 3 and 5, stride 1 and 2),
+// channel counts with a masked tail past 16.
+dwCase([1, 5, 30, 20], [3, 3, 20, 1], 1, 'same', 1, null);
+dwCase([1, 5, 37, 35], [3, 3, 35, 1], 2, 'same', 1, null);
+dwCase([2, 6, 29, 18], [5, 5, 18, 1], 1, 'same', 1, null);
+dwCase([1, 7, 41, 17], [5, 5, 17, 1], 2, 'valid', 1, null);
+dwCase([1, 4, 26, 32], [3, 3, 32, 1], 1, 'same', 1, {bias: [32], act: 'relu6'});
+dwCase([1, 4, 26, 7], [3, 3, 7, 1], 2, 'same', 1, {bias: [7], act: 'prelu', slope: [7]});
 dwCase([1, 7, 9, 6], [3, 3, 6, 2], 2, 'same', 1, {bias: [1], act: 'relu'});
 dwCase([1, 7, 9, 6], [3, 3, 6, 1], 1, 'valid', 1, {bias: [6], act: 'prelu', slope: [6]});
 dwCase([1, 7, 9, 6], [3, 3, 6, 1], 1, 'same', 1, {bias: [1, 7, 9, 6], act: 'prelu', slope: [1, 9, 6]});
