@@ -111,6 +111,8 @@ test('compile: an MLP fuses bias and activation, equals eager, and keeps memory 
   assert.deepEqual(s.cpuFallbackOps, []);
   assert.ok(s.peakBytes > 0 && s.peakBytes <= (4 * 32 + 4 * 10 + 4 * 10) * 4, `peak ${s.peakBytes}`);
   assert.match(c.toDot(), /^digraph/);
+  assert.equal(s.arena, 'on', 'the first run probed; later runs use the arena');
+  assert.ok(s.arenaBytes > 0 && s.arenaBytes <= (4 * 32 + 4 * 10) * 4 + 128, `arena ${s.arenaBytes} bytes`);
   // A second input shape is a second plan; the first still works.
   const x2 = randTensor([7, 64], r);
   allClose(c(x2), mlp(x2), 1e-6, 'mlp batch 7');
@@ -210,6 +212,15 @@ test('property: on 60 random convnets the rewritten graph computes what the trac
     allClose(y0, ye, 0, `seed ${seed} O0 vs eager`);
     // Folding a batch norm into the weights rounds differently: f32 accumulation-level error.
     allClose(y1, y0, 2e-5, `seed ${seed} O1 vs O0`);
+    // Second and third runs use the planned arena (the first run probes): same results, and the
+    // first run's output is not disturbed by later runs.
+    const x2 = randTensor([2, 6, 5, 3], rng(2000 + seed));
+    const y0b = o0(x2), y1b = o1(x2), yeb = fn(x2);
+    allClose(y0b, yeb, 0, `seed ${seed} O0 run 2 vs eager`);
+    allClose(y1b, y0b, 2e-5, `seed ${seed} O1 run 2 vs O0`);
+    allClose(o1(x), y0, 2e-5, `seed ${seed} O1 run 3`);
+    allClose(y0, ye, 0, `seed ${seed} run 1's output after later runs`);
+    tf.dispose([x2, y0b, y1b, yeb]);
     for (const [k, v] of Object.entries(o1.summary().rewrites)) totals[k] = (totals[k] ?? 0) + v;
     for (const n of o1.graph().nodes) if (n.attrs.activation) acts.add(n.attrs.activation);
     tf.dispose([x, y0, y1, ye, ...keep]);
@@ -258,6 +269,7 @@ test('compile: a transformer encoder block written with tfjs ops equals eager', 
   const x = randTensor([seq, d], r);
   const c = ab.compile(block, {validate: true});
   allClose(c(x), block(x), 1e-5, 'encoder block');
+  allClose(c(x), block(x), 1e-5, 'encoder block, arena run');
   const s = c.summary();
   assert.ok(s.rewrites['bias adds fused'] >= 2, JSON.stringify(s.rewrites));
   assert.equal(s.rewrites['layer norms recognised'], 2, JSON.stringify(s.rewrites));
@@ -287,6 +299,7 @@ test('compile: a LayersModel (conv, batch norm, relu, dense) folds its batch nor
   const x = randTensor([2, 12, 12, 3], r);
   const c = ab.compile(m, {validate: true});
   allClose(c.predict(x), m.predict(x), 2e-5, 'layers model');
+  allClose(c.predict(x), m.predict(x), 2e-5, 'layers model, arena run');
   const s = c.summary();
   assert.equal(s.rewrites['batch norms folded'], 2, JSON.stringify(s));
   assert.ok((s.rewrites['activations fused'] ?? 0) >= 1, JSON.stringify(s));
@@ -317,6 +330,10 @@ for (const [name, shape] of [['blazeface', [1, 256, 256, 3]], ['emotion', [1, 64
     const c = ab.compile(model, {validate: true});
     const ye = model.execute(x), yc = c.execute(x);
     allClose(yc, ye, 1e-4, name);
+    const yc2 = c.execute(x);  // the arena run
+    allClose(yc2, ye, 1e-4, `${name} run 2`);
+    allClose(yc, ye, 1e-4, `${name} run 1 after run 2`);
+    tf.dispose(yc2);
     const yAsync = await c.executeAsync(x);
     allClose(yAsync, ye, 0, `${name} executeAsync`);
     const s = c.summary();

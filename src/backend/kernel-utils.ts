@@ -23,6 +23,21 @@ export function f32(backend: MathBackendCPU, t: TensorInfo): Float32Array {
   return Float32Array.from(values as ArrayLike<number>);
 }
 
+/**
+ * Graph mode's arena: while the executor runs a node it may hand out the node's planned arena
+ * slot for its output (src/graph/executor.ts). Returns null to mean "allocate as usual".
+ */
+let outputAllocator: ((n: number) => Float32Array|null)|null = null;
+
+export function setOutputAllocator(f: ((n: number) => Float32Array|null)|null): void {
+  outputAllocator = f;
+}
+
+/** The array a kernel writes its output into: fresh, or the graph executor's arena slot. */
+export function newOutput(n: number): Float32Array {
+  return (outputAllocator != null ? outputAllocator(n) : null) ?? new Float32Array(n);
+}
+
 /** A new float32 tensor whose data is `values` (taken, not copied). */
 export function output(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
   return backend.makeTensorInfo(shape, 'float32', values);

@@ -38,6 +38,8 @@ export interface CompileSummary {
   peakBytes: number;
   /** The memory planner's arena for the intermediates (liveness-based offsets, src/graph/planner.ts). */
   arenaBytes: number;
+  /** Whether runs write intermediates into the arena (from the second run on; off: AFTERBURNER_GRAPH_ARENA=0). */
+  arena: 'on'|'off'|'after the first run';
   /** Ops that run through the cpu backend's kernels rather than native ones. */
   cpuFallbackOps: string[];
 }
@@ -176,7 +178,8 @@ class PlanCache {
       constants: g.constants.size,
       constantBytes: p.executor.constantBytes(),
       peakBytes: peakBytes(g),
-      arenaBytes: planMemory(g).arenaBytes,
+      arenaBytes: p.executor.arenaMode() === 'arena' ? p.executor.arenaBytes : planMemory(g).arenaBytes,
+      arena: p.executor.arenaMode() === 'arena' ? 'on' : p.executor.arenaMode() === 'probe' ? 'after the first run' : 'off',
       cpuFallbackOps: Object.keys(ops).filter((op) => !op.startsWith('ab.') && !native.has(op)).sort(),
     };
   }

@@ -7,7 +7,7 @@
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 
 import {native} from '../binding';
-import {f32} from '../backend/kernel-utils';
+import {f32, newOutput} from '../backend/kernel-utils';
 import {BinaryOp, UnaryOp} from '../op-codes';
 import {registerGraphOp} from './executor';
 import {Graph, Node, ValueId} from './ir';
@@ -147,7 +147,7 @@ registerGraphOp('ab.EwChain', ({inputs, attrs, backend}) => {
     programs.set(attrs, p = c);
   }
   const first = inputs[0] as TensorInfo;
-  const out = new Float32Array(first.shape.reduce((a, b) => a * b, 1));
+  const out = newOutput(first.shape.reduce((a, b) => a * b, 1));
   native.ewChain(p.prog, p.imms, inputs.map((t) => f32(backend, t)), out);
   return [backend.makeTensorInfo(first.shape, 'float32', out)];
 });

@@ -9,7 +9,9 @@ import type {DataId, KernelFunc, NamedTensorInfoMap, TensorInfo} from '@tensorfl
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {BACKEND_NAME} from '../backend/backend';
+import {setOutputAllocator} from '../backend/kernel-utils';
 import {Graph, IrError, ValueId} from './ir';
+import {planMemory, Slot} from './planner';
 
 /** Our own fused ops ('ab.*'): implementations the executor calls like kernels. */
 export type GraphOpImpl = (args: {inputs: TensorInfo[], attrs: {[k: string]: unknown}, backend: MathBackendCPU}) => TensorInfo[];
@@ -54,12 +56,24 @@ export class Executor {
   private steps: Step[] = [];
   private constInfos = new Map<ValueId, TensorInfo>();
   private disposed = false;
+  /**
+   * 'probe': the first run allocates as eager does and records which outputs are views of an
+   * input's data (Reshape, contiguous Slice, Identity); 'arena': later runs write intermediates
+   * into one planned arena; 'fresh': arena off (AFTERBURNER_GRAPH_ARENA=0, or nothing to plan).
+   */
+  private mode: 'probe'|'arena'|'fresh';
+  /** value -> the value whose memory it views (alias groups; the root owns the memory). */
+  private aliasOf = new Map<ValueId, ValueId>();
+  private arena: Float32Array|null = null;
+  private views = new Map<ValueId, Float32Array>();
+  arenaBytes = 0;
 
   constructor(graph: Graph) {
     this.graph = graph;
     const be = engine().findBackend(BACKEND_NAME) as unknown as MathBackendCPU|null;
     if (be == null) throw new IrError(`the '${BACKEND_NAME}' backend is not available`);
     this.backend = be;
+    this.mode = (typeof process !== 'undefined' && process.env.AFTERBURNER_GRAPH_ARENA === '0') ? 'fresh' : 'probe';
     for (const [id, data] of graph.constants) {
       const v = graph.value(id);
       const dataId = be.write(data as never, v.shape, v.dtype) as DataId;
@@ -86,6 +100,10 @@ export class Executor {
     });
   }
 
+  arenaMode(): 'probe'|'arena'|'fresh' {
+    return this.mode;
+  }
+
   /** Bytes held by the graph's constants (written once). */
   constantBytes(): number {
     let b = 0;
@@ -110,15 +128,41 @@ export class Executor {
     });
     const be = this.backend;
     const owned = new Set<ValueId>();
+    const mode = this.mode;
+    const valuesOf = (info: TensorInfo) => be.data.get(info.dataId)?.values as ArrayBufferView|undefined;
+    let handOut: Float32Array|null = null;
+    if (mode === 'arena') setOutputAllocator((n) => {
+      const v = handOut;
+      if (v == null || v.length !== n) return null;
+      handOut = null;  // once per node: a second allocation (a temporary, a second step) is fresh
+      return v;
+    });
     try {
       for (const s of this.steps) {
         const ins = s.inputs.map((v) => env.get(v)!);
+        handOut = mode === 'arena' ? this.views.get(s.outputs[0]) ?? null : null;
         const outs = s.run(ins);
         if (outs.length !== s.outputs.length) throw new IrError(`${s.op} returned ${outs.length} outputs, the graph expects ${s.outputs.length}`);
         s.outputs.forEach((v, i) => {
           env.set(v, outs[i]);
           owned.add(v);
         });
+        if (mode === 'probe') {
+          // Which outputs view the data of an input (same buffer)?
+          s.outputs.forEach((v, i) => {
+            const buf = valuesOf(outs[i])?.buffer;
+            const k = ins.findIndex((t) => valuesOf(t)?.buffer === buf);
+            if (buf != null && k >= 0) this.aliasOf.set(v, s.inputs[k]);
+          });
+        } else if (mode === 'arena') {
+          // A view of arena memory must be the slot handed out or a planned alias: anything else
+          // would be overwritten while alive.
+          s.outputs.forEach((v, i) => {
+            const vals = valuesOf(outs[i]);
+            if (vals?.buffer !== this.arena!.buffer || vals === this.views.get(v)) return;
+            if (!this.aliasOf.has(v)) throw new IrError(`${s.op}: an output views arena memory the plan did not give it`);
+          });
+        }
         for (const v of s.frees) {
           be.disposeData(env.get(v)!.dataId);
           owned.delete(v);
@@ -127,21 +171,66 @@ export class Executor {
     } catch (e) {
       for (const v of owned) be.disposeData(env.get(v)!.dataId);
       throw e;
+    } finally {
+      if (mode === 'arena') setOutputAllocator(null);
     }
+    if (mode === 'probe') this.planArena();
     // Each kernel output holds one reference; a graph output read twice, or one that is an input
     // or a constant, takes another.
     const e = engine();
     return g.outputs.map((v) => {
-      const info = env.get(v)!;
+      let info = env.get(v)!;
+      const vals = valuesOf(info);
+      if (this.arena != null && vals != null && vals.buffer === this.arena.buffer) {
+        // A graph output that views arena memory (a reshape of an intermediate): copied out.
+        info = be.makeTensorInfo(info.shape, info.dtype, (vals as Float32Array).slice() as never);
+        if (owned.has(v)) {
+          be.disposeData(env.get(v)!.dataId);
+          owned.delete(v);
+        }
+        return e.makeTensorFromTensorInfo(info, be as never);
+      }
       if (owned.has(v)) owned.delete(v);
       else be.incRef(info.dataId);
       return e.makeTensorFromTensorInfo(info, be as never);
     });
   }
 
+  /**
+   * After the probe run: plans the arena. A view and the value it views share one region, alive
+   * as long as any of them is; graph outputs, inputs and constants (and views of them) stay out.
+   */
+  private planArena(): void {
+    const g = this.graph;
+    const root = (v: ValueId): ValueId => {
+      let r = v;
+      while (this.aliasOf.has(r)) r = this.aliasOf.get(r)!;
+      return r;
+    };
+    const outs = new Set(g.outputs);
+    const plan = planMemory(g, {
+      group: root,
+      // Float32 node outputs only (the kernels' newOutput hands out float32 arrays).
+      eligible: (v) => g.value(v).dtype === 'float32' && !outs.has(v) && g.value(v).kind === 'node',
+    });
+    this.arenaBytes = plan.arenaBytes;
+    if (plan.slots.size === 0 || plan.arenaBytes === 0) {
+      this.mode = 'fresh';
+      return;
+    }
+    this.arena = new Float32Array(plan.arenaBytes / 4);
+    for (const [v, slot] of plan.slots) {
+      if (root(v) !== v) continue;  // views get their memory from their root's kernel
+      this.views.set(v, this.arena.subarray(slot.offset / 4, (slot.offset + slot.bytes) / 4));
+    }
+    this.mode = 'arena';
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.arena = null;
+    this.views.clear();
     for (const [, info] of this.constInfos) this.backend.disposeData(info.dataId);
     this.constInfos.clear();
   }

@@ -6,7 +6,7 @@
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 
 import {native} from '../binding';
-import {f32} from '../backend/kernel-utils';
+import {f32, newOutput} from '../backend/kernel-utils';
 import {registerGraphOp} from './executor';
 import {Graph, Node, ValueId} from './ir';
 import {PassStats, Rule, RuleContext} from './passes';
@@ -269,7 +269,7 @@ function normOp(rms: 0|1) {
     let i = 1;
     const gamma = attrs.gamma ? f32(backend, inputs[i++]) : null;
     const beta = attrs.beta ? f32(backend, inputs[i++]) : null;
-    const out = new Float32Array(n);
+    const out = newOutput(n);
     native.normRows(rms, f32(backend, x), gamma, beta, out, cols === 0 ? 0 : n / cols, cols, attrs.eps as number);
     return [(backend as unknown as {makeTensorInfo(s: number[], d: string, v: Float32Array): TensorInfo}).makeTensorInfo(x.shape, 'float32', out)];
   };
@@ -282,7 +282,7 @@ registerGraphOp('ab.SDPA', ({inputs, attrs, backend}) => {
   const [q, k, v, mask] = inputs;
   const a = attrs as {[k: string]: number};
   const outShape = [...q.shape.slice(0, -1), a.Dv];
-  const out = new Float32Array(size(outShape));
+  const out = newOutput(size(outShape));
   native.sdpa(f32(backend, q), f32(backend, k), f32(backend, v), mask ? f32(backend, mask) : null, a.maskBatch,
               [a.B, a.Sq, a.Sk, a.D, a.Dv], a.scale, out);
   return [backend.makeTensorInfo(outShape, 'float32', out)];

@@ -15,7 +15,7 @@ export interface Slot {
   value: ValueId;
   offset: number;
   bytes: number;
-  /** First and last node index (in graph.nodes order) during which the value is alive. */
+  /** First and last node index (in graph.nodes order) during which the value (or a view of it) is alive. */
   first: number;
   last: number;
 }
@@ -35,18 +35,42 @@ export function valueBytes(g: Graph, v: ValueId): number {
 
 const align = (n: number) => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
 
+export interface PlanOptions {
+  /**
+   * The value whose memory `v` uses (a reshape or a contiguous slice views its input's data):
+   * values of one group share the root's slot, alive as long as any member is. Default: itself.
+   */
+  group?: (v: ValueId) => ValueId;
+  /** Whether a group root may live in the arena. Default: any node output that is not a graph output. */
+  eligible?: (v: ValueId) => boolean;
+}
+
 /** Plans the arena for `g`'s intermediates (graph outputs are returned fresh, never in the arena). */
-export function planMemory(g: Graph): MemoryPlan {
+export function planMemory(g: Graph, opts: PlanOptions = {}): MemoryPlan {
   const outs = new Set(g.outputs);
+  const group = opts.group ?? ((v: ValueId) => v);
+  const eligible = opts.eligible ?? ((v: ValueId) => !outs.has(v) && g.value(v).kind === 'node');
   const lastRead = new Map<ValueId, number>();
   g.nodes.forEach((n, i) => n.inputs.forEach((v) => lastRead.set(v, i)));
-  const slots: Slot[] = [];
+  const byRoot = new Map<ValueId, Slot>();
+  const members = new Map<ValueId, ValueId>();
   g.nodes.forEach((n, i) => {
     for (const v of n.outputs) {
-      if (outs.has(v)) continue;
-      slots.push({value: v, offset: -1, bytes: valueBytes(g, v), first: i, last: lastRead.get(v) ?? i});
+      const r = group(v);
+      if (!eligible(r)) continue;
+      // A member returned from the graph is copied out after the last node: alive to the end.
+      const last = outs.has(v) ? g.nodes.length : (lastRead.get(v) ?? i);
+      const s = byRoot.get(r);
+      if (s == null) {
+        byRoot.set(r, {value: r, offset: -1, bytes: valueBytes(g, r), first: i, last});
+      } else {
+        s.first = Math.min(s.first, i);
+        s.last = Math.max(s.last, last);
+      }
+      if (v !== r) members.set(v, r);
     }
   });
+  const slots = [...byRoot.values()];
   // Peak of live bytes over time (the lower bound).
   let liveBytes = 0;
   const delta = new Map<number, number>();
@@ -74,12 +98,14 @@ export function planMemory(g: Graph): MemoryPlan {
     placed.push(s);
     arenaBytes = Math.max(arenaBytes, offset + s.bytes);
   }
-  return {slots: new Map(slots.map((s) => [s.value, s])), arenaBytes: align(arenaBytes), liveBytes};
+  const all = new Map(slots.map((s) => [s.value, s]));
+  for (const [v, r] of members) all.set(v, byRoot.get(r)!);
+  return {slots: all, arenaBytes: align(arenaBytes), liveBytes};
 }
 
 /** Throws if two slots alive at once share bytes, or a slot is misaligned or outside the arena. */
 export function checkPlan(plan: MemoryPlan): void {
-  const all = [...plan.slots.values()];
+  const all = [...new Set(plan.slots.values())];
   for (const s of all) {
     if (s.offset < 0 || s.offset % ARENA_ALIGN !== 0 || s.offset + s.bytes > plan.arenaBytes) {
       throw new Error(`memory plan: %${s.value} at ${s.offset} (+${s.bytes}) in an arena of ${plan.arenaBytes}`);

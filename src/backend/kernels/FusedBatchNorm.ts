@@ -6,7 +6,7 @@
 // kernel runs.
 import {FusedBatchNormAttrs, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {f32, nativeKernel, output, sizeOf} from '../kernel-utils';
+import {f32, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
 
 export const FusedBatchNormConfig = nativeKernel(
     'FusedBatchNorm', ['x', 'mean', 'variance', 'offset', 'scale'], (args, nat, fallback) => {
@@ -30,7 +30,7 @@ export const FusedBatchNormConfig = nativeKernel(
         a[c] = ac;
         b[c] = at(o, c, 0) - at(m, c, 0) * ac;
       }
-      const out = new Float32Array(n);
+      const out = newOutput(n);
       nat.channelAffine(f32(backend, x), a, b, out, C);
       return output(backend, x.shape.slice(), out);
     });

@@ -6,7 +6,7 @@ import {backend_util, Conv2DAttrs, FusedConv2DAttrs, KernelConfig, TensorInfo} f
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
-import {f32, nativeKernel, output, sizeOf} from '../kernel-utils';
+import {f32, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
 import {Epilogue, NO_EPILOGUE, runFused} from './fused';
 
 /** tfjs lets dilations be null (meaning [1, 1]), as tfjs-backend-cpu does. */
@@ -23,7 +23,7 @@ export type ConvRunner = (backend: MathBackendCPU, nat: NativeBinding, x: Tensor
 export function runConv2D(
     backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, filter: TensorInfo, c: backend_util.Conv2DInfo,
     ep: Epilogue): TensorInfo {
-  const out = new Float32Array(sizeOf(c.outShape));
+  const out = newOutput(sizeOf(c.outShape));
   nat.conv2d(
       f32(backend, x), f32(backend, filter), out,
       [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels, c.filterHeight,

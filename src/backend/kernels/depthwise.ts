@@ -6,7 +6,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
 import {Operand} from '../../op-codes';
-import {f32, output, sizeOf} from '../kernel-utils';
+import {f32, newOutput, output, sizeOf} from '../kernel-utils';
 import type {Epilogue} from './fused';
 
 /** The epilogue operand as one value per channel (a scalar is spread over the channels). */
@@ -18,7 +18,7 @@ function perChannel(v: Float32Array|null, mode: number, channels: number): Float
 export function runDepthwise(
     backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, filter: TensorInfo, c: backend_util.Conv2DInfo,
     ep: Epilogue): TensorInfo {
-  const out = new Float32Array(sizeOf(c.outShape));
+  const out = newOutput(sizeOf(c.outShape));
   const mult = c.outChannels / c.inChannels;
   nat.depthwiseConv2d(
       f32(backend, x), f32(backend, filter), out,

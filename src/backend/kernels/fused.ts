@@ -7,7 +7,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
 import {Activation, ActivationName, BinaryOp, Operand, UnaryOp} from '../../op-codes';
-import {f32, output, sizeOf} from '../kernel-utils';
+import {f32, newOutput, output, sizeOf} from '../kernel-utils';
 
 /** What the native epilogue gets (bias / slope as scalar, row of N or [M, N] matrix). */
 export interface Epilogue {
@@ -70,13 +70,13 @@ export function runFused(
   let cur = res;
   if (bias && !biasInEpilogue) {
     const shape = backend_util.assertAndGetBroadcastShape(outShape, bias.shape);
-    const out = new Float32Array(sizeOf(shape));
+    const out = newOutput(sizeOf(shape));
     nat.binary(BinaryOp.Add, f32(backend, cur), cur.shape, f32(backend, bias), bias.shape, out, shape);
     backend.disposeIntermediateTensorInfo(cur);
     cur = output(backend, shape, out);
   }
   if (act === 'prelu') {
-    const out = new Float32Array(sizeOf(cur.shape));
+    const out = newOutput(sizeOf(cur.shape));
     nat.binary(BinaryOp.Prelu, f32(backend, cur), cur.shape, f32(backend, prelu!), prelu!.shape, out, cur.shape);
     backend.disposeIntermediateTensorInfo(cur);
     cur = output(backend, cur.shape.slice(), out);

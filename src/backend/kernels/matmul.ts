@@ -4,7 +4,7 @@ import {backend_util, TensorInfo, util} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
-import {f32, output, sizeOf} from '../kernel-utils';
+import {f32, newOutput, output, sizeOf} from '../kernel-utils';
 import type {Epilogue} from './fused';
 
 /** Output batch i -> operand batch index, for numpy broadcasting of the batch dims. */
@@ -54,7 +54,7 @@ export function runMatMul(
     transB: boolean, ep: Epilogue): TensorInfo {
   const s = matmulShape(a, b, transA, transB);
   const batchShape = s.outShape.slice(0, -2);
-  const out = new Float32Array(s.batch * s.M * s.N);
+  const out = newOutput(s.batch * s.M * s.N);
   nat.matmul(
       f32(backend, a), f32(backend, b), out, s.batch, s.M, s.N, s.K, transA, transB,
       batchIndexMap(a.shape.slice(0, -2), batchShape), batchIndexMap(b.shape.slice(0, -2), batchShape),

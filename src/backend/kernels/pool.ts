@@ -3,7 +3,7 @@
 // the window), with tfjs-cpu's window clipping, NaN and count rules.
 import {AvgPoolAttrs, backend_util, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 
-import {f32, nativeKernel, output, sizeOf} from '../kernel-utils';
+import {f32, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
 
 export function poolKernel(name: 'MaxPool'|'AvgPool', type: 0|1): KernelConfig {
   return nativeKernel(name, ['x'], (args, nat, fallback) => {
@@ -16,7 +16,7 @@ export function poolKernel(name: 'MaxPool'|'AvgPool', type: 0|1): KernelConfig {
     if (c.filterWidth === 1 && c.filterHeight === 1 && util.arraysEqual(c.inShape, c.outShape)) {
       return fallback(args as never);
     }
-    const out = new Float32Array(sizeOf(c.outShape));
+    const out = newOutput(sizeOf(c.outShape));
     nat.pool2d(type, f32(backend, x), out,
                [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.filterHeight, c.filterWidth,
                 c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left]);

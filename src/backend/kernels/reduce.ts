@@ -4,7 +4,7 @@
 import {backend_util, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {ReduceOp, ReduceOpName} from '../../op-codes';
-import {cpuKernel, f32, nativeKernel, output, sizeOf} from '../kernel-utils';
+import {cpuKernel, f32, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
 
 const transpose = cpuKernel('Transpose');
 
@@ -33,7 +33,7 @@ export function reduceKernel(name: ReduceOpName, axisAttr: 'axis'|'reductionIndi
       outer = r === 0 ? sizeOf(x.shape.filter((_, i) => !sorted.includes(i))) : sizeOf(x.shape) / r;
       inner = 1;
     }
-    const out = new Float32Array(outer * inner);
+    const out = newOutput(outer * inner);
     nat.reduce(op, f32(backend, src), out, outer, r, inner);
     if (src !== x) backend.disposeIntermediateTensorInfo(src);
     const outShape = keepDims ? x.shape.map((d, i) => (sorted.includes(i) ? 1 : d)) :
