@@ -526,3 +526,17 @@ test('parallel matmuls sharing an input become one matmul and a split', () => {
   c2.dispose();
   tf.dispose([x, ...w, ...b, randT]);
 });
+
+test('compile: a GraphModel with control flow is refused by execute() and runs uncompiled in executeAsync()',
+     {skip: !fs.existsSync(path.join(humanDir, 'handtrack.json')) && 'human-models not installed'}, async () => {
+  const model = await loadHuman('handtrack');
+  const x = tf.zeros([1, 320, 320, 3], 'int32');
+  const c = ab.compile(model);
+  assert.throws(() => c.execute(x), /has control flow, which graph mode does not trace.*dynamic op/);
+  const ya = await c.executeAsync(x), ye = await model.executeAsync(x);
+  allClose(ya, ye, 0, 'handtrack via executeAsync');
+  assert.throws(() => c.summary(), /not compiled: .*dynamic op/);
+  tf.dispose([x, ya, ye]);
+  c.dispose();
+  model.dispose();
+});

@@ -268,6 +268,9 @@ export function compile(target: unknown, options: CompileOptions = {}): unknown 
         return m[n];
       });
     };
+    // A model with control flow (dynamic ops) cannot be traced: execute() refuses it with the
+    // reason; executeAsync() runs the model itself instead (uncompiled) and says so in summary().
+    let refused: string|null = null;
     const execute = (inputs: unknown, outputs?: string|string[]) => {
       const key = outputs == null ? '' : JSON.stringify(outputs);
       let cache = caches.get(key);
@@ -275,12 +278,22 @@ export function compile(target: unknown, options: CompileOptions = {}): unknown 
         cache = new PlanCache((...xs: Tensor[]) => {
           const feed: {[k: string]: Tensor} = {};
           names.forEach((n, i) => feed[n] = xs[i]);
-          return model.execute(feed, outputs);
+          try {
+            return model.execute(feed, outputs);
+          } catch (e) {
+            if (/dynamic op/.test(String((e as Error).message))) {
+              refused = String((e as Error).message).split('\n')[0];
+              throw new IrError(`compile: this GraphModel has control flow, which graph mode does not trace ` +
+                                `(use executeAsync(), which runs it uncompiled): ${refused}`);
+            }
+            throw e;
+          }
         }, options);
         caches.set(key, cache);
       }
+      const result = cache.run(toList(inputs));
       lastCache = cache;
-      return cache.run(toList(inputs));
+      return result;
     };
     const current = () => {
       if (lastCache == null) throw new IrError('nothing compiled yet: call the compiled model once first');
@@ -290,9 +303,21 @@ export function compile(target: unknown, options: CompileOptions = {}): unknown 
       inputs: model.inputs,
       outputs: model.outputs,
       execute,
-      executeAsync: async (inputs: unknown, outputs?: string|string[]) => execute(inputs, outputs),
+      executeAsync: async (inputs: unknown, outputs?: string|string[]) => {
+        if (refused == null) {
+          try {
+            return execute(inputs, outputs);
+          } catch (e) {
+            if (refused == null) throw e;
+          }
+        }
+        return model.executeAsync(inputs, outputs);
+      },
       predict: (inputs: unknown) => execute(inputs),
-      summary: () => current().summary(),
+      summary: () => {
+        if (refused != null && lastCache == null) throw new IrError(`not compiled: ${refused}`);
+        return current().summary();
+      },
       toDot: () => toDot(current().current().graph),
       print: () => printGraph(current().current().graph),
       graph: () => current().current().graph,
