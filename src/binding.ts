@@ -8,6 +8,8 @@ export interface NativeBinding {
   isaCurrent(): string;
   isaCpu(): string;
   isaBuilt(): string;
+  /** The levels with a kernel library of their own, lowest first. */
+  isaBuiltLevels(): string[];
   isaEnvError(): string | null;
   isaSet(level: string): string;
   setNumThreads(n: number): void;
