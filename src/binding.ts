@@ -51,6 +51,18 @@ export interface NativeBinding {
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
+  /**
+   * bf16 weights (native/gemm/gemm_bf16.h): packs b (K x N, or N x K if transB) once into an
+   * ArrayBuffer (header + bf16 K-pair panels); its byteLength is the memory it holds (~K*N*2).
+   */
+  bf16Pack(b: Float32Array, K: number, N: number, transB: boolean): ArrayBuffer;
+  /** out (M x N) = act(a (M x K, K x M if transA) * packed + bias); f32 accumulation. */
+  bf16Gemm(
+      a: Float32Array, packed: ArrayBuffer, out: Float32Array, M: number, N: number, K: number,
+      transA: boolean, bias: Float32Array|null, biasMode: number, act: number, alpha: number,
+      slope: Float32Array|null, slopeMode: number): void;
+  /** The bf16 GEMM kernel chosen at the current level, and its blocking. */
+  bf16Info(): {level: string; kernel: string; mr: number; nr: number; kc: number; mc: number; nc: number; summary: string};
 }
 
 /** Where the addon is looked for: AFTERBURNER_ADDON, then build/Release under the package root. */
