@@ -33,6 +33,10 @@ using ::ab::gemm::Epilogue;
 namespace {
 
 constexpr int kNR = 32;  // the packed-B panel width
+#ifndef AB_BF16_PF_STEPS
+#define AB_BF16_PF_STEPS 64
+#endif
+constexpr int kPfSteps = AB_BF16_PF_STEPS;  // B prefetch distance, in pair rows (128 bytes each)
 #if AB_ISA_LEVEL >= 4
 constexpr int kMR = 14, kMC = 168, kWPP = 1;
 const char* const kName = "avx512_bf16 14x32 vdpbf16ps";
@@ -222,7 +226,9 @@ __attribute__((noinline)) void ukr(int64_t kp, const uint32_t* __restrict pa, co
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
   for (int i = 0; i < R; ++i) _mm_prefetch(reinterpret_cast<const char*>(s.c + i * s.ldc), _MM_HINT_T0);
   for (int64_t p = 0; p < kp; ++p) {
-    _mm_prefetch(reinterpret_cast<const char*>(pb + 16 * kNR), _MM_HINT_T0);
+    // Both cache lines of the pair-row kPfSteps ahead (a GEMV streams B from DRAM).
+    _mm_prefetch(reinterpret_cast<const char*>(pb + kPfSteps * kNR), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(pb + kPfSteps * kNR + 16), _MM_HINT_T1);
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(pb);
     const __m512bh b1 = NV > 1 ? (__m512bh)_mm512_loadu_si512(pb + 16) : b0;
 #pragma GCC unroll 16
@@ -250,7 +256,9 @@ __attribute__((noinline)) void dot_emu(int64_t kp, const float* __restrict pa, c
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
   const __m512i hi = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
   for (int64_t p = 0; p < kp; ++p) {
-    _mm_prefetch(reinterpret_cast<const char*>(pb + 16 * kNR), _MM_HINT_T0);
+    // Both cache lines of the pair-row kPfSteps ahead (a GEMV streams B from DRAM).
+    _mm_prefetch(reinterpret_cast<const char*>(pb + kPfSteps * kNR), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(pb + kPfSteps * kNR + 16), _MM_HINT_T1);
     const __m512i w0 = _mm512_loadu_si512(pb);
     const __m512i w1 = NV > 1 ? _mm512_loadu_si512(pb + 16) : w0;
     const __m512 bo0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi));
