@@ -40,10 +40,14 @@ Fn pick(const DispatchStub<Fn>& s, int level) {
   return s.slots[0];
 }
 
-constexpr int64_t kNC = 1536;  // columns of packed B per jc block (kc pairs x NC x 4 bytes in L2/L3)
+constexpr int64_t kNC = 1536;
+#ifndef AB_BF16_NARROW_BYTES
+#define AB_BF16_NARROW_BYTES (96 * 1024)
+#endif
+constexpr int64_t kNarrowBytes = AB_BF16_NARROW_BYTES;  // B block size (bytes) below which A is packed per row tile  // columns of packed B per jc block (kc pairs x NC x 4 bytes in L2/L3)
 
-// Tuning aid: AFTERBURNER_BF16_BLOCKS="kc_pairs,mc,nc". kc changes the summation order (at every
-// level alike); mc and nc only the speed. Read once.
+// Tuning aid: AFTERBURNER_BF16_BLOCKS="kc_pairs,mc,nc". kc (at most kBf16KcPairs) changes the
+// summation order (at every level alike); mc and nc only the speed. Read once.
 struct BlockOverride {
   long kc = 0, mc = 0, nc = 0;
   BlockOverride() {
@@ -69,7 +73,7 @@ Kern current_kernel() {
   k.kcp = kBf16KcPairs;
   k.nc = kNC;
   if (g_override.kc > 0) {
-    k.kcp = g_override.kc;
+    k.kcp = g_override.kc < kBf16KcPairs ? g_override.kc : kBf16KcPairs;  // packed-A rows hold <= this
     k.p.mc = static_cast<int>((g_override.mc + k.p.mr - 1) / k.p.mr * k.p.mr);
     k.nc = (g_override.nc + kBf16PanelN - 1) / kBf16PanelN * kBf16PanelN;
   }
@@ -104,13 +108,18 @@ struct Prob {
 // K block in pairs: depends on K only (it fixes the summation order).
 int64_t k_block(const Kern& kn, int64_t K2) { return cdiv(K2, cdiv(K2, kn.kcp)); }
 
+// Packed-A words for a block of `rows` rows and kcp pairs (a multiple of 16).
+int64_t a_block_words(const Kern& kn, int64_t rows, int64_t kcp) {
+  const int64_t r = rup(rows, kn.p.mr);
+  return rup(kn.p.arow > 0 ? r * kn.p.arow : r * kcp * kn.p.wpp, 16);
+}
+
 // Packed-A words one thread needs for any part of rows [0, m): all K blocks of one row tile
 // (row_tile_range), or one K block of the largest MC block blocked_range can pick.
 int64_t ws_words(const Kern& kn, int64_t m, int64_t K2) {
   const int64_t kcp = k_block(kn, K2);
-  const int64_t tile = cdiv(K2, kcp) * rup(kn.p.mr * kcp * kn.p.wpp, 16);
-  const int64_t mc = min64(rup(kn.p.mc, kn.p.mr), rup(m, kn.p.mr));
-  const int64_t block = rup(mc * kcp * kn.p.wpp, 16);
+  const int64_t tile = cdiv(K2, kcp) * a_block_words(kn, kn.p.mr, kcp);
+  const int64_t block = a_block_words(kn, min64(rup(kn.p.mc, kn.p.mr), rup(m, kn.p.mr)), kcp);
   return (tile > block ? tile : block) + 16;
 }
 
@@ -137,7 +146,7 @@ thread_local Scratch t_ws;
 // once from start to end (K blocks inner; the same sums in the same order as blocked_range).
 void row_tile_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, uint32_t* abuf) {
   const int64_t kcp = k_block(kn, p.K2);
-  const int64_t astride = rup(kn.p.mr * kcp * kn.p.wpp, 16);
+  const int64_t astride = a_block_words(kn, kn.p.mr, kcp);
   const int64_t pstride = p.K2 * kBf16PanelN;
   for (int64_t pc = 0, b = 0; pc < p.K2; pc += kcp, ++b) {
     const int64_t kpcur = min64(kcp, p.K2 - pc);
@@ -159,7 +168,12 @@ void row_tile_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64
 void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, uint32_t* abuf) {
   if (m1 - m0 <= kn.p.mr) return row_tile_range(kn, p, m0, m1, n0, n1, abuf);
   const int64_t kcp = k_block(kn, p.K2);
-  const int64_t mc = balanced(m1 - m0, kn.p.mc, kn.p.mr);
+  // Few columns (a conv's outC): little compute per packed row, so pack one row tile at a time
+  // right before its use: A's source is then read as one steady stream that the hardware
+  // prefetchers keep ahead of, instead of in bursts between compute phases; B's block is small
+  // enough to stay in L1/L2 across the tiles.
+  const bool narrow = (n1 - n0) * kcp * 4 <= kNarrowBytes;
+  const int64_t mc = narrow ? kn.p.mr : balanced(m1 - m0, kn.p.mc, kn.p.mr);
   const int64_t nc = balanced(n1 - n0, kn.nc, kBf16PanelN);
   const int64_t rsa = p.rsa(), csa = p.csa();
   const int64_t pstride = p.K2 * kBf16PanelN;

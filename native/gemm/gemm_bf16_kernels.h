@@ -2,11 +2,12 @@
 // Internal: the per-level bf16 GEMM entry points (bodies in native/kernels/gemm_bf16_kernel.cc,
 // which also has an avx512_bf16 body), called by native/gemm/gemm_bf16.cc through DispatchStubs.
 //
-// Packed A (per level; the driver only sizes it): ceil(mc / MR) panels of MR rows, panel stride
-// MR * kp * wpp 32-bit words (kp = ceil(kc / 2) pairs, wpp = words per pair and row):
-//   avx512_bf16 (wpp 1): word p * MR + i = bf16(a[i][2p]) | bf16(a[i][2p+1]) << 16
-//   emulating levels (wpp 2): floats p * 2MR + i = bf16(a[i][2p+1]), p * 2MR + MR + i = bf16(a[i][2p])
-//   (bf16 values held as f32; rows past mc and the element past an odd kc are zeros).
+// Packed A (per level; the driver only sizes it; kp = ceil(kc / 2) pairs):
+//   avx512_bf16 (arow > 0): row-major, row i at word i * arow: word p = bf16(a[i][2p]) |
+//     bf16(a[i][2p+1]) << 16; kp <= kBf16KcPairs < arow. Size ceil(mc / MR) * MR * arow words.
+//   emulating levels (arow 0, wpp 2): ceil(mc / MR) panels of MR rows, panel stride MR * kp * 2
+//     floats: p * 2MR + i = bf16(a[i][2p+1]), p * 2MR + MR + i = bf16(a[i][2p]) (bf16 values as
+//     f32; rows past mc and the element past an odd kc are zeros).
 // Packed B: the public layout of gemm_bf16.h; pb points at panel 0, pair p0 of the K block, and
 // panel q of it is at pb + q * pstride words.
 #pragma once
@@ -19,7 +20,8 @@ namespace ab::gemm {
 struct Bf16Params {
   int mr;   // rows of the register tile (the tile is mr x 32)
   int mc;   // rows of A per packed block
-  int wpp;  // 32-bit words per pair and row in packed A
+  int wpp;   // 32-bit words per pair and row in packed A (panel layout)
+  int arow;  // > 0: packed A is row-major with this row stride in words (see above)
   const char* name;
 };
 }  // namespace ab::gemm

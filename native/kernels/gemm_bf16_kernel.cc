@@ -2,7 +2,8 @@
 // bf16 GEMM kernel bodies (contract: native/gemm/gemm_bf16.h and gemm_bf16_kernels.h).
 // ab-extra-levels: avx512_bf16
 //
-//   avx512_bf16 : 14x32 tile, vdpbf16ps (28 zmm accumulators, A pairs broadcast from the panel).
+//   avx512_bf16 : 14x32 tile, vdpbf16ps (28 zmm accumulators, A pairs broadcast from 14 rows of
+//                 packed A at constant offsets: packing is a plain conversion, no transpose).
 //   avx512      : 12x32 tile, the same arithmetic as f32 FMAs (odd element, then even) under
 //                 MXCSR FTZ+DAZ, which flushes like the instruction (x86 tininess after rounding).
 //   avx2        : 4x16 half-panel tiles, same as avx512 with ymm.
@@ -15,6 +16,7 @@
 #include <cstring>
 
 #include "dispatch/dispatch.h"
+#include "gemm/gemm_bf16.h"
 #include "gemm/gemm_bf16_kernels.h"
 #include "kernels/gemm_epilogue.h"
 #include "ops/op_codes.h"
@@ -38,7 +40,10 @@ constexpr int kNR = 32;  // the packed-B panel width
 #endif
 constexpr int kPfSteps = AB_BF16_PF_STEPS;  // B prefetch distance, in pair rows (128 bytes each)
 #if AB_ISA_LEVEL >= 4
+// Packed A is row-major here (rows of bf16 pairs, a fixed stride of kARow words), so packing is a
+// plain conversion and the micro-kernel broadcasts from rows at constant offsets.
 constexpr int kMR = 14, kMC = 168, kWPP = 1;
+constexpr int64_t kARow = ::ab::gemm::kBf16KcPairs + 16;
 const char* const kName = "avx512_bf16 14x32 vdpbf16ps";
 #elif AB_ISA_LEVEL >= 2
 constexpr int kMR = 12, kMC = 168, kWPP = 2;
@@ -80,7 +85,7 @@ struct StoreArgs {
 };
 
 // ---------------------------------------------------------------- packing A
-#if AB_ISA_LEVEL >= 2
+#if AB_ISA_LEVEL == 2
 // In-register transpose of a 16x16 block of 32-bit lanes (rows r[0..15] -> columns), 64 shuffles
 // (the f32 engine's pack uses the same network).
 inline void transpose16x16(__m512 r[16]) {
@@ -108,24 +113,39 @@ inline void transpose16x16(__m512 r[16]) {
 #endif
 
 #if AB_ISA_LEVEL >= 4
-// A full panel of a K-contiguous A, 32 k (16 pairs) at a time: convert each row segment to 16
-// pairs (vcvtne2ps2bf16 rounds exactly like bf16_rne), transpose, store MR words per pair.
-// Returns the number of k packed (a multiple of 32).
-int64_t pack_a_panel_fast(const float* a, int64_t rs, int64_t kc, uint32_t* d) {
-  const __mmask16 m = static_cast<__mmask16>((1u << kMR) - 1);
-  int64_t k0 = 0;
-  for (; k0 + 32 <= kc; k0 += 32) {
-    __m512 r[16];
-    for (int i = 0; i < kMR; ++i) {
-      const float* s = a + i * rs + k0;
-      r[i] = _mm512_castsi512_ps(
-          (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + 16), _mm512_loadu_ps(s)));
+// Row i of the block -> kp words at dst + i * kARow (vcvtne2ps2bf16 rounds exactly like bf16_rne;
+// masked loads make the element past an odd kc zero).
+void pack_a_rows(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, uint32_t* dst) {
+  const int64_t kp = (kc + 1) / 2;
+  for (int64_t i = 0; i < mc; ++i) {
+    uint32_t* d = dst + i * kARow;
+    const float* src = a + i * rs;
+    if (cs == 1) {
+      // The same segment of the row mc rows on (the next block's, when the driver packs block
+      // after block): its loads then fly during this block's compute. Past A's end a prefetch
+      // is harmless (it never faults).
+      const char* next = reinterpret_cast<const char*>(src + mc * rs);
+      for (int64_t b = 0; b < kc * 4; b += 64) _mm_prefetch(next + b, _MM_HINT_T1);
+      int64_t k = 0;
+      for (; k + 32 <= kc; k += 32)
+        _mm512_storeu_si512(d + k / 2, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + k + 16), _mm512_loadu_ps(src + k)));
+      if (k < kc) {
+        const int64_t rem = kc - k;
+        const __mmask16 m0 = rem >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << rem) - 1u);
+        const __mmask16 m1 = rem > 16 ? static_cast<__mmask16>((1u << (rem - 16)) - 1u) : static_cast<__mmask16>(0);
+        const int64_t words = (rem + 1) / 2;
+        const __mmask16 mw = static_cast<__mmask16>((1u << words) - 1u);
+        _mm512_mask_storeu_epi32(d + k / 2, mw,
+                                 (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + k + 16), _mm512_maskz_loadu_ps(m0, src + k)));
+      }
+    } else {
+      for (int64_t p = 0; p < kp; ++p) {
+        const uint32_t lo = bf16_rne(f32_bits(src[2 * p * cs]));
+        const uint32_t hi = 2 * p + 1 < kc ? bf16_rne(f32_bits(src[(2 * p + 1) * cs])) : 0u;
+        d[p] = lo | hi << 16;
+      }
     }
-    for (int i = kMR; i < 16; ++i) r[i] = _mm512_setzero_ps();
-    transpose16x16(r);
-    for (int p = 0; p < 16; ++p) _mm512_mask_storeu_ps(d + (k0 / 2 + p) * kMR, m, r[p]);
   }
-  return k0;
 }
 #elif AB_ISA_LEVEL >= 2
 AB_INLINE __m512 round_bf16_512(__m512 x) {
@@ -159,14 +179,10 @@ int64_t pack_a_panel_fast(const float* a, int64_t rs, int64_t kc, uint32_t* dw) 
 }
 #endif
 
+#if AB_ISA_LEVEL < 4
 // Element (i, k) of a panel, for the general path.
 inline void put_a(uint32_t* d, int i, int64_t k, float x) {
-#if AB_ISA_LEVEL >= 4
-  uint16_t* h = reinterpret_cast<uint16_t*>(d + (k >> 1) * kMR + i);
-  h[k & 1] = static_cast<uint16_t>(bf16_rne(f32_bits(x)));
-#else
   reinterpret_cast<float*>(d)[(k >> 1) * 2 * kMR + ((k & 1) ? 0 : kMR) + i] = bf16_round(x);
-#endif
 }
 
 void pack_a_impl(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, uint32_t* dst) {
@@ -187,6 +203,7 @@ void pack_a_impl(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc,
     }
   }
 }
+#endif
 
 // ---------------------------------------------------------------- micro-kernels
 #if AB_ISA_LEVEL >= 2
@@ -233,11 +250,11 @@ __attribute__((noinline)) void ukr(int64_t kp, const uint32_t* __restrict pa, co
     const __m512bh b1 = NV > 1 ? (__m512bh)_mm512_loadu_si512(pb + 16) : b0;
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(pa[i]));
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(pa[i * kARow]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], b0, a);
       if (NV > 1) acc[i][NV - 1] = _mm512_dpbf16_ps(acc[i][NV - 1], b1, a);
     }
-    pa += kMR;
+    pa += 1;
     pb += kNR;
   }
   finish512<R, NV>(acc, s);
@@ -417,16 +434,29 @@ void bf16_params(Bf16Params* out) {
   out->mr = kMR;
   out->mc = kMC;
   out->wpp = kWPP;
+#if AB_ISA_LEVEL >= 4
+  out->arow = static_cast<int>(kARow);
+#else
+  out->arow = 0;
+#endif
   out->name = kName;
 }
 
 void bf16_pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, uint32_t* dst) {
+#if AB_ISA_LEVEL >= 4
+  pack_a_rows(a, rs, cs, mc, kc, dst);
+#else
   pack_a_impl(a, rs, cs, mc, kc, dst);
+#endif
 }
 
 void bf16_macro(const uint32_t* pa, const uint32_t* pb, int64_t pstride, int64_t mc, int64_t nc, int64_t kp,
                 float* c, int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
+#if AB_ISA_LEVEL >= 4
+  const int64_t astride = static_cast<int64_t>(kMR) * kARow;
+#else
   const int64_t astride = static_cast<int64_t>(kMR) * kp * kWPP;
+#endif
   for (int64_t jr = 0; jr < nc; jr += kNR) {
     const int nr = static_cast<int>(nc - jr < kNR ? nc - jr : kNR);
     const uint32_t* b = pb + (jr / kNR) * pstride;
