@@ -2,8 +2,9 @@
 // The bf16 dot-product peak of this machine, the way anchors.cc measures the f32 FMA peak:
 // register-resident vdpbf16ps chains (12 independent accumulators hide the latency), one loop per
 // thread on `threads` threads (argv[1], default 1). Each vdpbf16ps zmm = 32 multiply-adds = 64
-// flops. Also the f32 zmm FMA peak in the same run for the ratio. argv[2]: loop iterations
-// (default 20M, ~0.07 s a run at peak). Prints one JSON object.
+// flops. Also the f32 zmm FMA peak in the same run for the ratio. argv[2]: loop iterations per
+// run (default 1M, ~3.5 ms at peak: short enough to fit between other tenants' time slices on a
+// shared machine), argv[3]: runs (best of; default 40). Prints one JSON object.
 // Build: g++ -O2 -mavx512f -mavx512bf16 bench/native/bf16_peak.cc -o /tmp/ab-bf16-peak -lpthread
 #include <immintrin.h>
 
@@ -53,15 +54,16 @@ __attribute__((noinline)) static float fma_loop(long iters) {
   return _mm512_reduce_add_ps(s);
 }
 
-// Best of 7 runs of `threads` concurrent loops; GFLOP/s summed over threads.
-static long g_iters = 20000000;
+// Best of g_runs runs of `threads` concurrent loops; GFLOP/s summed over threads.
+static long g_iters = 1000000;
+static int g_runs = 40;
 
 template <typename F>
 static double peak(F loop, int threads, double flops_per_iter) {
   const long iters = g_iters;
   double best = 1e30;
   volatile float sink = 0;
-  for (int r = 0; r < 7; ++r) {
+  for (int r = 0; r < g_runs; ++r) {
     std::vector<std::thread> ts;
     const double t0 = now();
     for (int t = 1; t < threads; ++t) ts.emplace_back([&] { sink = sink + loop(iters); });
@@ -76,6 +78,7 @@ static double peak(F loop, int threads, double flops_per_iter) {
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   if (argc > 2) g_iters = std::atol(argv[2]);
+  if (argc > 3) g_runs = std::atoi(argv[3]);
   const double bf = peak(dp_loop, threads, 12 * 64.0), f32 = peak(fma_loop, threads, 12 * 32.0);
   std::printf("{\"threads\": %d, \"bf16_dot_peak_gflops\": %.1f, \"f32_fma_peak_gflops\": %.1f}\n", threads, bf, f32);
   return 0;
