@@ -8,7 +8,8 @@
 // a few calls each); the table shows medians over rounds: GFLOP/s, bf16 as % of the bf16 dot
 // peak (the best one-thread peak seen in the whole run, times the thread count: the hardware's,
 // as far as a shared machine lets us see it; a measured two-thread peak rarely gets both cores
-// here), and bf16/f32 per round (rounds under different load are not mixed).
+// here), and bf16/f32 per round (rounds under different load are not mixed); the last column,
+// the best round of each (on a busy machine the closest to what the kernels do undisturbed).
 // For the conv, the f32 conv2d op (im2col + GEMM) is timed too, and the whole conv with the bf16
 // GEMM is projected as conv_f32 - gemm_f32 + gemm_bf16 (the im2col gather stays f32).
 import {spawnSync} from 'node:child_process';
@@ -89,13 +90,15 @@ for (const c of cases) {
       'bf16 GFLOP/s': (flops / median(tb) * 1e-9).toFixed(1), 'bf16 peak (best)': best.toFixed(0),
       '% of peak': built ? median(pct).toFixed(0) : '-', 'bf16/f32': median(ratios).toFixed(2),
       'min..max': `${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}`,
+      'best f32 / bf16 GFLOP/s': `${(flops / Math.min(...tf) * 1e-9).toFixed(1)} / ${(flops / Math.min(...tb) * 1e-9).toFixed(1)}`,
     });
     if (c.conv) {
       const proj = tc.map((v, i) => v / (v - tf[i] + tb[i]));
       rows.push({case: 'conv2d op f32 (im2col + GEMM) -> projected with the bf16 GEMM', threads: t,
         'f32 GFLOP/s': (flops / median(tc) * 1e-9).toFixed(1), 'bf16 GFLOP/s': (flops / (median(tc) - median(tf) + median(tb)) * 1e-9).toFixed(1),
         'bf16 peak (best)': '', '% of peak': '', 'bf16/f32': median(proj).toFixed(2),
-        'min..max': `${Math.min(...proj).toFixed(2)}..${Math.max(...proj).toFixed(2)}`});
+        'min..max': `${Math.min(...proj).toFixed(2)}..${Math.max(...proj).toFixed(2)}`,
+        'best f32 / bf16 GFLOP/s': `${(flops / Math.min(...tc) * 1e-9).toFixed(1)} / ${(flops / (Math.min(...tc) - Math.min(...tf) + Math.min(...tb)) * 1e-9).toFixed(1)}`});
     }
   }
 }
