@@ -189,7 +189,7 @@ test(`bf16: the levels under test (${LEVELS.join(', ')}), the kernel each uses`,
 });
 
 test('bf16: packed layout, word by word (K-pairs, 32-column panels, zero padding, header)', () => {
-  for (const [K, N, tB] of [[5, 35, false], [4, 32, true], [1, 1, false], [7, 64, true]]) {
+  for (const [K, N, tB] of [[5, 35, false], [4, 32, true], [1, 1, false], [7, 64, true], [40, 70, false], [40, 70, true], [64, 96, false]]) {
     const b = randArray(K * N);
     b[0] = NaN;
     if (b.length > 2) b[2] = 1e-40;  // denormal -> zero

@@ -104,7 +104,7 @@ napi_value pack_fn(napi_env env, napi_callback_info info) {
   uint8_t* base = static_cast<uint8_t*>(mem);
   const uintptr_t first = reinterpret_cast<uintptr_t>(base) + kHeader;
   const size_t off = kHeader + ((64 - first % 64) % 64) / 4 * 4;
-  std::memset(base, 0, bytes);
+  std::memset(base, 0, off);  // the header and the alignment gap; the panels are all written
   const uint32_t h[5] = {kMagic, kVersion, static_cast<uint32_t>(K), static_cast<uint32_t>(N), static_cast<uint32_t>(off)};
   std::memcpy(base, h, sizeof h);
   gemm::bf16_pack_b(tb, K, N, pb, tb ? (K > 0 ? K : 1) : (N > 0 ? N : 1), reinterpret_cast<uint32_t*>(base + off));

@@ -253,12 +253,14 @@ void gemm_run(const Kern& kn, const Prob& p) {
 }
 
 // f32 -> bf16 (VCVTNEPS2BF16 rounding); see gemm_bf16.h.
+// Branch-free, so the packing loops vectorize.
 inline uint32_t bf16_rne(float x) {
   uint32_t u;
   std::memcpy(&u, &x, 4);
-  if ((u & 0x7f800000u) == 0) return (u >> 16) & 0x8000u;
-  if ((u & 0x7fffffffu) > 0x7f800000u) return ((u >> 16) | 0x40u) & 0xffffu;
-  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  r = (u & 0x7f800000u) == 0 ? (u >> 16) & 0x8000u : r;
+  r = (u & 0x7fffffffu) > 0x7f800000u ? ((u >> 16) | 0x40u) & 0xffffu : r;
+  return r;
 }
 
 }  // namespace
@@ -271,19 +273,47 @@ void bf16_pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb
     if (k >= K || n >= N) return 0.f;
     return trans_b ? B[n * ldb + k] : B[k * ldb + n];
   };
+  // K x N source: blocks of kPairs pairs x a thread's panels, so the source is read a few rows at
+  // a time across the panels and each panel is written in runs of kPairs * 128 bytes (panel by
+  // panel, every pair would touch a new page of the source).
+  constexpr int64_t kPairs = 16;
   const int64_t grain = cdiv(int64_t{1} << 16, per_panel);
   parallel_for(panels, grain, [&](int64_t q0, int64_t q1) {
-    for (int64_t q = q0; q < q1; ++q) {
-      uint32_t* d = dst + q * per_panel;
-      const int64_t n0 = q * kBf16PanelN;
-      if (!trans_b) {
-        for (int64_t p = 0; p < K2; ++p)
-          for (int j = 0; j < kBf16PanelN; ++j)
-            d[p * kBf16PanelN + j] = bf16_rne(at(2 * p, n0 + j)) | bf16_rne(at(2 * p + 1, n0 + j)) << 16;
-      } else {
-        for (int j = 0; j < kBf16PanelN; ++j)
-          for (int64_t p = 0; p < K2; ++p)
-            d[p * kBf16PanelN + j] = bf16_rne(at(2 * p, n0 + j)) | bf16_rne(at(2 * p + 1, n0 + j)) << 16;
+    if (trans_b) {  // panel by panel: each source row (a column of B) is read once, in order
+      for (int64_t q = q0; q < q1; ++q) {
+        uint32_t* d = dst + q * per_panel;
+        const int64_t n0 = q * kBf16PanelN;
+        for (int j = 0; j < kBf16PanelN; ++j) {
+          const int64_t n = n0 + j;
+          if (n < N && 2 * K2 == K) {
+            const float* c = B + n * ldb;
+            for (int64_t p = 0; p < K2; ++p) d[p * kBf16PanelN + j] = bf16_rne(c[2 * p]) | bf16_rne(c[2 * p + 1]) << 16;
+          } else {
+            for (int64_t p = 0; p < K2; ++p)
+              d[p * kBf16PanelN + j] = bf16_rne(at(2 * p, n)) | bf16_rne(at(2 * p + 1, n)) << 16;
+          }
+        }
+      }
+      return;
+    }
+    for (int64_t p0 = 0; p0 < K2; p0 += kPairs) {
+      const int64_t p1 = min64(p0 + kPairs, K2);
+      const bool full_k = 2 * p1 <= K;
+      for (int64_t q = q0; q < q1; ++q) {
+        uint32_t* d = dst + q * per_panel;
+        const int64_t n0 = q * kBf16PanelN;
+        if (full_k && n0 + kBf16PanelN <= N) {
+          for (int64_t p = p0; p < p1; ++p) {
+            const float* r0 = B + 2 * p * ldb + n0;
+            const float* r1 = r0 + ldb;
+            uint32_t* dp = d + p * kBf16PanelN;
+            for (int j = 0; j < kBf16PanelN; ++j) dp[j] = bf16_rne(r0[j]) | bf16_rne(r1[j]) << 16;
+          }
+        } else {
+          for (int64_t p = p0; p < p1; ++p)
+            for (int j = 0; j < kBf16PanelN; ++j)
+              d[p * kBf16PanelN + j] = bf16_rne(at(2 * p, n0 + j)) | bf16_rne(at(2 * p + 1, n0 + j)) << 16;
+        }
       }
     }
   });
