@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Sources are found by folder, so adding a file needs no edit here:
-#   native/kernels/*.cc       per-ISA kernel bodies, compiled once per level (ab_kernels_<level>)
+#   native/kernels/*.cc       per-ISA kernel bodies, compiled once per level (ab_kernels_<level>);
+#                             ab_kernels_avx512_bf16 compiles only the files that name that level
+#                             on an `// ab-extra-levels:` line (scripts/native-sources.cjs)
 #   everything else in native/ ISA-neutral, compiled once at the baseline
 {
   "variables": {
@@ -19,11 +21,13 @@
       "sources": ["<!@(node scripts/native-sources.cjs neutral)"],
       "conditions": [
         ["target_arch=='x64'", {
-          "dependencies": ["ab_kernels_scalar", "ab_kernels_avx2", "ab_kernels_avx512"],
-          "defines": ["AB_BUILT_MAX=2"],
+          "dependencies": ["ab_kernels_scalar", "ab_kernels_avx2", "ab_kernels_avx512", "ab_kernels_avx512_bf16"],
+          # AB_BUILT_LEVELS: bit l set = ladder level l has a kernel library (scalar, avx2, avx512,
+          # avx512_bf16); AB_BUILT_MAX: the highest of them.
+          "defines": ["AB_BUILT_MAX=4", "AB_BUILT_LEVELS=0x17"],
         }, {
           "dependencies": ["ab_kernels_scalar"],
-          "defines": ["AB_BUILT_MAX=0"],
+          "defines": ["AB_BUILT_MAX=0", "AB_BUILT_LEVELS=0x1"],
         }],
         ["OS=='linux'", {"libraries": ["-lpthread"]}],
       ],
@@ -51,6 +55,16 @@
           "sources": ["<!@(node scripts/native-sources.cjs kernels)"],
           "defines": ["AB_ISA_NS=avx512", "AB_ISA_LEVEL=2"],
           "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq"],
+        },
+        {
+          # Only the kernels with a body of their own at this level (the bf16 GEMM, the probe);
+          # every other stub falls back to the avx512 slot.
+          "target_name": "ab_kernels_avx512_bf16",
+          "type": "static_library",
+          "sources": ["<!@(node scripts/native-sources.cjs kernels avx512_bf16)"],
+          "defines": ["AB_ISA_NS=avx512_bf16", "AB_ISA_LEVEL=4"],
+          "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq",
+                        "-mavx512vnni", "-mavx512bf16"],
         },
       ],
     }],

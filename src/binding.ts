@@ -8,6 +8,8 @@ export interface NativeBinding {
   isaCurrent(): string;
   isaCpu(): string;
   isaBuilt(): string;
+  /** The levels with a kernel library of their own, lowest first. */
+  isaBuiltLevels(): string[];
   isaEnvError(): string | null;
   isaSet(level: string): string;
   setNumThreads(n: number): void;
@@ -62,6 +64,18 @@ export interface NativeBinding {
   /** Scaled dot-product attention; dims [B, Sq, Sk, D, Dv]; mask [maskBatch (1 or B), Sq, Sk] or null. */
   sdpa(q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array|null, maskBatch: number,
        dims: readonly number[], scale: number, out: Float32Array): void;
+  /**
+   * bf16 weights (native/gemm/gemm_bf16.h): packs b (K x N, or N x K if transB) once into an
+   * ArrayBuffer (header + bf16 K-pair panels); its byteLength is the memory it holds (~K*N*2).
+   */
+  bf16Pack(b: Float32Array, K: number, N: number, transB: boolean): ArrayBuffer;
+  /** out (M x N) = act(a (M x K, K x M if transA) * packed + bias); f32 accumulation. */
+  bf16Gemm(
+      a: Float32Array, packed: ArrayBuffer, out: Float32Array, M: number, N: number, K: number,
+      transA: boolean, bias: Float32Array|null, biasMode: number, act: number, alpha: number,
+      slope: Float32Array|null, slopeMode: number): void;
+  /** The bf16 GEMM kernel chosen at the current level, and its blocking. */
+  bf16Info(): {level: string; kernel: string; mr: number; nr: number; kc: number; mc: number; nc: number; summary: string};
 }
 
 /** Where the addon is looked for: AFTERBURNER_ADDON, then build/Release under the package root. */

@@ -25,9 +25,12 @@ export const isa = {
   supported(): IsaLevel[] {
     return native ? upTo(native.isaCpu()) : [];
   },
-  /** Every level that has kernels of its own in this build, lowest first. */
+  /**
+   * Every level that has a kernel library of its own in this build, lowest first (on x86-64:
+   * scalar, avx2, avx512, avx512_bf16; avx512_vnni runs the avx512 bodies).
+   */
   built(): IsaLevel[] {
-    return native ? upTo(native.isaBuilt()) : [];
+    return native ? (native.isaBuiltLevels() as IsaLevel[]) : [];
   },
   /**
    * Caps the level (like AFTERBURNER_ISA). A level above what the CPU supports is refused.

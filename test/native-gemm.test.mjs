@@ -284,3 +284,27 @@ test('matmul rejects bad arguments without crashing', () => {
   assert.throws(() => binding.matmul(a, b, out, 2 ** 40, 2 ** 30, 2 ** 30, 1, false, false, null, null, null, 0, 0, 0, null, 0),
                 /overflow|elements/);
 });
+
+test('matmul: a thread\'s part of M gets a larger MC block than the whole (338 rows: 168 + 170) and the scratch holds it', () => {
+  // Regression: the scratch was sized for balanced(M) (3 blocks of 126 rows), but a thread taking
+  // rows 0..168 packs one block of 168 rows, over its packed-B buffer (wrong results, heap damage).
+  const before = binding.getNumThreads();
+  try {
+    for (const level of LEVELS) {
+      binding.isaSet(level);
+      for (const [M, N, K] of [[338, 32, 512], [338, 16, 700]]) {
+        const a = randArray(M * K), b = randArray(K * N);
+        const run = (t) => {
+          binding.setNumThreads(t);
+          const out = new Float32Array(M * N);
+          binding.matmul(a, b, out, 1, M, N, K, false, false, null, null, null, 0, 0, 0, null, 0);
+          return out;
+        };
+        assert.deepEqual(run(2), run(1), `${level} ${M}x${N}x${K}: 2 threads vs 1`);
+      }
+    }
+  } finally {
+    binding.setNumThreads(before);
+    binding.isaSet(LEVELS.at(-1));
+  }
+});

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // N-API: ISA levels and threads.
+#include <string>
+#include <vector>
+
 #include "../dispatch/isa.h"
 #include "../runtime/thread_pool.h"
 #include "napi_util.h"
@@ -18,6 +21,14 @@ napi_value isa_cpu_fn(napi_env env, napi_callback_info info) {
 
 napi_value isa_built_fn(napi_env env, napi_callback_info info) {
   return napi::make_string(env, isa_name(isa_built_max()));
+}
+
+// The levels with a kernel library of their own, lowest first (isa.built()).
+napi_value isa_built_levels_fn(napi_env env, napi_callback_info info) {
+  std::vector<std::string> out;
+  for (int l = 0; l < kIsaCount; ++l)
+    if (isa_built_has(static_cast<Isa>(l))) out.push_back(isa_name(static_cast<Isa>(l)));
+  return napi::make_string_array(env, out);
 }
 
 napi_value isa_env_error_fn(napi_env env, napi_callback_info info) {
@@ -73,6 +84,7 @@ napi_value physical_cores_fn(napi_env env, napi_callback_info info) {
 AB_EXPORT("isaCurrent", isa_current_fn);
 AB_EXPORT("isaCpu", isa_cpu_fn);
 AB_EXPORT("isaBuilt", isa_built_fn);
+AB_EXPORT("isaBuiltLevels", isa_built_levels_fn);
 AB_EXPORT("isaEnvError", isa_env_error_fn);
 AB_EXPORT("isaSet", isa_set_fn);
 AB_EXPORT("setNumThreads", set_num_threads_fn);

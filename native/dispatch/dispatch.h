@@ -5,7 +5,8 @@
 // time with that level's flags and with AB_ISA_NS defined to the level's namespace. A kernel is
 // declared for all those levels with AB_DECLARE_KERNEL and a stub is built with AB_STUB.
 // The higher levels (avx512_vnni, avx512_bf16, amx) fall back to the avx512 slot for kernels
-// that have no body of their own there.
+// that have no body of their own there. A few kernels also have an avx512_bf16 body
+// (AB_DECLARE_KERNEL_BF16 / AB_STUB_SLOTS_BF16, below).
 #pragma once
 #include "isa.h"
 
@@ -22,9 +23,20 @@
                  namespace avx512 { ret name params; } }
 #define AB_STUB_SLOTS(name) \
   { &::ab::scalar::name, &::ab::avx2::name, &::ab::avx512::name, nullptr, nullptr, nullptr }
+// Kernels that also have an avx512_bf16 body (their file has the line
+// `// ab-extra-levels: avx512_bf16`, so ab_kernels_avx512_bf16 compiles it, with AB_ISA_LEVEL 4).
+#define AB_DECLARE_KERNEL_BF16(ret, name, params)      \
+  namespace ab { namespace scalar { ret name params; } \
+                 namespace avx2 { ret name params; }   \
+                 namespace avx512 { ret name params; } \
+                 namespace avx512_bf16 { ret name params; } }
+#define AB_STUB_SLOTS_BF16(name) \
+  { &::ab::scalar::name, &::ab::avx2::name, &::ab::avx512::name, nullptr, &::ab::avx512_bf16::name, nullptr }
 #else
 #define AB_DECLARE_KERNEL(ret, name, params) \
   namespace ab { namespace scalar { ret name params; } }
 #define AB_STUB_SLOTS(name) \
   { &::ab::scalar::name, nullptr, nullptr, nullptr, nullptr, nullptr }
+#define AB_DECLARE_KERNEL_BF16(ret, name, params) AB_DECLARE_KERNEL(ret, name, params)
+#define AB_STUB_SLOTS_BF16(name) AB_STUB_SLOTS(name)
 #endif

@@ -125,6 +125,16 @@ Isa isa_built_max() {
 #endif
 }
 
+bool isa_built_has(Isa level) {
+#if defined(AB_BUILT_LEVELS)
+  const unsigned mask = AB_BUILT_LEVELS;
+#else
+  const unsigned mask = 1u;
+#endif
+  const int l = static_cast<int>(level);
+  return l >= 0 && l < kIsaCount && ((mask >> l) & 1u);
+}
+
 Isa isa_current() {
   std::call_once(g_init, init);
   int l = g_cap.load(std::memory_order_relaxed);

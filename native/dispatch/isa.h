@@ -31,6 +31,9 @@ bool isa_from_name(const char* name, Isa* out);
 Isa isa_cpu_max();
 // Highest level compiled into this binary.
 Isa isa_built_max();
+// Whether a level has a kernel library of its own in this binary (scalar, avx2, avx512 and
+// avx512_bf16 on x86-64; avx512_vnni has none, its stubs use the avx512 bodies).
+bool isa_built_has(Isa level);
 // Effective level: min(cpu, built, cap). Reads AFTERBURNER_ISA once at first use; an invalid
 // value there is remembered and reported by isa_env_error().
 Isa isa_current();

@@ -131,8 +131,10 @@ struct WsSize {
 };
 WsSize ws_blocked(const Kern& kn, int64_t m, int64_t n, int64_t K) {
   const int64_t kc = k_block(kn, K);
-  const int64_t mc = min64(balanced(m, kn.p.mc, kn.p.mr), rup(m, kn.p.mr));
-  const int64_t nc = min64(balanced(n, kn.p.nc, kn.p.nr), rup(n, kn.p.nr));
+  // The largest blocks blocked_range can pick for any part of m x n (a part can get a larger
+  // balanced block than the whole: 168 of 338 rows is one block of 168, 338 is three of 126).
+  const int64_t mc = min64(rup(kn.p.mc, kn.p.mr), rup(m, kn.p.mr));
+  const int64_t nc = min64(rup(kn.p.nc, kn.p.nr), rup(n, kn.p.nr));
   return {rup(mc * kc, 16) + 16, rup(nc * kc, 16) + 16};
 }
 

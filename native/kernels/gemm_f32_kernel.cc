@@ -11,7 +11,7 @@
 
 #include "dispatch/dispatch.h"
 #include "gemm/gemm_kernels.h"
-#include "kernels/activation.h"
+#include "kernels/gemm_epilogue.h"
 #include "ops/op_codes.h"
 
 #if AB_ISA_LEVEL >= 1
@@ -37,42 +37,6 @@ const char* const kName = "avx2 6x16 fma (ymm)";
 constexpr int kMR = 4, kNR = 16, kKC = 256, kMC = 128, kNC = 2048;
 const char* const kName = "scalar 4x16 portable";
 #endif
-
-#define AB_INLINE inline __attribute__((always_inline))
-
-AB_INLINE float operand_at(const float* p, int mode, int64_t ld, int64_t m, int64_t n) {
-  switch (mode) {
-    case kOperandScalar: return p[0];
-    case kOperandRow: return p[n];
-    case kOperandMatrix: return p[m * ld + n];
-    default: return 0.f;
-  }
-}
-
-bool act_is_heavy(int act) { return act == kActElu || act == kActSigmoid; }
-
-// Scalar epilogue on a tile in memory: the reference for the in-register versions.
-void epilogue_ref(float* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue* ep, int64_t m0,
-                  int64_t n0) {
-  for (int64_t i = 0; i < rows; ++i) {
-    float* row = c + i * ldc;
-    const int64_t m = m0 + i;
-    if (ep->bias_mode != kOperandNone)
-      for (int64_t j = 0; j < cols; ++j) row[j] += operand_at(ep->bias, ep->bias_mode, ep->bias_ld, m, n0 + j);
-    if (ep->act == kActPrelu) {
-      switch (ep->slope_mode) {
-        case kOperandScalar: activation_f32_inplace(row, cols, kActLeakyRelu, ep->slope[0], nullptr); break;
-        case kOperandRow: activation_f32_inplace(row, cols, kActPrelu, 0.f, ep->slope + n0); break;
-        case kOperandMatrix:
-          activation_f32_inplace(row, cols, kActPrelu, 0.f, ep->slope + m * ep->slope_ld + n0);
-          break;
-        default: break;
-      }
-    } else if (ep->act != kActLinear) {
-      activation_f32_inplace(row, cols, ep->act, ep->alpha, nullptr);
-    }
-  }
-}
 
 struct StoreArgs {
   float* c;
@@ -190,30 +154,6 @@ void pack_b_impl(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc,
 
 // ---------------------------------------------------------------- micro-kernels
 #if AB_ISA_LEVEL >= 2
-AB_INLINE __m512 load_operand16(const float* p, int mode, int64_t ld, int64_t m, int64_t n, __mmask16 mk) {
-  switch (mode) {
-    case kOperandScalar: return _mm512_set1_ps(p[0]);
-    case kOperandRow: return _mm512_maskz_loadu_ps(mk, p + n);
-    default: return _mm512_maskz_loadu_ps(mk, p + m * ld + n);
-  }
-}
-
-AB_INLINE __m512 epi16(__m512 x, const Epilogue* ep, int64_t m, int64_t n, __mmask16 mk) {
-  if (ep->bias_mode != kOperandNone) x = _mm512_add_ps(x, load_operand16(ep->bias, ep->bias_mode, ep->bias_ld, m, n, mk));
-  const __m512 zero = _mm512_setzero_ps();
-  switch (ep->act) {
-    // max(0, NaN) = NaN (second operand); + 0 turns -0 into +0 like Math.max(0, -0).
-    case kActRelu: return _mm512_add_ps(_mm512_max_ps(zero, x), zero);
-    case kActRelu6: return _mm512_min_ps(_mm512_set1_ps(6.f), _mm512_add_ps(_mm512_max_ps(zero, x), zero));
-    case kActLeakyRelu:
-      return _mm512_mask_mul_ps(x, _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, _mm512_set1_ps(ep->alpha));
-    case kActPrelu:
-      return _mm512_mask_mul_ps(x, _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x,
-                                load_operand16(ep->slope, ep->slope_mode, ep->slope_ld, m, n, mk));
-    default: return x;
-  }
-}
-
 template <int R, int NV>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
                                    const StoreArgs& s) {
@@ -258,32 +198,6 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
 constexpr int kVec = 16;
 
 #elif AB_ISA_LEVEL == 1
-AB_INLINE __m256i mask8(int rem) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-AB_INLINE __m256 load_operand8(const float* p, int mode, int64_t ld, int64_t m, int64_t n, __m256i mk) {
-  switch (mode) {
-    case kOperandScalar: return _mm256_set1_ps(p[0]);
-    case kOperandRow: return _mm256_maskload_ps(p + n, mk);
-    default: return _mm256_maskload_ps(p + m * ld + n, mk);
-  }
-}
-AB_INLINE __m256 epi8(__m256 x, const Epilogue* ep, int64_t m, int64_t n, __m256i mk) {
-  if (ep->bias_mode != kOperandNone) x = _mm256_add_ps(x, load_operand8(ep->bias, ep->bias_mode, ep->bias_ld, m, n, mk));
-  const __m256 zero = _mm256_setzero_ps();
-  switch (ep->act) {
-    case kActRelu: return _mm256_add_ps(_mm256_max_ps(zero, x), zero);
-    case kActRelu6: return _mm256_min_ps(_mm256_set1_ps(6.f), _mm256_add_ps(_mm256_max_ps(zero, x), zero));
-    case kActLeakyRelu:
-      return _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(ep->alpha)), _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
-    case kActPrelu:
-      return _mm256_blendv_ps(
-          x, _mm256_mul_ps(x, load_operand8(ep->slope, ep->slope_mode, ep->slope_ld, m, n, mk)),
-          _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
-    default: return x;
-  }
-}
-
 template <int R, int NV>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
                                    const StoreArgs& s) {

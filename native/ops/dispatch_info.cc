@@ -4,11 +4,11 @@
 #include "dispatch/dispatch.h"
 #include "addon/napi_util.h"
 
-AB_DECLARE_KERNEL(int, compiled_level, ())
+AB_DECLARE_KERNEL_BF16(int, compiled_level, ())
 
 namespace ab {
 namespace {
-const DispatchStub<int (*)()> compiled_level_stub = {AB_STUB_SLOTS(compiled_level)};
+const DispatchStub<int (*)()> compiled_level_stub = {AB_STUB_SLOTS_BF16(compiled_level)};
 
 napi_value probe_fn(napi_env env, napi_callback_info) {
   return napi::make_string(env, isa_name(static_cast<Isa>(compiled_level_stub.get()())));

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: Apache-2.0
+// N-API: bf16 weights (packed once) and the bf16 GEMM (native/gemm/gemm_bf16.h).
+//
+// bf16Pack(b, K, N, transB): ArrayBuffer
+//   b: Float32Array, K x N (N x K if transB). Returns a new ArrayBuffer holding a 64-byte header
+//   and the packed bf16 panels; its byteLength is the memory it holds (about K * N * 2 bytes).
+//   Header (uint32 words): magic 'AB16', version 1, K, N, byte offset of the panels (64..127,
+//   chosen so that they start 64-byte aligned).
+// bf16Gemm(a, packed, out, M, N, K, transA, bias, biasMode, act, alpha, slope, slopeMode): undefined
+//   a: Float32Array M x K (K x M if transA); packed: from bf16Pack with this K and N;
+//   out: Float32Array M x N (written, never read); the epilogue arguments as in matmul.
+// bf16Info(): {level, kernel, mr, nr, kc, mc, nc, summary} of the kernel the current level uses.
+// Every argument is validated; violations throw TypeError/RangeError and nothing is written.
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "../dispatch/isa.h"
+#include "../gemm/gemm_bf16.h"
+#include "../ops/op_codes.h"
+#include "arg_checks.h"
+#include "napi_util.h"
+#include "runtime/memory.h"
+
+namespace ab {
+namespace {
+using napi::Args;
+using napi::mul_checked;
+using napi::overlaps;
+std::string s(int64_t v) { return napi::str(v); }
+
+constexpr uint32_t kMagic = 0x36314241u;  // "AB16"
+constexpr uint32_t kVersion = 1;
+constexpr size_t kHeader = 64;
+
+struct PackedView {
+  const uint32_t* data;
+  size_t words;
+  uint8_t* base;
+  size_t bytes;
+};
+
+// Reads and checks a packed buffer for (K, N). Returns false after throwing.
+bool read_packed(napi_env env, const std::string& fn, napi_value v, int64_t K, int64_t N, PackedView* out) {
+  bool is_ab = false;
+  if (napi_is_arraybuffer(env, v, &is_ab) != napi_ok || !is_ab)
+    return napi::throw_type_error(env, fn + "argument 'packed' must be an ArrayBuffer from bf16Pack");
+  void* p = nullptr;
+  size_t len = 0;
+  if (napi_get_arraybuffer_info(env, v, &p, &len) != napi_ok)
+    return napi::throw_error(env, "ERR_AFTERBURNER_NAPI", fn + "cannot read 'packed'");
+  uint32_t h[5] = {0, 0, 0, 0, 0};
+  if (len >= kHeader && p) std::memcpy(h, p, sizeof h);
+  if (len < kHeader || h[0] != kMagic || h[1] != kVersion)
+    return napi::throw_type_error(env, fn + "argument 'packed' is not a packed bf16 matrix (made by bf16Pack)");
+  if (static_cast<int64_t>(h[2]) != K || static_cast<int64_t>(h[3]) != N)
+    return napi::throw_range_error(env, fn + "'packed' holds a " + s(h[2]) + " x " + s(h[3]) +
+                                            " matrix, the call needs K x N = " + s(K) + " x " + s(N));
+  const size_t words = static_cast<size_t>(gemm::bf16_packed_words(K, N));
+  const size_t off = h[4];
+  if (off < kHeader || off >= 2 * kHeader || off % 4 != 0 || off + words * 4 > len)
+    return napi::throw_range_error(env, fn + "'packed' is damaged (its header does not fit its size)");
+  out->data = reinterpret_cast<const uint32_t*>(static_cast<uint8_t*>(p) + off);
+  out->words = words;
+  out->base = static_cast<uint8_t*>(p);
+  out->bytes = len;
+  return true;
+}
+
+bool check_kn(napi_env env, const std::string& fn, int64_t K, int64_t N) {
+  if (K < 0 || N < 0) return napi::throw_range_error(env, fn + "sizes must be non-negative, got K=" + s(K) + " N=" + s(N));
+  if (K > INT32_MAX || N > INT32_MAX) return napi::throw_range_error(env, fn + "K and N must each be < 2^31");
+  return true;
+}
+
+napi_value pack_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "bf16Pack", 4);
+  float* pb;
+  size_t nb;
+  int64_t K, N;
+  bool tb;
+  if (!a.ok || !a.f32(0, "b", &pb, &nb) || !a.i64(1, "K", &K) || !a.i64(2, "N", &N) || !a.boolean(3, "transB", &tb))
+    return nullptr;
+  const std::string fn = "bf16Pack: ";
+  if (!check_kn(env, fn, K, N)) return nullptr;
+  int64_t KN;
+  if (!mul_checked(K, N, &KN) || !mul_checked(gemm::bf16_packed_words(K, N), 4, &KN)) {
+    napi::throw_range_error(env, fn + "sizes overflow");
+    return nullptr;
+  }
+  if (static_cast<int64_t>(nb) < K * N) {
+    napi::throw_range_error(env, fn + "'b' has " + s(static_cast<int64_t>(nb)) + " elements, needs K*N = " + s(K * N));
+    return nullptr;
+  }
+  const size_t words = static_cast<size_t>(gemm::bf16_packed_words(K, N));
+  const size_t bytes = 2 * kHeader + words * 4;
+  void* mem = nullptr;
+  napi_value ab;
+  if (napi_create_arraybuffer(env, bytes, &mem, &ab) != napi_ok || !mem) {
+    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "cannot allocate " + s(static_cast<int64_t>(bytes)) + " bytes");
+    return nullptr;
+  }
+  uint8_t* base = static_cast<uint8_t*>(mem);
+  const uintptr_t first = reinterpret_cast<uintptr_t>(base) + kHeader;
+  const size_t off = kHeader + ((64 - first % 64) % 64) / 4 * 4;
+  std::memset(base, 0, off);  // the header and the alignment gap; the panels are all written
+  const uint32_t h[5] = {kMagic, kVersion, static_cast<uint32_t>(K), static_cast<uint32_t>(N), static_cast<uint32_t>(off)};
+  std::memcpy(base, h, sizeof h);
+  gemm::bf16_pack_b(tb, K, N, pb, tb ? (K > 0 ? K : 1) : (N > 0 ? N : 1), reinterpret_cast<uint32_t*>(base + off));
+  return ab;
+}
+
+napi_value gemm_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "bf16Gemm", 13);
+  float *pa, *pc, *pbias, *pslope;
+  size_t na, nc, nbias, nslope;
+  int64_t M, N, K;
+  bool ta;
+  int32_t bias_mode, act, slope_mode;
+  double alpha;
+  if (!a.ok || !a.f32(0, "a", &pa, &na) || !a.f32(2, "out", &pc, &nc) || !a.i64(3, "M", &M) ||
+      !a.i64(4, "N", &N) || !a.i64(5, "K", &K) || !a.boolean(6, "transA", &ta) ||
+      !a.f32_or_null(7, "bias", &pbias, &nbias) || !a.i32(8, "biasMode", &bias_mode) || !a.i32(9, "act", &act) ||
+      !a.f64(10, "alpha", &alpha) || !a.f32_or_null(11, "slope", &pslope, &nslope) ||
+      !a.i32(12, "slopeMode", &slope_mode))
+    return nullptr;
+  const std::string fn = "bf16Gemm: ";
+  if (M < 0) {
+    napi::throw_range_error(env, fn + "sizes must be non-negative, got M=" + s(M));
+    return nullptr;
+  }
+  if (!check_kn(env, fn, K, N)) return nullptr;
+  if (M > INT32_MAX) {
+    napi::throw_range_error(env, fn + "M must be < 2^31");
+    return nullptr;
+  }
+  PackedView bp{};
+  if (!read_packed(env, fn, a.argv[1], K, N, &bp)) return nullptr;
+  int64_t MK, MN;
+  if (!mul_checked(M, K, &MK) || !mul_checked(M, N, &MN)) {
+    napi::throw_range_error(env, fn + "sizes overflow");
+    return nullptr;
+  }
+  if (static_cast<int64_t>(na) < MK) {
+    napi::throw_range_error(env, fn + "'a' has " + s(static_cast<int64_t>(na)) + " elements, needs M*K = " + s(MK));
+    return nullptr;
+  }
+  if (static_cast<int64_t>(nc) < MN) {
+    napi::throw_range_error(env, fn + "'out' has " + s(static_cast<int64_t>(nc)) + " elements, needs M*N = " + s(MN));
+    return nullptr;
+  }
+  gemm::Epilogue ep;
+  if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, N, MN, &ep))
+    return nullptr;
+  const float* pk = reinterpret_cast<const float*>(bp.base);
+  if (MN > 0 && (overlaps(pc, nc, pa, na) || overlaps(pc, nc, pk, bp.bytes / 4) ||
+                 (bias_mode != kOperandNone && overlaps(pc, nc, pbias, nbias)) ||
+                 (act == kActPrelu && overlaps(pc, nc, pslope, nslope)))) {
+    napi::throw_range_error(env, fn + "'out' must not share memory with a, packed, bias or slope");
+    return nullptr;
+  }
+  if (MN == 0) return napi::make_undefined(env);
+  hint_fresh_output(pc, static_cast<size_t>(MN) * sizeof(float));
+  try {
+    gemm::gemm_bf16(ta, M, N, K, pa, ta ? (M > 0 ? M : 1) : (K > 0 ? K : 1), bp.data, pc, N, &ep);
+  } catch (const std::bad_alloc&) {
+    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for packing buffers");
+    return nullptr;
+  }
+  return napi::make_undefined(env);
+}
+
+napi_value info_fn(napi_env env, napi_callback_info info) {
+  const gemm::KernelInfo k = gemm::bf16_kernel_info();
+  napi_value obj;
+  AB_NAPI_CALL(env, napi_create_object(env, &obj));
+  auto set = [&](const char* key, napi_value v) { return napi_set_named_property(env, obj, key, v) == napi_ok; };
+  const char* level = isa_name(static_cast<Isa>(k.level));
+  const std::string summary = std::string(level) + ": " + k.name + ", MR=" + s(k.mr) + " NR=" + s(k.nr) +
+                              " KC=" + s(k.kc) + " MC=" + s(k.mc) + " NC=" + s(k.nc);
+  if (!set("level", napi::make_string(env, level)) || !set("kernel", napi::make_string(env, k.name)) ||
+      !set("mr", napi::make_int(env, k.mr)) || !set("nr", napi::make_int(env, k.nr)) ||
+      !set("kc", napi::make_int(env, k.kc)) || !set("mc", napi::make_int(env, k.mc)) ||
+      !set("nc", napi::make_int(env, k.nc)) || !set("summary", napi::make_string(env, summary.c_str()))) {
+    napi::throw_error(env, "ERR_AFTERBURNER_NAPI", "bf16Info: cannot build the result");
+    return nullptr;
+  }
+  return obj;
+}
+
+AB_EXPORT("bf16Pack", pack_fn);
+AB_EXPORT("bf16Gemm", gemm_fn);
+AB_EXPORT("bf16Info", info_fn);
+
+}  // namespace
+}  // namespace ab

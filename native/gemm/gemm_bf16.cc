@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: Apache-2.0
+// The ISA-neutral bf16 GEMM driver (contract: gemm_bf16.h): B packing, K blocking, the thread
+// split, and the per-level kernels through DispatchStubs (avx512_bf16 has bodies of its own).
+//
+// Loop order per thread, on its own block of C (whole register tiles x whole 32-column panels):
+//   jc (NC columns of packed B) -> pc (a K block of pairs) -> ic (MC rows: pack A) -> macro kernel
+//   (jr: 32-column panel -> ir: MR rows -> micro-kernel).
+// The K blocks depend only on K, and an output's value depends only on its row of A, its column
+// of B and K, so the result is the same for any M/N split: bitwise identical at any thread count.
+#include "gemm/gemm_bf16.h"
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "dispatch/dispatch.h"
+#include "gemm/gemm_bf16_kernels.h"
+#include "ops/op_codes.h"
+#include "runtime/thread_pool.h"
+
+namespace ab::gemm {
+namespace {
+
+using ParamsFn = void (*)(Bf16Params*);
+using PackAFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, uint32_t*);
+using MacroFn = void (*)(const uint32_t*, const uint32_t*, int64_t, int64_t, int64_t, int64_t, float*, int64_t, int,
+                         const Epilogue*, int64_t, int64_t);
+
+const DispatchStub<ParamsFn> params_stub = {AB_STUB_SLOTS_BF16(bf16_params)};
+const DispatchStub<PackAFn> pack_a_stub = {AB_STUB_SLOTS_BF16(bf16_pack_a)};
+const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS_BF16(bf16_macro)};
+
+template <typename Fn>
+Fn pick(const DispatchStub<Fn>& s, int level) {
+  for (int l = level; l >= 0; --l)
+    if (s.slots[l]) return s.slots[l];
+  return s.slots[0];
+}
+
+constexpr int64_t kNC = 1536;
+#ifndef AB_BF16_NARROW_BYTES
+#define AB_BF16_NARROW_BYTES (96 * 1024)
+#endif
+constexpr int64_t kNarrowBytes = AB_BF16_NARROW_BYTES;  // B block size (bytes) below which A is packed per row tile  // columns of packed B per jc block (kc pairs x NC x 4 bytes in L2/L3)
+
+// Tuning aid: AFTERBURNER_BF16_BLOCKS="kc_pairs,mc,nc". kc (at most kBf16KcPairs) changes the
+// summation order (at every level alike); mc and nc only the speed. Read once.
+struct BlockOverride {
+  long kc = 0, mc = 0, nc = 0;
+  BlockOverride() {
+    if (const char* e = std::getenv("AFTERBURNER_BF16_BLOCKS")) {
+      if (std::sscanf(e, "%ld,%ld,%ld", &kc, &mc, &nc) != 3 || kc < 1 || mc < 1 || nc < 1) kc = mc = nc = 0;
+    }
+  }
+};
+const BlockOverride g_override;
+
+struct Kern {
+  int level;
+  Bf16Params p;
+  int64_t kcp, nc;  // K block (pairs), NC
+  PackAFn pack_a;
+  MacroFn macro;
+};
+
+Kern current_kernel() {
+  Kern k;
+  k.level = static_cast<int>(params_stub.level());
+  pick(params_stub, k.level)(&k.p);
+  k.kcp = kBf16KcPairs;
+  k.nc = kNC;
+  if (g_override.kc > 0) {
+    k.kcp = g_override.kc < kBf16KcPairs ? g_override.kc : kBf16KcPairs;  // packed-A rows hold <= this
+    k.p.mc = static_cast<int>((g_override.mc + k.p.mr - 1) / k.p.mr * k.p.mr);
+    k.nc = (g_override.nc + kBf16PanelN - 1) / kBf16PanelN * kBf16PanelN;
+  }
+  k.pack_a = pick(pack_a_stub, k.level);
+  k.macro = pick(macro_stub, k.level);
+  return k;
+}
+
+inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t rup(int64_t a, int64_t b) { return cdiv(a, b) * b; }
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+int64_t balanced(int64_t len, int64_t cap, int64_t unit) {
+  if (len <= 0) return unit;
+  const int64_t nb = cdiv(len, cap);
+  return rup(cdiv(len, nb), unit);
+}
+
+struct Prob {
+  bool ta;
+  int64_t M, N, K, K2;
+  const float* A;
+  int64_t lda;
+  const uint32_t* B;
+  float* C;
+  int64_t ldc;
+  const Epilogue* ep;
+  int64_t rsa() const { return ta ? 1 : lda; }
+  int64_t csa() const { return ta ? lda : 1; }
+};
+
+// K block in pairs: depends on K only (it fixes the summation order).
+int64_t k_block(const Kern& kn, int64_t K2) { return cdiv(K2, cdiv(K2, kn.kcp)); }
+
+// Packed-A words for a block of `rows` rows and kcp pairs (a multiple of 16).
+int64_t a_block_words(const Kern& kn, int64_t rows, int64_t kcp) {
+  const int64_t r = rup(rows, kn.p.mr);
+  return rup(kn.p.arow > 0 ? r * kn.p.arow : r * kcp * kn.p.wpp, 16);
+}
+
+// Packed-A words one thread needs for any part of rows [0, m): all K blocks of one row tile
+// (row_tile_range), or one K block of the largest MC block blocked_range can pick.
+int64_t ws_words(const Kern& kn, int64_t m, int64_t K2) {
+  const int64_t kcp = k_block(kn, K2);
+  const int64_t tile = cdiv(K2, kcp) * a_block_words(kn, kn.p.mr, kcp);
+  const int64_t block = a_block_words(kn, min64(rup(kn.p.mc, kn.p.mr), rup(m, kn.p.mr)), kcp);
+  return (tile > block ? tile : block) + 16;
+}
+
+struct Scratch {
+  uint32_t* p = nullptr;
+  size_t cap = 0;
+  ~Scratch() { std::free(p); }
+  uint32_t* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      p = nullptr;
+      cap = 0;
+      const size_t bytes = (n * sizeof(uint32_t) + 63) & ~size_t{63};
+      p = static_cast<uint32_t*>(std::aligned_alloc(64, bytes));
+      if (!p) throw std::bad_alloc();
+      cap = n;
+    }
+    return p;
+  }
+};
+thread_local Scratch t_ws;
+
+// One row tile (GEMV-like): A packed for every K block up front, then each panel of B streamed
+// once from start to end (K blocks inner; the same sums in the same order as blocked_range).
+void row_tile_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, uint32_t* abuf) {
+  const int64_t kcp = k_block(kn, p.K2);
+  const int64_t astride = a_block_words(kn, kn.p.mr, kcp);
+  const int64_t pstride = p.K2 * kBf16PanelN;
+  for (int64_t pc = 0, b = 0; pc < p.K2; pc += kcp, ++b) {
+    const int64_t kpcur = min64(kcp, p.K2 - pc);
+    kn.pack_a(p.A + m0 * p.rsa() + 2 * pc * p.csa(), p.rsa(), p.csa(), m1 - m0, min64(2 * kpcur, p.K - 2 * pc),
+              abuf + b * astride);
+  }
+  for (int64_t jr = n0; jr < n1; jr += kBf16PanelN) {
+    const int64_t ncur = min64(kBf16PanelN, n1 - jr);
+    const uint32_t* bp = p.B + (jr / kBf16PanelN) * pstride;
+    for (int64_t pc = 0, b = 0; pc < p.K2; pc += kcp, ++b) {
+      const int64_t kpcur = min64(kcp, p.K2 - pc);
+      kn.macro(abuf + b * astride, bp + pc * kBf16PanelN, pstride, m1 - m0, ncur, kpcur, p.C + m0 * p.ldc + jr,
+               p.ldc, pc > 0 ? 1 : 0, pc + kpcur >= p.K2 ? p.ep : nullptr, m0, jr);
+    }
+  }
+}
+
+// One thread: C[m0:m1, n0:n1], n0 on a panel boundary.
+void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, uint32_t* abuf) {
+  if (m1 - m0 <= kn.p.mr) return row_tile_range(kn, p, m0, m1, n0, n1, abuf);
+  const int64_t kcp = k_block(kn, p.K2);
+  // Few columns (a conv's outC): little compute per packed row, so pack one row tile at a time
+  // right before its use: A's source is then read as one steady stream that the hardware
+  // prefetchers keep ahead of, instead of in bursts between compute phases; B's block is small
+  // enough to stay in L1/L2 across the tiles.
+  const bool narrow = (n1 - n0) * kcp * 4 <= kNarrowBytes;
+  const int64_t mc = narrow ? kn.p.mr : balanced(m1 - m0, kn.p.mc, kn.p.mr);
+  const int64_t nc = balanced(n1 - n0, kn.nc, kBf16PanelN);
+  const int64_t rsa = p.rsa(), csa = p.csa();
+  const int64_t pstride = p.K2 * kBf16PanelN;
+  for (int64_t jc = n0; jc < n1; jc += nc) {
+    const int64_t ncur = min64(nc, n1 - jc);
+    for (int64_t pc = 0; pc < p.K2; pc += kcp) {
+      const int64_t kpcur = min64(kcp, p.K2 - pc);
+      const int64_t k0 = 2 * pc, kcur = min64(2 * kpcur, p.K - k0);
+      const bool last = pc + kpcur >= p.K2;
+      const uint32_t* b = p.B + (jc / kBf16PanelN) * pstride + pc * kBf16PanelN;
+      for (int64_t ic = m0; ic < m1; ic += mc) {
+        const int64_t mcur = min64(mc, m1 - ic);
+        kn.pack_a(p.A + ic * rsa + k0 * csa, rsa, csa, mcur, kcur, abuf);
+        kn.macro(abuf, b, pstride, mcur, ncur, kpcur, p.C + ic * p.ldc + jc, p.ldc, pc > 0 ? 1 : 0,
+                 last ? p.ep : nullptr, ic, jc);
+      }
+    }
+  }
+}
+
+int threads_for(int64_t macs, int nt_max) {
+  constexpr int64_t kMinPerThread = int64_t{1} << 18;
+  if (nt_max <= 1 || macs < 2 * kMinPerThread) return 1;
+  const int64_t t = macs / kMinPerThread;
+  return t < nt_max ? static_cast<int>(t) : nt_max;
+}
+
+struct Grid {
+  int tm, tn;
+};
+// tm x tn blocks of C (tm * tn == items) minimizing the largest block's compute plus its A packing.
+Grid choose_grid(const Kern& kn, const Prob& p, int items) {
+  const int64_t mt = cdiv(p.M, kn.p.mr), nt = cdiv(p.N, kBf16PanelN);
+  Grid best{1, items};
+  double best_cost = -1;
+  for (int tm = 1; tm <= items; ++tm) {
+    if (items % tm) continue;
+    const int tn = items / tm;
+    if (mt < tm || nt < tn) continue;
+    const double rows = static_cast<double>(cdiv(mt, tm) * kn.p.mr), cols = static_cast<double>(cdiv(nt, tn) * kBf16PanelN);
+    const double cost = rows * cols * p.K + 8.0 * rows * p.K * cdiv(static_cast<int64_t>(cols), kn.nc);
+    if (best_cost < 0 || cost < best_cost) {
+      best_cost = cost;
+      best = {tm, tn};
+    }
+  }
+  return best;
+}
+
+void gemm_run(const Kern& kn, const Prob& p) {
+  const int nt = get_num_threads();
+  const int n = threads_for(p.M * p.N * p.K, nt);
+  const size_t per = static_cast<size_t>(ws_words(kn, p.M, p.K2));
+  uint32_t* ws = t_ws.get(per * static_cast<size_t>(n));
+  if (n <= 1) {
+    blocked_range(kn, p, 0, p.M, 0, p.N, ws);
+    return;
+  }
+  // As in the f32 driver: blocks taken from a shared counter, 4 per thread on large problems.
+  constexpr int kItemsPerThread = 4;
+  const int items_wanted = p.M * p.N * p.K >= int64_t{64} << 20 ? n * kItemsPerThread : n;
+  const Grid g = choose_grid(kn, p, items_wanted);
+  const int items = g.tm * g.tn;
+  const int used = items < n ? items : n;
+  const int64_t mtiles = cdiv(p.M, kn.p.mr), ntiles = cdiv(p.N, kBf16PanelN);
+  std::atomic<int> next{0};
+  parallel_run(used, [&](int tid, int) {
+    uint32_t* a = ws + per * static_cast<size_t>(tid);
+    for (int it = next.fetch_add(1, std::memory_order_relaxed); it < items;
+         it = next.fetch_add(1, std::memory_order_relaxed)) {
+      const int im = it / g.tn, in = it % g.tn;
+      const int64_t m0 = mtiles * im / g.tm * kn.p.mr, m1 = min64(mtiles * (im + 1) / g.tm * kn.p.mr, p.M);
+      const int64_t n0 = ntiles * in / g.tn * kBf16PanelN, n1 = min64(ntiles * (in + 1) / g.tn * kBf16PanelN, p.N);
+      if (m0 < m1 && n0 < n1) blocked_range(kn, p, m0, m1, n0, n1, a);
+    }
+  });
+}
+
+// f32 -> bf16 (VCVTNEPS2BF16 rounding); see gemm_bf16.h.
+// Branch-free, so the packing loops vectorize.
+inline uint32_t bf16_rne(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  r = (u & 0x7f800000u) == 0 ? (u >> 16) & 0x8000u : r;
+  r = (u & 0x7fffffffu) > 0x7f800000u ? ((u >> 16) | 0x40u) & 0xffffu : r;
+  return r;
+}
+
+}  // namespace
+
+void bf16_pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb, uint32_t* dst) {
+  if (K <= 0 || N <= 0) return;
+  const int64_t K2 = (K + 1) / 2, panels = cdiv(N, kBf16PanelN);
+  const int64_t per_panel = K2 * kBf16PanelN;
+  auto at = [&](int64_t k, int64_t n) -> float {
+    if (k >= K || n >= N) return 0.f;
+    return trans_b ? B[n * ldb + k] : B[k * ldb + n];
+  };
+  // K x N source: blocks of kPairs pairs x a thread's panels, so the source is read a few rows at
+  // a time across the panels and each panel is written in runs of kPairs * 128 bytes (panel by
+  // panel, every pair would touch a new page of the source).
+  constexpr int64_t kPairs = 16;
+  const int64_t grain = cdiv(int64_t{1} << 16, per_panel);
+  parallel_for(panels, grain, [&](int64_t q0, int64_t q1) {
+    if (trans_b) {  // panel by panel: each source row (a column of B) is read once, in order
+      for (int64_t q = q0; q < q1; ++q) {
+        uint32_t* d = dst + q * per_panel;
+        const int64_t n0 = q * kBf16PanelN;
+        for (int j = 0; j < kBf16PanelN; ++j) {
+          const int64_t n = n0 + j;
+          if (n < N && 2 * K2 == K) {
+            const float* c = B + n * ldb;
+            for (int64_t p = 0; p < K2; ++p) d[p * kBf16PanelN + j] = bf16_rne(c[2 * p]) | bf16_rne(c[2 * p + 1]) << 16;
+          } else {
+            for (int64_t p = 0; p < K2; ++p)
+              d[p * kBf16PanelN + j] = bf16_rne(at(2 * p, n)) | bf16_rne(at(2 * p + 1, n)) << 16;
+          }
+        }
+      }
+      return;
+    }
+    for (int64_t p0 = 0; p0 < K2; p0 += kPairs) {
+      const int64_t p1 = min64(p0 + kPairs, K2);
+      const bool full_k = 2 * p1 <= K;
+      for (int64_t q = q0; q < q1; ++q) {
+        uint32_t* d = dst + q * per_panel;
+        const int64_t n0 = q * kBf16PanelN;
+        if (full_k && n0 + kBf16PanelN <= N) {
+          for (int64_t p = p0; p < p1; ++p) {
+            const float* r0 = B + 2 * p * ldb + n0;
+            const float* r1 = r0 + ldb;
+            uint32_t* dp = d + p * kBf16PanelN;
+            for (int j = 0; j < kBf16PanelN; ++j) dp[j] = bf16_rne(r0[j]) | bf16_rne(r1[j]) << 16;
+          }
+        } else {
+          for (int64_t p = p0; p < p1; ++p)
+            for (int j = 0; j < kBf16PanelN; ++j)
+              d[p * kBf16PanelN + j] = bf16_rne(at(2 * p, n0 + j)) | bf16_rne(at(2 * p + 1, n0 + j)) << 16;
+        }
+      }
+    }
+  });
+}
+
+void gemm_bf16(bool trans_a, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint32_t* Bp,
+               float* C, int64_t ldc, const Epilogue* ep) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {  // C = epilogue(0), exactly as the f32 engine does it
+    sgemm(false, false, M, N, 0, A, 1, nullptr, N, C, ldc, ep);
+    return;
+  }
+  Epilogue local;
+  const Epilogue* rep = nullptr;
+  if (!epilogue_is_identity(ep)) {
+    local = *ep;
+    if (local.bias_ld == 0) local.bias_ld = N;
+    if (local.slope_ld == 0) local.slope_ld = N;
+    if (local.act != kActPrelu) local.slope_mode = kOperandNone;
+    rep = &local;
+  }
+  const Kern kn = current_kernel();
+  const Prob p{trans_a, M, N, K, (K + 1) / 2, A, lda, Bp, C, ldc, rep};
+  gemm_run(kn, p);
+}
+
+KernelInfo bf16_kernel_info() {
+  const Kern k = current_kernel();
+  return {k.level, k.p.mr, kBf16PanelN, static_cast<int>(2 * k.kcp), k.p.mc, static_cast<int>(k.nc), k.p.name};
+}
+
+}  // namespace ab::gemm
