@@ -34,12 +34,14 @@ const HELP = `usage: node bench/run.mjs [options]
   --retries N         a job that hung or crashed is tried again N times in a fresh process (default 1);
                       the table flags such a row
   --list              list the rows and exit
+  --section S         ops (default: the rows above), models (bench/models.mjs: real models, latency
+                      and throughput, one thread, vs tfjs-cpu and tfjs-wasm) or all
 Set ORT_NODE_DIR to a folder whose node_modules holds onnxruntime-node to compare against it
 without installing it into the project.`;
 
 function parseArgs(argv) {
   const o = {quick: false, filter: null, threads: [1, 2], engines: ['afterburner', 'cpu', 'wasm', 'ort'], json: null,
-    full: false, minTime: null, list: false, jobTimeout: null, retries: 1};
+    full: false, minTime: null, list: false, jobTimeout: null, retries: 1, section: 'ops'};
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i], next = () => {
       if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
@@ -55,10 +57,12 @@ function parseArgs(argv) {
     else if (a === '--list') o.list = true;
     else if (a === '--timeout') o.jobTimeout = Number(next());
     else if (a === '--retries') o.retries = Number(next());
+    else if (a === '--section') o.section = next();
     else if (a === '-h' || a === '--help') { console.log(HELP); process.exit(0); }
     else throw new Error(`unknown option ${a}\n${HELP}`);
   }
   if (o.threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error('--threads: positive integers');
+  if (!['ops', 'models', 'all'].includes(o.section)) throw new Error('--section: ops, models or all');
   return o;
 }
 
@@ -73,8 +77,17 @@ function addonStamp() {
 
 const rateOf = (c, seconds) => (seconds == null ? null : c.unit === 'µs' ? seconds * 1e6 : c.work / seconds / 1e9);
 
+/** The models section (bench/models.mjs), with the options that apply to it. */
+async function modelsSection(opt) {
+  const {runModels} = await import('./models.mjs');
+  await runModels({quick: opt.quick, full: opt.full, minTime: opt.minTime, jobTimeout: opt.jobTimeout,
+    filter: opt.section === 'models' ? opt.filter : null, engines: opt.engines.filter((e) => e !== 'ort'),
+    json: opt.json && opt.section === 'models' ? opt.json : null});
+}
+
 async function main() {
   const opt = parseArgs(process.argv.slice(2));
+  if (opt.section === 'models') return modelsSection(opt);
   let cases = allCases();
   if (opt.filter) cases = cases.filter((c) => opt.filter.some((f) => c.id.includes(f) || c.label.toLowerCase().includes(f)));
   if (opt.list) {
@@ -247,6 +260,7 @@ async function main() {
       peaks: PEAKS, status, results, targets}, null, 1));
     console.log(`wrote ${opt.json}`);
   }
+  if (opt.section === 'all') await modelsSection(opt);
 }
 
 main().catch((e) => {

@@ -218,6 +218,23 @@ for (const level of LEVELS) {
       }
     });
 
+    // Regression (found by the model suite: ssrnet age at scalar, InceptionV3 at avx2): each thread
+    // balances its blocks over its own rows, which can give a larger block than the whole
+    // problem's, and the scratch was sized for the latter (pack_a overran into the packed B).
+    await t.test('a thread\'s row block larger than the whole problem\'s fits its scratch', () => {
+      const {mr, mc} = binding.gemmInfo();
+      const bal = (len) => Math.ceil(Math.ceil(len / Math.ceil(len / mc)) / mr) * mr;
+      const found = [];
+      for (let m = Math.max(2 * mc, 1300); m < 40 * mc && found.length < 3; ++m) {
+        const half = Math.floor(Math.ceil(m / mr) / 2) * mr;  // thread 0's rows in a 2 x 1 grid
+        if (bal(half) > bal(m) || bal(m - half) > bal(m)) found.push(m);
+      }
+      assert.ok(found.length > 0, `no such M for mr ${mr}, mc ${mc}`);
+      binding.setNumThreads(2);
+      for (const M of found) checkCase(mk(M, 16, 27), `${level} ${M}x16x27 (2 threads)`);
+      checkCase(mk(3844, 16, 27), `${level} 3844x16x27 (2 threads)`);
+    });
+
     await t.test('gemmInfo', () => {
       const info = binding.gemmInfo();
       assert.equal(typeof info.summary, 'string');

@@ -125,14 +125,15 @@ int64_t balanced(int64_t len, int64_t cap, int64_t unit) {
   return rup(cdiv(len, nb), unit);
 }
 
-// Scratch floats one thread needs for the blocked path on a sub-problem of size m x n.
+// Scratch floats one thread needs for the blocked path on any sub-range of an m x n problem.
+// blocked_range() balances its blocks over the sub-range it gets, and a sub-range's balanced
+// block can be larger than the whole problem's (M = 3844, MC 128, MR 4: 124 rows for the whole,
+// 128 for a half), so the bound is the cap itself: balanced(len, cap, unit) <= rup(cap, unit).
 struct WsSize {
   int64_t a, b;
 };
 WsSize ws_blocked(const Kern& kn, int64_t m, int64_t n, int64_t K) {
   const int64_t kc = k_block(kn, K);
-  // The largest blocks blocked_range can pick for any part of m x n (a part can get a larger
-  // balanced block than the whole: 168 of 338 rows is one block of 168, 338 is three of 126).
   const int64_t mc = min64(rup(kn.p.mc, kn.p.mr), rup(m, kn.p.mr));
   const int64_t nc = min64(rup(kn.p.nc, kn.p.nr), rup(n, kn.p.nr));
   return {rup(mc * kc, 16) + 16, rup(nc * kc, 16) + 16};
