@@ -39,3 +39,7 @@ export function info(): Info {
     nativeKernels: nativeKernelNames,
   };
 }
+
+// ab.optimize(): model-level rewrites for inference (src/optimize/).
+export {optimize} from './optimize';
+export type {LeftAlone, OptimizationReport, OptimizeOptions, WeightCandidate} from './optimize';
