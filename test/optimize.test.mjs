@@ -177,6 +177,7 @@ test('LayersModel: conv + BatchNorm + ReLU(6) (Sequential): folded and fused; or
   assert.notEqual(o, m);
   assert.equal(r.batchNormsFolded, 2);
   assert.equal(r.activationsFused, 2);
+  assert.equal(r.fusedKernelLayers, 2);  // relu6 and sigmoid: tfjs-layers would run them apart
   assert.equal(r.changed, true);
   assert.deepEqual(r.leftAlone, []);
   assert.deepEqual(classes(o), ['Conv2D', 'Conv2D']);
@@ -218,8 +219,23 @@ test('LayersModel: DepthwiseConv2D (multiplier 2) + BatchNorm + ReLU, SeparableC
   const o = ab.optimize(m);
   assert.equal(o.optimizationReport.batchNormsFolded, 2);
   assert.equal(o.optimizationReport.activationsFused, 1);
+  assert.equal(o.optimizationReport.fusedKernelLayers, 1);  // the depthwise conv
   assert.deepEqual(classes(o), ['DepthwiseConv2D', 'SeparableConv2D']);
   assertClose(y0, o.predict(x), F32, 'optimized');
+});
+
+test('LayersModel: a Dense routed onto the fused kernel still runs its own call on rank-3 inputs', () => {
+  const m = tfl.sequential({layers: [
+    tfl.layers.dense({inputShape: [4, 6], units: 5}),
+    tfl.layers.activation({activation: 'relu6'}),
+    tfl.layers.flatten(),
+    tfl.layers.dense({units: 3, activation: 'sigmoid'}),
+  ]});
+  const x = tf.randomNormal([2, 4, 6], 0, 3, 'float32', 43);
+  const o = ab.optimize(m);
+  assert.equal(o.optimizationReport.activationsFused, 1);
+  assert.equal(o.optimizationReport.fusedKernelLayers, 2);
+  assertClose(m.predict(x), o.predict(x), F32, 'optimized');
 });
 
 test('LayersModel: dropout-like layers removed (also the first one, which carries the input shape)', () => {
@@ -333,6 +349,7 @@ for (const [name, size, nImages] of [['mobilenet_v2', 224, 4], ['inception_v3', 
     assert.equal(r.dropoutsRemoved, dropouts);
     // Every activation layer in these models follows a BatchNorm after a conv.
     assert.equal(r.activationsFused, count('Activation') + count('ReLU'));
+    assert.ok(r.fusedKernelLayers >= count('DepthwiseConv2D'), `${r.fusedKernelLayers} layers on fused kernels`);
     assert.deepEqual(r.leftAlone, []);
     assert.equal(o.layers.filter((l) => l.getClassName() === 'BatchNormalization').length, 0);
     assert.equal(r.weightCandidates.length, count('Conv2D') + count('DepthwiseConv2D') + count('Dense'));

@@ -13,6 +13,7 @@
 import {Tensor, tensor as makeTensor} from '@tensorflow/tfjs-core';
 
 import {affineBias, allFinite, batchNormAffine, ChannelLayout, outChannels, scaleWeight} from './fold';
+import {routedLayers, routeToFusedKernels} from './fused-calls';
 import {cpuFallback, layerKernels} from './kernels';
 import type {OptimizationReport, ResolvedOptions} from './types';
 import {applyWeightPasses, WeightRef} from './weights';
@@ -409,7 +410,8 @@ function reportKernels(model: LayersModelLike, report: OptimizationReport): void
   const unknown = new Set<string>();
   for (const layer of model.layers) {
     const cls = layer.getClassName();
-    const k = layerKernels(cls, layer.getConfig());
+    const routed = routedLayers.get(layer);
+    const k = routed ? [routed] : layerKernels(cls, layer.getConfig());
     if (k == null) unknown.add(cls);
     else kernels.push(...k);
   }
@@ -472,7 +474,8 @@ export function optimizeLayersModel(model: LayersModelLike, options: ResolvedOpt
   const meta = model.getUserDefinedMetadata?.();
   if (meta != null) built.setUserDefinedMetadata?.(meta);
 
-  report.changed = report.batchNormsFolded + report.activationsFused + report.dropoutsRemoved > 0;
+  if (options.fuseActivations) report.fusedKernelLayers = routeToFusedKernels(built.layers);
+  report.changed = report.batchNormsFolded + report.activationsFused + report.dropoutsRemoved + report.fusedKernelLayers > 0;
   let result = built;
   if (options.inplace) {
     const old = model.layers.flatMap((l) => l.weights);

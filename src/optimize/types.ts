@@ -56,6 +56,11 @@ export interface OptimizationReport {
   biasesFused: number;
   /** Activation layers / nodes merged into the conv/dense/matmul before them. */
   activationsFused: number;
+  /**
+   * LayersModel: conv/dense layers set to run conv + bias + activation as one fused kernel where
+   * tfjs-layers runs them apart (DepthwiseConv2D always; Conv2D/Dense with relu6 or sigmoid).
+   */
+  fusedKernelLayers: number;
   /** Dropout-like layers / Identity nodes removed. */
   dropoutsRemoved: number;
   /** Weights converted to the prepacked layout (0 while this build has no prepacking). */
@@ -127,6 +132,7 @@ export function emptyReport(modelType: OptimizationReport['modelType'], options:
     scalesFolded: 0,
     biasesFused: 0,
     activationsFused: 0,
+    fusedKernelLayers: 0,
     dropoutsRemoved: 0,
     weightsPacked: 0,
     prepack: options.weightsPrepack ? 'unavailable in this build' : 'disabled',
