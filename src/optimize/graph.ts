@@ -172,7 +172,9 @@ class GraphRewriter {
   unlink(n: GNode, child: GNode): void {
     const i = n.children.indexOf(child);
     if (i >= 0) n.children.splice(i, 1);
-    if (n.children.length === 0 && n.op === 'Const' && n.inputs.length === 0 && !this.isOutput(n)) {
+    // (Function bodies of control flow v2 may name the main graph's constants: keep them all then.)
+    if (n.children.length === 0 && n.op === 'Const' && n.inputs.length === 0 && !this.isOutput(n) &&
+        Object.keys(this.g.functions ?? {}).length === 0) {
       delete this.g.nodes[n.name];
       const w = this.g.weights.indexOf(n);
       if (w >= 0) this.g.weights.splice(w, 1);
@@ -452,7 +454,8 @@ function collectWeights(ex: ExecutorLike): WeightRef[] {
     if (spec == null || w == null || w.op !== 'Const') continue;
     const t = ex.weightMap[w.name]?.[0];
     if (t == null) continue;
-    const kind = spec.kind === 'conv' ? 'conv2d' : spec.kind === 'depthwise' ? 'depthwiseConv2d' : 'matmul';
+    const kind = spec.kind === 'conv' ? 'conv2d' : spec.kind === 'depthwise' ? 'depthwiseConv2d' :
+        n.attrParams.transposeB?.value ? 'matmulT' : 'matmul';
     out.push({name: n.name, kind, shape: t.shape.slice(), tensor: t});
   }
   return out;

@@ -395,7 +395,7 @@ function collectWeights(model: LayersModelLike): WeightRef[] {
     for (const v of layer.weights) {
       const role = roleOf(v);
       let kind: WeightRef['kind']|null = null;
-      if ((cls === 'Conv2D' || cls === 'Conv1D') && role === 'kernel') kind = 'conv2d';
+      if (cls === 'Conv2D' && role === 'kernel') kind = 'conv2d';
       else if (cls === 'SeparableConv2D' && role === 'pointwise_kernel') kind = 'conv2d';
       else if ((cls === 'DepthwiseConv2D' || cls === 'SeparableConv2D') && role === 'depthwise_kernel') kind = 'depthwiseConv2d';
       else if (cls === 'Dense' && role === 'kernel') kind = 'matmul';

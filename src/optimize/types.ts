@@ -34,11 +34,15 @@ export interface LeftAlone {
   reason: string;
 }
 
-/** A weight that a prepacking or bf16 pass would convert: a conv filter, depthwise filter or dense/matmul kernel. */
+/**
+ * A weight that a prepacking or bf16 pass would convert. kind: 'conv2d' = a conv2d filter [fH, fW,
+ * inC, outC]; 'depthwiseConv2d' = a depthwise filter [fH, fW, inC, mult]; 'matmul' = the B operand
+ * [K, N] of a matMul; 'matmulT' = the B operand [N, K] of a matMul with transposeB.
+ */
 export interface WeightCandidate {
   /** Layer or node name that consumes it. */
   name: string;
-  kind: 'conv2d'|'depthwiseConv2d'|'matmul';
+  kind: 'conv2d'|'depthwiseConv2d'|'matmul'|'matmulT';
   shape: number[];
 }
 

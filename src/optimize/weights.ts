@@ -4,7 +4,9 @@
 //
 // Wiring point: this build has neither a prepacking cache nor a bf16 GEMM, so both passes are null
 // and the report says 'unavailable in this build'. To wire one in, call setWeightPasses() once (at
-// import) with a function that converts (or registers) one weight and returns whether it did.
+// import) with a function that converts (or registers) one weight and returns whether it did, e.g.
+//   setWeightPasses({prepack: (t, kind) => kind !== 'depthwiseConv2d' && prepackWeight(t, kind)})
+// (the kinds 'conv2d' | 'matmul' | 'matmulT' are those of the weight cache's prepackWeight).
 import type {Tensor} from '@tensorflow/tfjs-core';
 
 import type {OptimizationReport, ResolvedOptions, WeightCandidate} from './types';
