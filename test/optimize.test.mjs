@@ -528,6 +528,41 @@ test('GraphModel (synthetic): Conv2D -> FusedBatchNormV3 -> Relu, MatMul -> Bias
   assertClose(y0, await o.executeAsync(x), F32, 'executeAsync');
 });
 
+test('GraphModel (synthetic): depthwise -> Mul (constant first) -> Add -> Prelu; conv -> BiasAdd -> LeakyRelu -> Sigmoid', async () => {
+  const C = 6;
+  const m = await syntheticGraph([
+    {name: 'x', op: 'Placeholder', attr: {dtype: {type: 'DT_FLOAT'}, shape: {shape: {dim: [{size: '-1'}, {size: '7'}, {size: '7'}, {size: '3'}]}}}},
+    {name: 'dw', op: 'DepthwiseConv2dNative', input: ['x', 'dwf'], attr: convAttrs},
+    {name: 'scale', op: 'Mul', input: ['dwk', 'dw'], attr: {T: {type: 'DT_FLOAT'}}},  // constant first
+    {name: 'shift', op: 'Add', input: ['scale', 'dwb'], attr: {T: {type: 'DT_FLOAT'}}},
+    {name: 'prelu', op: 'Prelu', input: ['shift', 'alpha'], attr: {T: {type: 'DT_FLOAT'}}},
+    {name: 'conv', op: 'Conv2D', input: ['prelu', 'cf'], attr: convAttrs},
+    {name: 'cb', op: 'BiasAdd', input: ['conv', 'cbias'], attr: {T: {type: 'DT_FLOAT'}, data_format: s('NHWC')}},
+    {name: 'leaky', op: 'LeakyRelu', input: ['cb'], attr: {T: {type: 'DT_FLOAT'}, alpha: {f: 0.3}}},
+    {name: 'out', op: 'Sigmoid', input: ['leaky'], attr: {T: {type: 'DT_FLOAT'}}},
+  ], {
+    dwf: {shape: [3, 3, 3, 2], data: rnd(54, 51)}, dwk: {shape: [C], data: rnd(C, 52, 0.5, 2)},
+    dwb: {shape: [1, 1, 1, C], data: rnd(C, 53)}, alpha: {shape: [C], data: rnd(C, 54, 0, 0.5)},
+    cf: {shape: [3, 3, C, 4], data: rnd(54 * 4, 55)}, cbias: {shape: [4], data: rnd(4, 56)},
+  }, ['out']);
+  const x = tf.randomNormal([2, 7, 7, 3], 0, 1, 'float32', 57);
+  const y0 = m.execute(x);
+  const o = ab.optimize(m);
+  const r = o.optimizationReport;
+  assert.equal(r.scalesFolded, 1);
+  assert.equal(r.biasesFused, 2);
+  assert.equal(r.activationsFused, 2);  // Prelu, LeakyRelu (the Sigmoid follows an activation)
+  assert.equal(graphInternals.validateGraph(o), null);
+  const n = o.executor.graph.nodes;
+  assert.equal(n.prelu.op, 'FusedDepthwiseConv2dNative');
+  assert.deepEqual(n.prelu.attrParams.fusedOps.value, ['biasadd', 'prelu']);
+  assert.equal(n.leaky.op, '_FusedConv2D');
+  assert.equal(n.leaky.attrParams.leakyreluAlpha.value, 0.3);
+  assert.equal(n.out.op, 'Sigmoid');
+  assert.equal(n.dwk, undefined, 'the folded scale constant is gone');
+  assertClose(y0, o.execute(x), F32, 'optimized');
+});
+
 test('GraphModel: internals not as expected -> left unchanged, and the report says why', async () => {
   const m = await loadHuman('blazepose-lite');
   m.executor._outputs = [...m.executor._outputs];  // not the graph's outputs array any more

@@ -268,11 +268,11 @@ class GraphRewriter {
   }
 
   /** The single reader C of P that may be merged into it, with a reason when there is none. */
-  soleReader(p: GNode, c: GNode): string|null {
+  soleReader(p: GNode, c: GNode, at: number): string|null {
     if (p.children.length !== 1 || p.children[0] !== c) return `'${p.name}' has other readers`;
     if (this.isOutput(p)) return `'${p.name}' is a model output`;
     const refs = c.inputNames.map((s, i) => ({s, i})).filter(({i}) => c.inputs[i] === p);
-    if (refs.length !== 1 || refs[0].i !== 0 || parseName(refs[0].s)[1] !== 0) return `it reads '${p.name}' in an unexpected way`;
+    if (refs.length !== 1 || refs[0].i !== at || parseName(refs[0].s)[1] !== 0) return `it reads '${p.name}' in an unexpected way`;
     for (const ch of c.children) {
       for (let i = 0; i < ch.inputs.length; i++) {
         if (ch.inputs[i] === c && parseName(ch.inputNames[i])[1] !== 0) return `'${ch.name}' reads another output of it`;
@@ -283,7 +283,10 @@ class GraphRewriter {
 
   /** Tries to merge C (the only reader of its input 0) into that producer; returns whether it did. */
   tryMerge(c: GNode, o: ResolvedOptions): boolean {
-    const p = c.inputs[0];
+    // The producer is input 0, or either input of a commutative Mul / Add.
+    const commutative = (c.op === 'Mul' || c.op === 'Add' || c.op === 'AddV2') && c.inputs.length === 2;
+    const at = commutative && PRODUCERS[c.inputs[0].op] == null && PRODUCERS[c.inputs[1].op] != null ? 1 : 0;
+    const p = c.inputs[at];
     if (p == null || PRODUCERS[p.op] == null) return false;
     const isBn = BATCH_NORMS.has(c.op);
     const isScale = c.op === 'Mul';
@@ -297,11 +300,11 @@ class GraphRewriter {
     }
     const ch = this.channels(p);
     // A constant operand per channel (Mul/Add): the other input of C.
-    const other = (isScale || isBias) && c.inputs.length === 2 ? c.inputs[c.inputs[0] === p ? 1 : 0] : null;
+    const other = (isScale || isBias) && c.inputs.length === 2 ? c.inputs[1 - at] : null;
     const otherData = other && other !== p ? this.constData(other) : null;
     const perCh = ch && otherData ? perChannel(otherData.data, otherData.shape, ch.n, PRODUCERS[p.op].kind === 'matmul' ? 2 : 4) : null;
     if ((isScale || isBias) && perCh == null) return false;  // an ordinary Mul/Add (not a per-channel constant)
-    const why = this.soleReader(p, c);
+    const why = this.soleReader(p, c, at);
     if (why) {
       this.leave(c, `not merged into '${p.name}': ${why}`);
       return false;
@@ -395,7 +398,7 @@ class GraphRewriter {
 
   removeIdentities(): void {
     for (const n of Object.values(this.g.nodes)) {
-      if (n.op !== 'Identity') continue;
+      if (n.op !== 'Identity' && n.op !== 'StopGradient' && n.op !== 'Snapshot') continue;
       if (this.controlFlow) {
         this.leave(n, 'kept: the graph has control flow');
         continue;
