@@ -303,6 +303,10 @@ test('LayersModel: O0 changes nothing (a copy with the same layers and bitwise t
   assert.equal(r.prepack, 'disabled');
   assert.deepEqual(classes(o), classes(m));
   assertBitwise(m.predict(x), o.predict(x), 'O0');
+  const layers = m.layers.slice();
+  const same = ab.optimize(m, {level: 'O0', inplace: true});
+  assert.equal(same, m);
+  assert.ok(m.layers.every((l, i) => l === layers[i]), 'O0 in place: nothing rebuilt');
 });
 
 test('LayersModel: inplace rewrites the same object; old weights are released; it still saves and loads', async () => {

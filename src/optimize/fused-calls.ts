@@ -27,6 +27,7 @@ function oneTensor(inputs: unknown): Tensor|null {
 export function routeToFusedKernels(layers: any[]): number {
   let routed = 0;
   for (const layer of layers) {
+    if (routedLayers.has(layer)) continue;  // optimized before
     const cls = layer.getClassName();
     const act = layer.getConfig().activation;
     if (typeof act !== 'string' || !FUSABLE.has(act) || layer.dataFormat === 'channelsFirst') continue;

@@ -430,6 +430,30 @@ function transplant(target: LayersModelLike, src: LayersModelLike): void {
   for (const k of Object.keys(s)) if (!IDENTITY_KEYS.has(k)) t[k] = s[k];
 }
 
+/** Builds the rewritten config with the model's own class and gives it its (folded) weights. */
+function rebuild(model: LayersModelLike, rw: Rewriter, config: Config): LayersModelLike {
+  const Ctor = model.constructor as unknown as LayersModelClass;
+  const built = Ctor.fromConfig(Ctor, writeConfig(rw, config), {}, true);
+  const created: Tensor[] = [];
+  try {
+    for (const layer of built.layers) {
+      const w = weightsFor(rw, layer, created);
+      if (w.length !== layer.weights.length) {
+        throw new Error(`afterburner: optimize: layer '${layer.name}' has ${layer.weights.length} weights, got ${w.length}`);
+      }
+      if (w.length > 0) layer.setWeights(w);
+    }
+  } catch (e) {
+    built.dispose();
+    throw e;
+  } finally {
+    for (const t of created) t.dispose();  // the variables keep their own reference to the data
+  }
+  const meta = model.getUserDefinedMetadata?.();
+  if (meta != null) built.setUserDefinedMetadata?.(meta);
+  return built;
+}
+
 /** Rewrites a LayersModel; returns the optimized model (a new one, or `model` itself when inplace). */
 export function optimizeLayersModel(model: LayersModelLike, options: ResolvedOptions, report: OptimizationReport): LayersModelLike {
   const sequential = model.getClassName() === 'Sequential';
@@ -454,35 +478,23 @@ export function optimizeLayersModel(model: LayersModelLike, options: ResolvedOpt
   if (options.foldBatchNorm) rw.foldBatchNorms();
   if (options.fuseActivations) rw.fuseActivations();
 
-  const Ctor = model.constructor as unknown as LayersModelClass;
-  const built = Ctor.fromConfig(Ctor, writeConfig(rw, config), {}, true);
-  const created: Tensor[] = [];
-  try {
-    for (const layer of built.layers) {
-      const w = weightsFor(rw, layer, created);
-      if (w.length !== layer.weights.length) {
-        throw new Error(`afterburner: optimize: layer '${layer.name}' has ${layer.weights.length} weights, got ${w.length}`);
-      }
-      if (w.length > 0) layer.setWeights(w);
+  const rewritten = report.batchNormsFolded + report.activationsFused + report.dropoutsRemoved > 0;
+  let result: LayersModelLike;
+  if (!rewritten && options.inplace) {
+    result = model;  // nothing to rebuild
+  } else {
+    const built = rebuild(model, rw, config);
+    if (options.inplace) {
+      const old = model.layers.flatMap((l) => l.weights);
+      transplant(model, built);
+      for (const v of old) v.dispose();  // the rebuilt variables hold their own references
+      result = model;
+    } else {
+      result = built;
     }
-  } catch (e) {
-    built.dispose();
-    throw e;
-  } finally {
-    for (const t of created) t.dispose();  // the variables keep their own reference to the data
   }
-  const meta = model.getUserDefinedMetadata?.();
-  if (meta != null) built.setUserDefinedMetadata?.(meta);
-
-  if (options.fuseActivations) report.fusedKernelLayers = routeToFusedKernels(built.layers);
-  report.changed = report.batchNormsFolded + report.activationsFused + report.dropoutsRemoved + report.fusedKernelLayers > 0;
-  let result = built;
-  if (options.inplace) {
-    const old = model.layers.flatMap((l) => l.weights);
-    transplant(model, built);
-    for (const v of old) v.dispose();  // the rebuilt variables hold their own references
-    result = model;
-  }
+  if (options.fuseActivations) report.fusedKernelLayers = routeToFusedKernels(result.layers);
+  report.changed = rewritten || report.fusedKernelLayers > 0;
   applyWeightPasses(collectWeights(result), options, report);
   reportKernels(result, report);
   return result;
