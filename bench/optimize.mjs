@@ -51,6 +51,7 @@ const models = [
   ['faceres (Graph)', () => human('faceres')],
   ['selfie (Graph)', () => human('selfie')],
   ['blazepose-lite (Graph)', () => human('blazepose-lite')],
+  ['facemesh-detection-full (Graph)', () => human('facemesh-detection-full')],
 ].filter(([n]) => filter.length === 0 || filter.some((f) => n.includes(f)));
 
 const median = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
@@ -64,7 +65,7 @@ function time(fn) {
 
 const i = ab.info();
 console.log(`afterburner ${i.version}, ${i.isa.current}, ${i.threads} thread(s), ${reps} interleaved reps, median ms`);
-console.log(`${'model'.padEnd(30)} ${'original'.padStart(9)} ${'optimized'.padStart(9)}  speed-up  rewrites`);
+console.log(`${'model'.padEnd(32)} ${'original'.padStart(9)} ${'optimized'.padStart(9)}  speed-up  rewrites`);
 for (const [name, load] of models) {
   const m = await load();
   const o = ab.optimize(m);
@@ -80,8 +81,9 @@ for (const [name, load] of models) {
     a.push(time(run(m)));
     b.push(time(run(o)));
   }
-  const rw = `bn ${r.batchNormsFolded}, scale ${r.scalesFolded}, bias ${r.biasesFused}, act ${r.activationsFused}, drop ${r.dropoutsRemoved}`;
-  console.log(`${name.padEnd(30)} ${median(a).toFixed(1).padStart(9)} ${median(b).toFixed(1).padStart(9)}  ` +
+  const rw = `bn ${r.batchNormsFolded}, scale ${r.scalesFolded}, bias ${r.biasesFused}, act ${r.activationsFused}, ` +
+      `pad ${r.padsFused}, fused-call ${r.fusedKernelLayers}, drop ${r.dropoutsRemoved}`;
+  console.log(`${name.padEnd(32)} ${median(a).toFixed(1).padStart(9)} ${median(b).toFixed(1).padStart(9)}  ` +
       `${(median(a) / median(b)).toFixed(2).padStart(7)}x  ${rw}`);
   tf.dispose(x);
   o.dispose();

