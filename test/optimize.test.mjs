@@ -238,6 +238,26 @@ test('LayersModel: a Dense routed onto the fused kernel still runs its own call 
   assertClose(m.predict(x), o.predict(x), F32, 'optimized');
 });
 
+test('LayersModel: ZeroPadding2D equal to the next VALID conv\'s \'same\' padding is folded; other paddings stay', () => {
+  const m = tfl.sequential({layers: [
+    tfl.layers.zeroPadding2d({inputShape: [8, 8, 3], padding: [[0, 1], [0, 1]]}),  // = 'same' for 3x3 stride 2 on 8x8
+    tfl.layers.conv2d({filters: 4, kernelSize: 3, strides: 2, padding: 'valid'}),
+    tfl.layers.zeroPadding2d({padding: [[1, 1], [1, 1]]}),                            // = 'same' for 3x3 stride 1
+    tfl.layers.depthwiseConv2d({kernelSize: 3, padding: 'valid', activation: 'relu'}),
+    tfl.layers.zeroPadding2d({padding: [[1, 0], [1, 0]], name: 'not_same'}),          // not 'same': stays
+    tfl.layers.conv2d({filters: 2, kernelSize: 2, padding: 'valid'}),
+  ]});
+  const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 47);
+  const o = ab.optimize(m);
+  const r = o.optimizationReport;
+  assert.equal(r.padsFused, 2);
+  assert.deepEqual(classes(o), ['Conv2D', 'DepthwiseConv2D', 'ZeroPadding2D', 'Conv2D']);
+  assert.deepEqual(o.layers.slice(0, 2).map((l) => l.getConfig().padding), ['same', 'same']);
+  assert.deepEqual(o.inputs[0].shape, [null, 8, 8, 3]);
+  assert.match(r.leftAlone.find((e) => e.name === 'not_same').reason, /padding is not 'same' for input 4,4/);
+  assertClose(m.predict(x), o.predict(x), F32, 'optimized');
+});
+
 test('LayersModel: dropout-like layers removed (also the first one, which carries the input shape)', () => {
   const m = tfl.sequential({layers: [
     tfl.layers.dropout({inputShape: [6], rate: 0.5}),
@@ -351,6 +371,8 @@ for (const [name, size, nImages] of [['mobilenet_v2', 224, 4], ['inception_v3', 
     const r = o.optimizationReport;
     assert.equal(r.batchNormsFolded, bns);
     assert.equal(r.dropoutsRemoved, dropouts);
+    assert.equal(r.padsFused, count('ZeroPadding2D'));  // Keras' correct_pad before stride-2 convs
+    assert.ok(!r.cpuFallback.includes('PadV2'));
     // Every activation layer in these models follows a BatchNorm after a conv.
     assert.equal(r.activationsFused, count('Activation') + count('ReLU'));
     assert.ok(r.fusedKernelLayers >= count('DepthwiseConv2D'), `${r.fusedKernelLayers} layers on fused kernels`);

@@ -10,6 +10,8 @@
 //   linear activation, whose output only it reads, is folded into that layer's kernel and bias.
 // - An activation layer right after such a layer (linear activation, output read only by it)
 //   becomes that layer's `activation`.
+// - A ZeroPadding2D that makes a VALID convolution after it pad exactly as 'same' would (at the
+//   model's fixed input size) goes, and the convolution pads 'same'.
 import {Tensor, tensor as makeTensor} from '@tensorflow/tfjs-core';
 
 import {affineBias, allFinite, batchNormAffine, ChannelLayout, outChannels, scaleWeight} from './fold';
@@ -188,23 +190,86 @@ class Rewriter {
         this.leave(d, 'is a model output');
         continue;
       }
-      if (this.sequential) {
-        const i = this.nodes.indexOf(d);
-        const next = this.nodes.slice(i + 1).find((n) => !n.removed);
-        const shapeKeys = ['batchInputShape', 'inputShape', 'inputDim', 'dtype'];
-        if (d.inbound[0].refs[0].layer === INPUT && shapeKeys.some((k) => d.config[k] != null)) {
-          if (next == null || shapeKeys.some((k) => next.config[k] != null)) {
-            this.leave(d, 'carries the model input shape');
-            continue;
-          }
-          next.config = {...next.config};
-          for (const k of shapeKeys) if (d.config[k] != null) next.config[k] = d.config[k];
-        }
+      if (this.sequential && !this.moveInputShape(d)) {
+        this.leave(d, 'carries the model input shape');
+        continue;
       }
       d.removed = true;
       this.redirect(d.name, d.inbound.map((ib) => ib.refs[0]));
       this.report.dropoutsRemoved++;
     }
+  }
+
+  /**
+   * ZeroPadding2D read only by a VALID Conv2D/DepthwiseConv2D whose padding it makes equal to
+   * 'same' at the model's fixed input size (Keras' MobileNet "correct_pad" is exactly that): the
+   * padding layer goes and the convolution pads 'same' (no separate copy of the input).
+   */
+  foldZeroPadding(): void {
+    for (const z of this.live()) {
+      if (z.className !== 'ZeroPadding2D') continue;
+      const c = this.live().find((n) => n.inbound.some((ib) => ib.refs.some((r) => r.layer === z.name)));
+      if (c == null || (c.className !== 'Conv2D' && c.className !== 'DepthwiseConv2D')) continue;
+      const why = this.zeroPaddingProblem(z, c);
+      if (why) {
+        this.leave(z, `not folded into '${c.name}': ${why}`);
+        continue;
+      }
+      if (this.sequential && !this.moveInputShape(z)) {
+        this.leave(z, 'carries the model input shape');
+        continue;
+      }
+      z.removed = true;
+      this.redirect(z.name, [z.inbound[0].refs[0]]);
+      c.config = {...c.config, padding: 'same'};
+      this.report.padsFused++;
+    }
+  }
+  zeroPaddingProblem(z: LNode, c: LNode): string|null {
+    if (z.inbound.length !== 1 || z.inbound[0].refs.length !== 1) return 'it is shared or has several inputs';
+    const u = this.uses(z.name);
+    if (u.calls !== 1 || u.output) return 'its output has other readers';
+    if (c.inbound.length !== 1 || c.inbound[0].refs.length !== 1) return 'the convolution is shared';
+    if (c.inbound[0].kwargs.some((k) => k != null && Object.keys(k).length > 0)) return 'the convolution is called with arguments';
+    if (c.config.padding !== 'valid') return `the convolution pads '${c.config.padding}'`;
+    if ((z.config.dataFormat ?? 'channelsLast') !== 'channelsLast' || (c.config.dataFormat ?? 'channelsLast') !== 'channelsLast') {
+      return 'not channelsLast';
+    }
+    const pad = z.config.padding;
+    if (!Array.isArray(pad) || pad.length !== 2 || !pad.every((p: unknown) => Array.isArray(p) && p.length === 2)) {
+      return 'unexpected padding config';
+    }
+    let shape: unknown;
+    try {
+      shape = (this.model.getLayer(z.origName) as unknown as {input: {shape: unknown}}).input.shape;
+    } catch {
+      shape = null;
+    }
+    if (!Array.isArray(shape) || shape.length !== 4 || typeof shape[1] !== 'number' || typeof shape[2] !== 'number') {
+      return 'the input height and width are not fixed';
+    }
+    const k: number[] = c.config.kernelSize;
+    const st: number[] = c.config.strides ?? [1, 1];
+    // tfjs-layers' DepthwiseConv2D ignores its dilation; Conv2D uses it.
+    const dil: number[] = c.className === 'Conv2D' ? (c.config.dilationRate ?? [1, 1]) : [1, 1];
+    for (let d = 0; d < 2; d++) {
+      const size = shape[1 + d] as number;
+      const eff = (k[d] - 1) * dil[d] + 1;
+      const total = Math.max(0, (Math.ceil(size / st[d]) - 1) * st[d] + eff - size);
+      const before = Math.floor(total / 2);
+      if (pad[d][0] !== before || pad[d][1] !== total - before) return `its padding is not 'same' for input ${shape.slice(1, 3)}`;
+    }
+    return null;
+  }
+  /** Sequential: a removed first layer's input shape moves to the next layer; false if it cannot. */
+  moveInputShape(d: LNode): boolean {
+    const shapeKeys = ['batchInputShape', 'inputShape', 'inputDim', 'dtype'];
+    if (d.inbound[0].refs[0].layer !== INPUT || !shapeKeys.some((k) => d.config[k] != null)) return true;
+    const next = this.nodes.slice(this.nodes.indexOf(d) + 1).find((n) => !n.removed);
+    if (next == null || shapeKeys.some((k) => next.config[k] != null)) return false;
+    next.config = {...next.config};
+    for (const k of shapeKeys) if (d.config[k] != null) next.config[k] = d.config[k];
+    return true;
   }
 
   foldBatchNorms(): void {
@@ -475,10 +540,11 @@ export function optimizeLayersModel(model: LayersModelLike, options: ResolvedOpt
     }
   }
   if (options.removeDropout) rw.removeDropouts();
+  if (options.fuseActivations) rw.foldZeroPadding();
   if (options.foldBatchNorm) rw.foldBatchNorms();
   if (options.fuseActivations) rw.fuseActivations();
 
-  const rewritten = report.batchNormsFolded + report.activationsFused + report.dropoutsRemoved > 0;
+  const rewritten = report.batchNormsFolded + report.activationsFused + report.dropoutsRemoved + report.padsFused > 0;
   let result: LayersModelLike;
   if (!rewritten && options.inplace) {
     result = model;  // nothing to rebuild

@@ -65,7 +65,10 @@ export interface OptimizationReport {
    * tfjs-layers runs them apart (DepthwiseConv2D always; Conv2D/Dense with relu6 or sigmoid).
    */
   fusedKernelLayers: number;
-  /** GraphModel: zero Pad nodes turned into the explicit padding of the convolution reading them. */
+  /**
+   * Padding folded into the convolution reading it: GraphModel zero Pad nodes (explicit padding),
+   * LayersModel ZeroPadding2D layers equal to the next VALID conv's 'same' padding.
+   */
   padsFused: number;
   /** Dropout-like layers / Identity nodes removed. */
   dropoutsRemoved: number;
