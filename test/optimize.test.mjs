@@ -336,12 +336,14 @@ test('LayersModel: inplace rewrites the same object; old weights are released; i
     tfl.layers.flatten(), tfl.layers.dense({units: 2}),
   ]});
   randomizeBatchNorms(m, 31);
+  m.compile({optimizer: 'sgd', loss: 'meanSquaredError'});
   const x = tf.randomNormal([2, 7, 7, 3], 0, 1, 'float32', 37);
   const y0 = m.predict(x);
   const before = tf.memory().numTensors;
   const o = ab.optimize(m, {inplace: true});
   assert.equal(o, m);
   assert.equal(m.optimizationReport.batchNormsFolded, 1);
+  assert.match(m.optimizationReport.notes.join(' '), /compiled for training; the optimized one is not/);
   assert.deepEqual(classes(m), ['Conv2D', 'Flatten', 'Dense']);
   // 7 weights (conv kernel, 4 BatchNorm, dense kernel and bias) became 4 (conv kernel and bias, dense).
   assert.equal(tf.memory().numTensors - before, -3);

@@ -531,6 +531,7 @@ export function optimizeLayersModel(model: LayersModelLike, options: ResolvedOpt
       }
     }
   }
+  const compiled = (model as unknown as {optimizer?: unknown}).optimizer != null;
   const config = model.getConfig();
   const rw = new Rewriter(model, sequential, report);
   readGraph(rw, config);
@@ -561,6 +562,9 @@ export function optimizeLayersModel(model: LayersModelLike, options: ResolvedOpt
   }
   if (options.fuseActivations) report.fusedKernelLayers = routeToFusedKernels(result.layers);
   report.changed = rewritten || report.fusedKernelLayers > 0;
+  if (rewritten && compiled) {
+    report.notes.push('the model was compiled for training; the optimized one is not (it is for inference)');
+  }
   applyWeightPasses(collectWeights(result), options, report);
   reportKernels(result, report);
   return result;
