@@ -19,6 +19,7 @@ import {PNG} from 'pngjs';
 
 import * as ab from '../dist/esm/index.js';
 import graphInternals from '../dist/cjs/optimize/graph.js';
+import kernelTables from '../dist/cjs/optimize/kernels.js';
 
 const require = createRequire(import.meta.url);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -155,6 +156,20 @@ test('prepack and bf16 are reported as not applied in this build, with the weigh
   assert.deepEqual(r.weightCandidates.map((w) => [w.kind, w.shape]),
       [['conv2d', [3, 3, 2, 3]], ['depthwiseConv2d', [3, 3, 3, 1]], ['matmul', [12, 2]]]);
   assert.equal(ab.optimize(m, {weightsPrepack: false}).optimizationReport.prepack, 'disabled');
+});
+
+test('the kernel tables behind report.cpuFallback name registered kernels only', () => {
+  const registered = new Set(tf.getKernelsForBackend('afterburner').map((k) => k.kernelName));
+  const named = [...Object.values(kernelTables.GRAPH_OP_KERNELS), ...Object.values(kernelTables.ACTIVATION_KERNELS)].flat();
+  for (const cls of ['Conv2D', 'Conv1D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose', 'Dense',
+    'BatchNormalization', 'ReLU', 'LeakyReLU', 'ELU', 'PReLU', 'Softmax', 'ThresholdedReLU', 'MaxPooling2D',
+    'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'Flatten', 'Permute', 'Add', 'Subtract',
+    'Multiply', 'Average', 'Maximum', 'Minimum', 'Concatenate', 'ZeroPadding2D', 'Cropping2D', 'UpSampling2D']) {
+    const k = kernelTables.layerKernels(cls, {activation: 'relu6', useBias: true, maxValue: 6});
+    assert.ok(k != null, cls);
+    named.push(...k);
+  }
+  for (const k of new Set(named)) assert.ok(registered.has(k), `'${k}' is not a registered kernel`);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -7,15 +7,15 @@ import {BACKEND_NAME} from '../backend/backend';
 import {nativeKernelNames} from '../backend/register';
 
 /** GraphModel ops whose tfjs kernel has another name (tfjs-converter 4.22.0's executors). */
-const GRAPH_OP_KERNELS: Record<string, string[]> = {
-  AddV2: ['Add'], BiasAdd: ['Add'], Mul: ['Multiply'], Div: ['RealDiv'], DivNoNan: ['DivNoNan'],
+export const GRAPH_OP_KERNELS: Record<string, string[]> = {
+  AddV2: ['Add'], BiasAdd: ['Add'], Mul: ['Multiply'], Div: ['RealDiv'], DivNoNan: ['RealDiv', 'Equal', 'Select'],
   MatMul: ['BatchMatMul'], BatchMatMulV2: ['BatchMatMul'], _FusedConv2D: ['FusedConv2D'],
   FusedDepthwiseConv2dNative: ['FusedDepthwiseConv2D'], DepthwiseConv2d: ['DepthwiseConv2dNative'],
   Conv1D: ['Conv2D', 'Reshape'], FusedBatchNorm: ['FusedBatchNorm'], FusedBatchNormV2: ['FusedBatchNorm'],
   FusedBatchNormV3: ['FusedBatchNorm'], ConcatV2: ['Concat'], Squeeze: ['Reshape'], ExpandDims: ['Reshape'],
   Pad: ['PadV2'], Split: ['SplitV'], TopKV2: ['TopK'], SelectV2: ['Select'], BroadcastTo: ['Tile'],
   StopGradient: ['Identity'], Snapshot: ['Identity'], FakeQuantWithMinMaxVars: ['Identity'],
-  Conv2dTranspose: ['Conv2DBackpropInput'], EmptyTensorList: [],
+  Conv2dTranspose: ['Conv2DBackpropInput'], FloorMod: ['Mod'], EmptyTensorList: [],
 };
 
 /** GraphModel ops the converter runs without a tfjs kernel (constants, shapes, control flow, lists). */
@@ -34,10 +34,10 @@ const GRAPH_OP_NO_KERNEL = new Set([
 ]);
 
 /** Activations of tfjs-layers (serialized names) and the kernels they run. */
-const ACTIVATION_KERNELS: Record<string, string[]> = {
+export const ACTIVATION_KERNELS: Record<string, string[]> = {
   linear: [], relu: ['Relu'], relu6: ['Relu', 'Minimum'], elu: ['Elu'], selu: ['Selu'],
   sigmoid: ['Sigmoid'], hardSigmoid: ['Multiply', 'Add', 'ClipByValue'], tanh: ['Tanh'],
-  softmax: ['Softmax'], logSoftmax: ['LogSoftmax'], softplus: ['Softplus'],
+  softmax: ['Softmax'], logSoftmax: ['Max', 'Sub', 'Exp', 'Sum', 'Log'], softplus: ['Softplus'],
   softsign: ['Abs', 'Add', 'RealDiv'], swish: ['Sigmoid', 'Multiply'], mish: ['Softplus', 'Tanh', 'Multiply'],
   gelu: ['RealDiv', 'Erf', 'Add', 'Multiply'], gelu_new: ['Pow', 'Multiply', 'Add', 'Sqrt', 'RealDiv', 'Tanh'],
 };
