@@ -433,8 +433,8 @@ async function runGraph(m, img) {
 const humanCases = [
   // Conv2D -> AddV2(bias) -> Relu6 and DepthwiseConv2dNative -> AddV2 -> Relu6 chains.
   {name: 'handlandmark-full', biasesFused: 38, activationsFused: 34, scalesFolded: 0, padsFused: 0},
-  // DepthwiseConv2dNative -> Mul(scale) -> Add(bias) -> Relu (a decomposed BatchNorm).
-  {name: 'faceres', biasesFused: 27, activationsFused: 28, scalesFolded: 13, padsFused: 0},
+  // DepthwiseConv2dNative -> Mul(scale) -> Add(bias) -> Relu -> Minimum(6) -> Maximum(0): 28 relu + 27 x 2 clamps.
+  {name: 'faceres', biasesFused: 27, activationsFused: 82, scalesFolded: 13, padsFused: 0},
   // Already fused by the converter except _FusedConv2D -> Sigmoid heads; Pad -> VALID conv.
   {name: 'blazepose-lite', biasesFused: 0, activationsFused: 3, scalesFolded: 0, padsFused: 5},
   // 45 Pad -> VALID convolutions (the cpu PadV2 kernel copies the whole input each time).

@@ -10,7 +10,8 @@
 // - C = FusedBatchNorm(V2/V3) with constant parameters, or Mul by a per-channel constant, and P
 //   has no activation: folded into P's filter and bias (float64, rounded once).
 // - C = BiasAdd / Add / AddV2 of a per-channel constant and P has no activation: P's bias.
-// - C = Relu / Relu6 / Elu / Sigmoid / LeakyRelu / Prelu and P has none: P's activation.
+// - C = Relu / Relu6 / Elu / Sigmoid / LeakyRelu / Prelu and P has none: P's activation; after a
+//   relu, Minimum(6) makes it relu6 and Maximum(0) is dropped.
 // The rewritten P takes C's name (C's readers and the model's output names stay valid).
 // A zero Pad of height/width read only by a VALID convolution becomes its explicit padding.
 // Identity nodes that are not model outputs are removed (not in graphs with control flow).
@@ -287,7 +288,8 @@ class GraphRewriter {
   /** Tries to merge C (the only reader of its input 0) into that producer; returns whether it did. */
   tryMerge(c: GNode, o: ResolvedOptions): boolean {
     // The producer is input 0, or either input of a commutative Mul / Add.
-    const commutative = (c.op === 'Mul' || c.op === 'Add' || c.op === 'AddV2') && c.inputs.length === 2;
+    const commutative = (c.op === 'Mul' || c.op === 'Add' || c.op === 'AddV2' || c.op === 'Minimum' || c.op === 'Maximum') &&
+        c.inputs.length === 2;
     const at = commutative && PRODUCERS[c.inputs[0].op] == null && PRODUCERS[c.inputs[1].op] != null ? 1 : 0;
     const p = c.inputs[at];
     if (p == null || PRODUCERS[p.op] == null) return false;
@@ -295,11 +297,31 @@ class GraphRewriter {
     const isScale = c.op === 'Mul';
     const isBias = BIAS_ADDS.has(c.op);
     const act = ACTIVATIONS[c.op];
-    if (!((isBn || isScale) && o.foldBatchNorm) && !((isBias || act) && o.fuseActivations)) return false;
+    const isClamp = c.op === 'Minimum' || c.op === 'Maximum';
+    if (!((isBn || isScale) && o.foldBatchNorm) && !((isBias || act || isClamp) && o.fuseActivations)) return false;
     const e = this.epilogue(p);
     if (e == null) {
       if (isBn || act) this.leave(c, `not merged into '${p.name}': its fused form is not one this pass knows`);
       return false;
+    }
+    if (isClamp) {
+      // relu then min(., 6) is relu6; max(., 0) after relu/relu6 changes nothing (NaN stays NaN
+      // in all of tfjs-cpu's relu, relu6 = clip and min/max, and so in the native kernels).
+      const k = c.inputs.length === 2 ? this.constValues(c.inputs[1 - at]) : null;
+      const maxRank = PRODUCERS[p.op].kind === 'matmul' ? 2 : 4;
+      const v = k && k.data.length === 1 && k.shape.length <= maxRank ? k.data[0] : NaN;
+      const toRelu6 = c.op === 'Minimum' && v === 6 && e.activation === 'relu';
+      const noOp = c.op === 'Maximum' && v === 0 && (e.activation === 'relu' || e.activation === 'relu6');
+      if (!toRelu6 && !noOp) return false;  // an ordinary min/max
+      const why = this.soleReader(p, c, at);
+      if (why) {
+        this.leave(c, `not merged into '${p.name}': ${why}`);
+        return false;
+      }
+      this.absorb(p, c);
+      if (toRelu6) this.setEpilogue(p, {...e, activation: 'relu6'});
+      this.report.activationsFused++;
+      return true;
     }
     const ch = this.channels(p);
     // A constant operand per channel (Mul/Add): the other input of C.
