@@ -498,6 +498,29 @@ test('GraphModel: O0 changes nothing; inplace rewrites the same object; executeA
   m.dispose();
 });
 
+test('optimize + dispose and optimized predict leak no tensors (GraphModel and LayersModel)', async () => {
+  const g = await loadHuman('faceres');
+  const l = tfl.sequential({layers: [
+    tfl.layers.conv2d({inputShape: [8, 8, 3], filters: 4, kernelSize: 3}), tfl.layers.batchNormalization(),
+    tfl.layers.reLU({maxValue: 6}), tfl.layers.depthwiseConv2d({kernelSize: 3}), tfl.layers.dropout({rate: 0.1}),
+  ]});
+  const x = tf.randomNormal([1, 8, 8, 3]);
+  for (const m of [g, l]) {
+    const before = tf.memory();
+    for (let i = 0; i < 3; i++) ab.optimize(m).dispose();
+    assert.equal(tf.memory().numTensors, before.numTensors);
+    assert.equal(tf.memory().numBytes, before.numBytes);
+  }
+  const o = ab.optimize(l);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) tf.dispose(o.predict(x));
+  assert.equal(tf.memory().numTensors, before);
+  x.dispose();
+  o.dispose();
+  g.dispose();
+  l.dispose();
+});
+
 /** A GraphModel built from a hand-written GraphDef (float32 constants in one weight buffer). */
 async function syntheticGraph(nodes, consts, outputs) {
   const specs = [];
