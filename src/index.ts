@@ -51,3 +51,7 @@ import type {Tensor as TfTensor} from '@tensorflow/tfjs-core';
 export function trace(fn: (...xs: TfTensor[]) => unknown, exampleInputs: TfTensor[]): import('./graph/ir').Graph {
   return traceFn(fn, exampleInputs).graph;
 }
+
+// ab.optimize(): model-level rewrites for inference (src/optimize/).
+export {optimize} from './optimize';
+export type {LeftAlone, OptimizationReport, OptimizeOptions, WeightCandidate} from './optimize';

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// ab.optimize(model, options): IPEX's ipex.optimize for tfjs models. Model-level rewrites for
+// inference (fold BatchNorm, fuse bias + activation, drop dropout, prepack weights) on a
+// LayersModel or GraphModel, returning a model with the same API and a report of what it did.
+import {isGraphModel, optimizeGraphModel} from './graph';
+import {isLayersModel, optimizeLayersModel} from './layers';
+import {emptyReport, OptimizationReport, OptimizeOptions, resolveOptions} from './types';
+
+export type {LeftAlone, OptimizationReport, OptimizeOptions, WeightCandidate} from './types';
+
+/**
+ * Optimizes a tfjs LayersModel or GraphModel for inference and returns it with the same API
+ * (predict / execute / executeAsync), with `optimizationReport` attached.
+ *
+ * - level 'O1' (default): folds BatchNormalization into the conv/dense before it, fuses bias and
+ *   activation into it, removes dropout-like identities, prepacks weights (when this build can).
+ *   'O0': none of these (individual flags still turn rewrites on).
+ * - Without `inplace`, the original model is not changed (the new one shares its unchanged
+ *   weight data); with `inplace: true` the model object itself is rewritten and returned.
+ * - A part that cannot be rewritten safely is left as it was and listed in
+ *   `report.leftAlone`. Outputs equal the original's within float32 rounding.
+ * - The result is for inference: folded models no longer train like the original.
+ */
+export function optimize<T extends object>(model: T, options: OptimizeOptions = {}): T&{optimizationReport: OptimizationReport} {
+  const opts = resolveOptions(options);
+  let report: OptimizationReport;
+  let result: object;
+  if (isLayersModel(model)) {
+    report = emptyReport('LayersModel', opts);
+    result = optimizeLayersModel(model, opts, report);
+  } else if (isGraphModel(model)) {
+    report = emptyReport('GraphModel', opts);
+    result = optimizeGraphModel(model, opts, report);
+  } else {
+    throw new TypeError('ab.optimize: expected a tfjs LayersModel (tf.loadLayersModel, tf.sequential, tf.model) ' +
+        'or GraphModel (tf.loadGraphModel)');
+  }
+  Object.defineProperty(result, 'optimizationReport', {value: report, configurable: true, enumerable: false, writable: true});
+  return result as T&{optimizationReport: OptimizationReport};
+}
