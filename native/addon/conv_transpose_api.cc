@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// N-API: conv2dTranspose (tfjs Conv2DBackpropInput, NHWC, f32).
+#include <cstdint>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "arg_checks.h"
+#include "napi_util.h"
+#include "ops/conv_transpose.h"
+#include "runtime/memory.h"
+
+namespace ab {
+namespace {
+using napi::Args;
+using napi::mul_checked;
+using napi::overlaps;
+std::string s(int64_t v) { return napi::str(v); }
+
+// conv2dTranspose(dy, filter, dx, dims: number[13] = [batch, inH, inW, inC, outH, outW, outC, fH,
+//                 fW, strideH, strideW, padTop, padLeft], algo: 0 auto | 1 gemm | 2 phase): undefined
+// in* are dx's (the conv's input) dims, out* dy's; filter is [fH, fW, inC, outC].
+napi_value conv2d_transpose_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "conv2dTranspose", 5);
+  float *pdy, *pw, *pdx;
+  size_t ndy, nw, ndx;
+  std::vector<int64_t> d;
+  int32_t algo;
+  const std::string fn = "conv2dTranspose: ";
+  if (!a.ok || !a.f32(0, "dy", &pdy, &ndy) || !a.f32(1, "filter", &pw, &nw) || !a.f32(2, "dx", &pdx, &ndx) ||
+      !a.i64_list(3, "dims", &d) || !a.i32(4, "algo", &algo))
+    return nullptr;
+  if (d.size() != 13) {
+    napi::throw_range_error(env, fn + "'dims' must hold 13 integers, got " + s(static_cast<int64_t>(d.size())));
+    return nullptr;
+  }
+  for (size_t i = 0; i < 11; ++i)
+    if (d[i] < 0 || d[i] > INT32_MAX) {
+      napi::throw_range_error(env, fn + "dims[" + s(static_cast<int64_t>(i)) + "] must be in [0, 2^31), got " + s(d[i]));
+      return nullptr;
+    }
+  if (d[11] < -INT32_MAX || d[11] > INT32_MAX || d[12] < -INT32_MAX || d[12] > INT32_MAX) {
+    napi::throw_range_error(env, fn + "pads are out of range");
+    return nullptr;
+  }
+  if (algo < kConvTAuto || algo > kConvTPhase) {
+    napi::throw_range_error(env, fn + "'algo' must be 0 (auto), 1 (gemm) or 2 (phase), got " + s(algo));
+    return nullptr;
+  }
+  ConvTransposeParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12]};
+  if (p.stride_h < 1 || p.stride_w < 1) {
+    napi::throw_range_error(env, fn + "strides must be >= 1");
+    return nullptr;
+  }
+  int64_t dxn, dyn, wn;
+  if (!mul_checked(p.batch, p.in_h, &dxn) || !mul_checked(dxn, p.in_w, &dxn) || !mul_checked(dxn, p.in_c, &dxn) ||
+      !mul_checked(p.batch, p.out_h, &dyn) || !mul_checked(dyn, p.out_w, &dyn) || !mul_checked(dyn, p.out_c, &dyn) ||
+      !mul_checked(p.f_h, p.f_w, &wn) || !mul_checked(wn, p.in_c, &wn) || !mul_checked(wn, p.out_c, &wn)) {
+    napi::throw_range_error(env, fn + "sizes overflow");
+    return nullptr;
+  }
+  if (static_cast<int64_t>(ndy) < dyn || static_cast<int64_t>(nw) < wn || static_cast<int64_t>(ndx) < dxn) {
+    napi::throw_range_error(env, fn + "dy, filter or dx is smaller than its shape (dy " + s(static_cast<int64_t>(ndy)) + "/" +
+                                     s(dyn) + ", filter " + s(static_cast<int64_t>(nw)) + "/" + s(wn) + ", dx " +
+                                     s(static_cast<int64_t>(ndx)) + "/" + s(dxn) + ")");
+    return nullptr;
+  }
+  if (dxn > 0 && (overlaps(pdx, ndx, pdy, ndy) || overlaps(pdx, ndx, pw, nw))) {
+    napi::throw_range_error(env, fn + "'dx' must not share memory with dy or filter");
+    return nullptr;
+  }
+  if (dxn == 0) return napi::make_undefined(env);
+  hint_fresh_output(pdx, static_cast<size_t>(dxn) * sizeof(float));
+  try {
+    conv2d_transpose_nhwc_f32(pdy, pw, pdx, p, algo);
+  } catch (const std::bad_alloc&) {
+    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the column / packing buffers");
+    return nullptr;
+  }
+  return napi::make_undefined(env);
+}
+
+AB_EXPORT("conv2dTranspose", conv2d_transpose_fn);
+
+}  // namespace
+}  // namespace ab
