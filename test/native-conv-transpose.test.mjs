@@ -64,3 +64,21 @@ test('conv2dTranspose rejects bad arguments with clear errors', () => {
   ];
   for (const [args, re] of bad) assert.throws(() => nat.conv2dTranspose(...args), re);
 });
+
+test('conv2dBackpropFilter computes a known case and rejects bad arguments', () => {
+  // x [1, 3, 3, 1] of ones, dy [1, 3, 3, 1] of ones, 3x3 'same' (pad 1): dw[kh, kw] counts the
+  // output positions whose tap (kh, kw) lies inside x.
+  const x1 = new Float32Array(9).fill(1), dy1 = new Float32Array(9).fill(1), dw = new Float32Array(9).fill(NaN);
+  const d = [1, 3, 3, 1, 3, 3, 1, 3, 3, 1, 1, 1, 1];
+  nat.conv2dBackpropFilter(x1, dy1, dw, d);
+  assert.deepEqual(Array.from(dw), [4, 6, 4, 6, 9, 6, 4, 6, 4]);
+  const bad = [
+    [[x1, dy1, dw, d.slice(1)], /'dims' must hold 13 integers/],
+    [[x1.subarray(1), dy1, dw, d], /x, dy or dw is smaller than its shape/],
+    [[x1, dy1, dw.subarray(1), d], /x, dy or dw is smaller than its shape/],
+    [[x1, dy1, dw, [...d.slice(0, 10), 0, 1, 1]], /strides must be >= 1/],
+    [[x1, dy1, x1, d], /'dw' must not share memory with x or dy/],
+    [[x1, new Float64Array(9), dw, d], /argument 'dy' must be a Float32Array/],
+  ];
+  for (const [args, re] of bad) assert.throws(() => nat.conv2dBackpropFilter(...args), re);
+});

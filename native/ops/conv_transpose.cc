@@ -142,6 +142,26 @@ void run_phase(const float* dy, const float* w, float* dx, const ConvTransposePa
   }
 }
 
+// ---- filter gradient --------------------------------------------------------------------------------
+// im2col rows [m0, m1) of x (m = (b * out_h + oh) * out_w + ow) into dst[(m - m0) * K + (kh * f_w + kw) * in_c + ci].
+void im2col_rows(const float* x, const ConvTransposeParams& p, int64_t m0, int64_t m1, float* dst) {
+  const int64_t K = p.f_h * p.f_w * p.in_c;
+  const size_t run = static_cast<size_t>(p.in_c) * sizeof(float);
+  for (int64_t m = m0; m < m1; ++m) {
+    const int64_t ow = m % p.out_w, t = m / p.out_w, oh = t % p.out_h, b = t / p.out_h;
+    float* row = dst + (m - m0) * K;
+    for (int64_t kh = 0; kh < p.f_h; ++kh) {
+      const int64_t ih = oh * p.stride_h - p.pad_top + kh;
+      for (int64_t kw = 0; kw < p.f_w; ++kw) {
+        const int64_t iw = ow * p.stride_w - p.pad_left + kw;
+        float* d = row + (kh * p.f_w + kw) * p.in_c;
+        if (ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w) std::memset(d, 0, run);
+        else std::memcpy(d, x + ((b * p.in_h + ih) * p.in_w + iw) * p.in_c, run);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // Measured on Zen 4 (2 threads, decoder-like and backprop-like shapes): the GEMM path's inner
@@ -166,6 +186,37 @@ void conv2d_transpose_nhwc_f32(const float* dy, const float* w, float* dx, const
   if (algo == kConvTAuto) algo = conv2d_transpose_pick(p);
   if (algo == kConvTGemm) run_gemm(dy, w, dx, p);
   else run_phase(dy, w, dx, p);
+}
+
+void conv2d_backprop_filter_nhwc_f32(const float* x, const float* dy, float* dw, const ConvTransposeParams& p) {
+  const int64_t KK = p.f_h * p.f_w * p.in_c, N = p.out_c, M = p.batch * p.out_h * p.out_w;
+  if (KK == 0 || N == 0) return;
+  if (M == 0) {
+    std::memset(dw, 0, static_cast<size_t>(KK * N) * sizeof(float));
+    return;
+  }
+  // 1x1, stride 1, unpadded, same size: dw = x^T . dy, one GEMM.
+  if (p.f_h == 1 && p.f_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 && p.pad_left == 0 &&
+      p.out_h == p.in_h && p.out_w == p.in_w) {
+    gemm::sgemm(true, false, KK, N, M, x, KK, dy, N, dw, N, nullptr);
+    return;
+  }
+  int64_t R = kScratchFloats / KK;
+  if (R < 512) R = 512;
+  if (R > M) R = M;
+  float* cols = scratch(t_cols, R * KK);
+  float* part = M > R ? scratch(t_res, KK * N) : nullptr;
+  for (int64_t m0 = 0; m0 < M; m0 += R) {
+    const int64_t m1 = m0 + R < M ? m0 + R : M;
+    parallel_for(m1 - m0, 64, [&](int64_t b, int64_t e) { im2col_rows(x, p, m0 + b, m0 + e, cols + b * KK); });
+    float* c = m0 == 0 ? dw : part;
+    gemm::sgemm(true, false, KK, N, m1 - m0, cols, KK, dy + m0 * N, N, c, N, nullptr);
+    if (m0 > 0) {  // chunks are added in order: the result does not depend on the thread count
+      parallel_for(KK, 64, [&](int64_t r0, int64_t r1) {
+        for (int64_t i = r0 * N; i < r1 * N; ++i) dw[i] += part[i];
+      });
+    }
+  }
 }
 
 }  // namespace ab

@@ -29,4 +29,12 @@ void conv2d_transpose_nhwc_f32(const float* dy, const float* w, float* dx, const
 // The algorithm kAuto runs for these parameters (kConvTGemm or kConvTPhase).
 int conv2d_transpose_pick(const ConvTransposeParams& p);
 
+// Conv2DBackpropFilter, NHWC, f32: the filter gradient of the same convolution, x being the conv's
+// input [batch, in_h, in_w, in_c] and dy its output gradient [batch, out_h, out_w, out_c]:
+//   dw[kh, kw, ci, co] = sum over (b, oh, ow) of x[b, oh*sh - pad_top + kh, ow*sw - pad_left + kw, ci]
+//                                                 * dy[b, oh, ow, co]   (taps outside x are zeros)
+// = im2col(x)^T . dy, one GEMM per chunk of output positions, the chunks' results added in order.
+// dw must not overlap x or dy; results do not depend on the thread count.
+void conv2d_backprop_filter_nhwc_f32(const float* x, const float* dy, float* dw, const ConvTransposeParams& p);
+
 }  // namespace ab

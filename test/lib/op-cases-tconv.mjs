@@ -110,6 +110,48 @@ export function addTconvCases(opCases, {data, refConv2d, ACT}) {
   tconvCase([1, 13, 10, 40], [4, 4, 40, 3], 2, 'same', {nchw: true});
   tconvCase([1, 6, 7, 3], [2, 3, 3, 4], [1, 2], [[0, 0], [1, 2], [0, 3], [0, 0]], {nchw: true});
 
+  // ---- Conv2DBackpropFilter (conv2d's filter gradient), NHWC and NCHW ---------------------------
+  function filterGradCase(xs, ws, strides, pad, {nchw = false, rounding} = {}) {
+    const st = typeof strides === 'number' ? [strides, strides] : strides;
+    const g = convGeometry(xs[1], xs[2], ws[0], ws[1], st, pad, rounding);
+    const dys = [xs[0], g.OH, g.OW, ws[3]];
+    const padN = nchw && Array.isArray(pad) ? [pad[0], pad[3], pad[1], pad[2]] : pad;
+    opCases.push({
+      kernel: 'Conv2DBackpropFilter',
+      name: `x[${xs}] f[${ws}] s${st} ${JSON.stringify(padN)}${rounding ? ` ${rounding}` : ''}${nchw ? ' NCHW' : ''}`,
+      run: (tf, x, dy) => tf.engine().runKernel('Conv2DBackpropFilter', {x, dy}, {
+        filterShape: ws, strides, pad: padN, dataFormat: nchw ? 'NCHW' : 'NHWC', dimRoundingMode: rounding}),
+      build: () => {
+        const x = data(xs, -1, 1, []), dy = data(dys, -1, 1, []);
+        const [B, H, W, Ci] = xs, [FH, FW, , Co] = ws;
+        const out = new Float64Array(size(ws)), abs = new Float64Array(out.length);
+        for (let b = 0; b < B; ++b) for (let oh = 0; oh < g.OH; ++oh) for (let ow = 0; ow < g.OW; ++ow) {
+          for (let kh = 0; kh < FH; ++kh) for (let kw = 0; kw < FW; ++kw) {
+            const ih = oh * st[0] - g.pt + kh, iw = ow * st[1] - g.pl + kw;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            for (let ci = 0; ci < Ci; ++ci) for (let co = 0; co < Co; ++co) {
+              const p = x[((b * H + ih) * W + iw) * Ci + ci] * dy[((b * g.OH + oh) * g.OW + ow) * Co + co];
+              out[((kh * FW + kw) * Ci + ci) * Co + co] += p;
+              abs[((kh * FW + kw) * Ci + ci) * Co + co] += Math.abs(p);
+            }
+          }
+        }
+        const inputs = nchw ? [{data: permute(x, xs, true), shape: nchwShape(xs)}, {data: permute(dy, dys, true), shape: nchwShape(dys)}] :
+                              [{data: x, shape: xs}, {data: dy, shape: dys}];
+        return {inputs, expected: {data: out, shape: ws, abs}, check: {kind: 'dot', k: Math.max(B * g.OH * g.OW, 1), epilogueUlps: 0}};
+      },
+    });
+  }
+  filterGradCase([2, 9, 11, 3], [3, 3, 3, 6], 2, 'same');
+  filterGradCase([1, 13, 10, 4], [5, 3, 4, 5], 3, 'valid');
+  filterGradCase([1, 10, 12, 2], [2, 3, 2, 5], [1, 2], [[0, 0], [1, 2], [0, 3], [0, 0]]);
+  filterGradCase([1, 11, 11, 3], [4, 4, 3, 5], 2, 1, {rounding: 'ceil'});
+  filterGradCase([2, 5, 6, 7], [1, 1, 7, 9], 1, 'valid');
+  filterGradCase([1, 64, 64, 64], [3, 3, 64, 4], 1, 'same');  // more than one chunk of positions
+  filterGradCase([0, 5, 5, 2], [3, 3, 2, 2], 1, 'same');
+  filterGradCase([2, 9, 11, 3], [3, 3, 3, 6], 2, 'same', {nchw: true});
+  filterGradCase([1, 10, 12, 2], [2, 3, 2, 5], [1, 2], [[0, 0], [1, 2], [0, 3], [0, 0]], {nchw: true});
+
   // ---- Conv2D / FusedConv2D in NCHW: the NHWC reference, transposed ---------------------------
   function nchwConvCase(xs, ws, stride, pad, dil, fused) {
     const kernel = fused ? 'FusedConv2D' : 'Conv2D';
@@ -195,5 +237,4 @@ export function addTconvCases(opCases, {data, refConv2d, ACT}) {
               check: {kind: 'dot', k: 9, epilogueUlps: 0}};
     },
   });
-  void size;
 }
