@@ -19,12 +19,15 @@ inline void add_run(float* __restrict d, const float* __restrict s, int64_t n) {
 }  // namespace
 
 // Adds to dx row (b, ih) every contribution of the dy rows r = b * out_h + oh in [r0, r1), whose
-// columns start at cols (row r at cols + (r - r0) * out_w * f_h * f_w * in_c). Contributions are
-// added in (kh, ow) order, so the result does not depend on how rows are split over threads.
+// columns start at cols (row r at cols + (r - r0) * out_w * f_h * f_w * in_c); with `zero`, the row
+// is cleared first. Contributions are added in (kh, ow) order, so the result does not depend on how
+// rows are split over threads.
 void conv_t_col2im_row_f32(const float* cols, float* dx, const ::ab::ConvTransposeParams& p, int64_t r0, int64_t r1,
-                           int64_t b, int64_t ih) {
+                           int64_t b, int64_t ih, bool zero) {
   const int64_t C = p.in_c, rowlen = p.in_w * C, seg = p.f_w * C, N = p.f_h * seg;
   float* d = dx + (b * p.in_h + ih) * rowlen;
+  if (zero)
+    for (int64_t i = 0; i < rowlen; ++i) d[i] = 0.f;
   for (int64_t kh = 0; kh < p.f_h; ++kh) {
     const int64_t t = ih + p.pad_top - kh;
     if (t < 0 || t % p.stride_h != 0) continue;

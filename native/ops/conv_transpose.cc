@@ -10,14 +10,14 @@
 
 AB_DECLARE_KERNEL(void, conv_t_col2im_row_f32,
                   (const float* cols, float* dx, const ::ab::ConvTransposeParams& p, int64_t r0, int64_t r1, int64_t b,
-                   int64_t ih))
+                   int64_t ih, bool zero))
 AB_DECLARE_KERNEL(void, conv_t_phase_scatter_f32,
                   (const float* res, float* dx, const ::ab::ConvTransposeParams& p, int64_t b, int64_t rho_h,
                    int64_t rho_w, int64_t n_w, int64_t i0, int64_t i1))
 
 namespace ab {
 namespace {
-using Col2imFn = void (*)(const float*, float*, const ConvTransposeParams&, int64_t, int64_t, int64_t, int64_t);
+using Col2imFn = void (*)(const float*, float*, const ConvTransposeParams&, int64_t, int64_t, int64_t, int64_t, bool);
 using ScatterFn = void (*)(const float*, float*, const ConvTransposeParams&, int64_t, int64_t, int64_t, int64_t, int64_t,
                            int64_t);
 const DispatchStub<Col2imFn> col2im_stub = {AB_STUB_SLOTS(conv_t_col2im_row_f32)};
@@ -36,17 +36,24 @@ float* scratch(std::vector<float>& v, int64_t n) {
 int64_t mod(int64_t a, int64_t m) { return ((a % m) + m) % m; }
 
 // ---- GEMM + col2im ------------------------------------------------------------------------------
-void run_gemm(const float* dy, const float* w, float* dx, const ConvTransposeParams& p) {
-  const int64_t dx_rows = p.batch * p.in_h, rowlen = p.in_w * p.in_c;
-  parallel_for(dx_rows, 64, [&](int64_t r0, int64_t r1) {
+void zero_rows(float* dx, int64_t rows, int64_t rowlen) {
+  parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
     std::memset(dx + r0 * rowlen, 0, static_cast<size_t>((r1 - r0) * rowlen) * sizeof(float));
   });
+}
+
+void run_gemm(const float* dy, const float* w, float* dx, const ConvTransposeParams& p) {
+  const int64_t dx_rows = p.batch * p.in_h, rowlen = p.in_w * p.in_c;
   const int64_t N = p.f_h * p.f_w * p.in_c, K = p.out_c, per_row = p.out_w * N;
-  if (K == 0 || per_row == 0) return;
   const int64_t dy_rows = p.batch * p.out_h;
+  if (K == 0 || per_row == 0 || dy_rows == 0) return zero_rows(dx, dx_rows, rowlen);
   int64_t R = kScratchFloats / per_row;
   if (R < 1) R = 1;
   if (R > dy_rows) R = dy_rows;
+  // One chunk (the common case): the col2im pass visits every dx row and clears it first, so dx is
+  // written once. Several chunks: dx is cleared up front and each chunk adds to the rows it reaches.
+  const bool single = R == dy_rows;
+  if (!single) zero_rows(dx, dx_rows, rowlen);
   float* cols = scratch(t_cols, R * per_row);
   const Col2imFn col2im = col2im_stub.get();
   std::vector<int64_t> rows;  // dx rows (b * in_h + ih) a chunk reaches
@@ -54,19 +61,22 @@ void run_gemm(const float* dy, const float* w, float* dx, const ConvTransposePar
     const int64_t r1 = r0 + R < dy_rows ? r0 + R : dy_rows;
     gemm::sgemm(false, true, (r1 - r0) * p.out_w, N, K, dy + r0 * p.out_w * K, K, w, K, cols, N, nullptr);
     rows.clear();
-    for (int64_t b = r0 / p.out_h; b <= (r1 - 1) / p.out_h; ++b) {
-      const int64_t oh_lo = r0 > b * p.out_h ? r0 - b * p.out_h : 0;
-      const int64_t oh_hi = r1 < (b + 1) * p.out_h ? r1 - b * p.out_h : p.out_h;  // exclusive
-      int64_t ih_lo = oh_lo * p.stride_h - p.pad_top, ih_hi = (oh_hi - 1) * p.stride_h - p.pad_top + p.f_h;
-      if (ih_lo < 0) ih_lo = 0;
-      if (ih_hi > p.in_h) ih_hi = p.in_h;
-      for (int64_t ih = ih_lo; ih < ih_hi; ++ih) rows.push_back(b * p.in_h + ih);
-    }
+    if (single)
+      for (int64_t r = 0; r < dx_rows; ++r) rows.push_back(r);
+    else
+      for (int64_t b = r0 / p.out_h; b <= (r1 - 1) / p.out_h; ++b) {
+        const int64_t oh_lo = r0 > b * p.out_h ? r0 - b * p.out_h : 0;
+        const int64_t oh_hi = r1 < (b + 1) * p.out_h ? r1 - b * p.out_h : p.out_h;  // exclusive
+        int64_t ih_lo = oh_lo * p.stride_h - p.pad_top, ih_hi = (oh_hi - 1) * p.stride_h - p.pad_top + p.f_h;
+        if (ih_lo < 0) ih_lo = 0;
+        if (ih_hi > p.in_h) ih_hi = p.in_h;
+        for (int64_t ih = ih_lo; ih < ih_hi; ++ih) rows.push_back(b * p.in_h + ih);
+      }
     // One dx row takes ~ (f_h / stride_h) * out_w * f_w * in_c adds.
     const int64_t work = (p.f_h / p.stride_h + 1) * per_row / p.f_h;
     const int64_t grain = work >= 16384 ? 1 : 16384 / (work > 0 ? work : 1);
     parallel_for(static_cast<int64_t>(rows.size()), grain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) col2im(cols, dx, p, r0, r1, rows[i] / p.in_h, rows[i] % p.in_h);
+      for (int64_t i = i0; i < i1; ++i) col2im(cols, dx, p, r0, r1, rows[i] / p.in_h, rows[i] % p.in_h, single);
     });
   }
 }

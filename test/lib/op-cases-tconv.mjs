@@ -94,6 +94,7 @@ export function addTconvCases(opCases, {data, refConv2d, ACT}) {
   tconvCase([1, 11, 11, 3], [4, 4, 3, 5], 2, 1, {rounding: 'ceil'});
   tconvCase([1, 11, 11, 3], [4, 4, 3, 5], 2, 1, {rounding: 'floor'});
   tconvCase([1, 28, 28, 16], [4, 4, 16, 32], 2, 'same');
+  tconvCase([2, 80, 40, 128], [4, 4, 128, 32], 2, 'same');  // columns in several chunks, one boundary inside an image
   // ... and the stride-phase path (in_c > out_c * stride^2).
   tconvCase([2, 9, 11, 20], [3, 3, 20, 4], 1, 'same');
   tconvCase([1, 13, 10, 40], [4, 4, 40, 3], 2, 'same');
