@@ -54,6 +54,22 @@ function permute(a, [B, H, W, C], toNCHW) {
 }
 const nchwShape = ([B, H, W, C]) => [B, C, H, W];
 
+/**
+ * Runs an NCHW case with AFTERBURNER_NCHW=native: while the backend's Transpose is tfjs-cpu's, small
+ * NCHW convolutions would otherwise take the cpu kernel (nchwNativePays), leaving the native path
+ * untested.
+ */
+const nativeNCHW = (run) => (tf, ...ts) => {
+  const prev = process.env.AFTERBURNER_NCHW;
+  process.env.AFTERBURNER_NCHW = 'native';
+  try {
+    return run(tf, ...ts);
+  } finally {
+    if (prev === undefined) delete process.env.AFTERBURNER_NCHW;
+    else process.env.AFTERBURNER_NCHW = prev;
+  }
+};
+
 export function addTconvCases(opCases, {data, refConv2d, ACT}) {
   // ---- Conv2DBackpropInput (tf.conv2dTranspose), NHWC and NCHW ------------------------------
   function tconvCase(xs, ws, strides, pad, {nchw = false, rounding} = {}) {
@@ -65,8 +81,8 @@ export function addTconvCases(opCases, {data, refConv2d, ACT}) {
       kernel: 'Conv2DBackpropInput',
       name: `dx[${xs}] f[${ws}] s${st} ${JSON.stringify(padN)}${rounding ? ` ${rounding}` : ''}${nchw ? ' NCHW' : ''}`,
       run: nchw ?
-          (tf, dy, w) => tf.engine().runKernel('Conv2DBackpropInput', {dy, filter: w},
-                                               {inputShape: nchwShape(xs), strides, pad: padN, dataFormat: 'NCHW', dimRoundingMode: rounding}) :
+          nativeNCHW((tf, dy, w) => tf.engine().runKernel('Conv2DBackpropInput', {dy, filter: w},
+                                                          {inputShape: nchwShape(xs), strides, pad: padN, dataFormat: 'NCHW', dimRoundingMode: rounding})) :
           (tf, dy, w) => tf.conv2dTranspose(dy, w, xs, strides, pad, rounding),
       build: () => {
         const dy = data(dys, -1, 1, []), w = data(ws, -1, 1, []);
@@ -154,23 +170,24 @@ export function addTconvCases(opCases, {data, refConv2d, ACT}) {
   filterGradCase([1, 10, 12, 2], [2, 3, 2, 5], [1, 2], [[0, 0], [1, 2], [0, 3], [0, 0]], {nchw: true});
 
   // ---- Conv2D / FusedConv2D in NCHW: the NHWC reference, transposed ---------------------------
-  function nchwConvCase(xs, ws, stride, pad, dil, fused) {
+  function nchwConvCase(xs, ws, stride, pad, dil, fused, auto = false) {
     const kernel = fused ? 'FusedConv2D' : 'Conv2D';
     // explicit pads are given in the data format's order
     const padN = Array.isArray(pad) ? [pad[0], pad[3], pad[1], pad[2]] : pad;
     opCases.push({
       kernel,
       name: `NCHW x[${nchwShape(xs)}] f[${ws}] s${stride} ${JSON.stringify(padN)} d${dil}` +
-          `${fused ? ` bias[${fused.bias ?? '-'}] ${fused.act}${fused.slope ? ` slope[${fused.slope}]` : ''}` : ''}`,
+          `${fused ? ` bias[${fused.bias ?? '-'}] ${fused.act}${fused.slope ? ` slope[${fused.slope}]` : ''}` : ''}` +
+          `${auto ? ' (auto: native or cpu by the estimate)' : ''}`,
       // The kernel itself: tf.fused.conv2d checks 3-D PReLU weights against the NHWC reading of x's shape.
-      run: fused ?
+      run: (auto ? (f) => f : nativeNCHW)(fused ?
           (tf, x, w, ...rest) => {
             const [bias, slope] = fused.bias ? rest : [undefined, rest[0]];
             return tf.engine().runKernel('FusedConv2D', {x, filter: w, bias, preluActivationWeights: slope},
                                          {strides: stride, pad: padN, dataFormat: 'NCHW', dilations: dil, activation: fused.act,
                                           leakyreluAlpha: 0.1});
           } :
-          (tf, x, w) => tf.conv2d(x, w, stride, padN, 'NCHW', dil),
+          (tf, x, w) => tf.conv2d(x, w, stride, padN, 'NCHW', dil)),
       build: () => {
         const x = data(xs, -1, 1, []), w = data(ws, -1, 1, []);
         const r = refConv2d(x, xs, w, ws, stride, pad, dil);
@@ -214,6 +231,8 @@ export function addTconvCases(opCases, {data, refConv2d, ACT}) {
   nchwConvCase([1, 7, 9, 6], [3, 3, 6, 10], 1, 'same', 1, {bias: [10], act: 'prelu', slope: [10, 7, 9]});
   nchwConvCase([2, 7, 9, 6], [3, 3, 6, 10], 1, 'same', 1, {bias: [10], act: 'prelu', slope: [1, 7, 1]});
   nchwConvCase([1, 7, 9, 6], [3, 3, 6, 10], 1, 'same', 1, {act: 'prelu', slope: [1]});
+  nchwConvCase([1, 9, 11, 5], [1, 1, 5, 7], 1, 'same', 1, null, true);
+  nchwConvCase([1, 20, 20, 64], [3, 3, 64, 65], 1, 'same', 1, {bias: [65], act: 'relu'}, true);
 
   // ---- depthwise with dataFormat NCHW: tfjs-cpu ignores dataFormat (NHWC), and so do we ------------
   opCases.push({

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // conv2d's filter gradient (Conv2DBackpropFilter), NHWC: im2col(x)^T . dy on the GEMM engine, in
 // chunks of output positions (native/ops/conv_transpose.cc). NCHW: x and dy are transposed to NHWC
-// first (the filter layout does not depend on the data format). No dilations (tfjs-cpu passes 1).
+// first (the filter layout does not depend on the data format; tfjs-cpu's kernel, ~0.7 µs a
+// multiply-add here, is always slower than the transposes). No dilations (tfjs-cpu passes 1).
 import {backend_util, Conv2DBackpropFilterAttrs, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {f32, nativeKernel, output, sizeOf} from '../kernel-utils';

@@ -8,7 +8,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
 import {f32, nativeKernel, output, sizeOf} from '../kernel-utils';
-import {nhwcPad, TO_NCHW, TO_NHWC, transpose} from './nchw';
+import {nchwNativePays, nhwcPad, TO_NCHW, TO_NHWC, transpose} from './nchw';
 
 type Shape4 = [number, number, number, number];
 
@@ -35,6 +35,8 @@ export const Conv2DBackpropInputConfig = nativeKernel('Conv2DBackpropInput', ['d
   // own strides: only when both agree with convInfo is that the transposed convolution.
   if (!util.arraysEqual(dy.shape, c.outShape) || filter.shape[2] !== c.inChannels) return fallback(args as never);
   if (!nchw) return runNHWC(backend, nat, dy, filter, c);
+  const dySize = sizeOf(dy.shape), dxSize = sizeOf(c.inShape);
+  if (!nchwNativePays(dySize * c.filterHeight * c.filterWidth * c.inChannels, dySize + dxSize)) return fallback(args as never);
   const [n, ch, h, w] = inputShape;
   const cT = backend_util.computeConv2DInfo(
       [n, h, w, ch], filter.shape as Shape4, strides, 1, nhwcPad(pad), dimRoundingMode, false, 'channelsLast');

@@ -10,7 +10,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import type {NativeBinding} from '../../binding';
 import {f32, nativeKernel, output, sizeOf} from '../kernel-utils';
 import {Epilogue, NO_EPILOGUE, runFused} from './fused';
-import {fusedNCHW, nhwcPad, viaNHWC} from './nchw';
+import {fusedNCHW, nchwNativePays, nhwcPad, viaNHWC} from './nchw';
 
 /** tfjs lets dilations be null (meaning [1, 1]), as tfjs-backend-cpu does. */
 export function convInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs, depthwise: boolean): backend_util.Conv2DInfo {
@@ -18,6 +18,12 @@ export function convInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs, 
   return backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides,
       dilations ?? [1, 1], pad, dimRoundingMode, depthwise, backend_util.convertConv2DDataFormat(dataFormat));
+}
+
+/** nchwNativePays for a conv2d: its multiply-adds against the elements of x and y. */
+function nchwPays(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): boolean {
+  const c = convInfo(x, filter, attrs, false), ySize = sizeOf(c.outShape);
+  return nchwNativePays(ySize * c.filterHeight * c.filterWidth * c.inChannels, sizeOf(x.shape) + ySize);
 }
 
 export type ConvRunner = (backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, filter: TensorInfo,
@@ -43,7 +49,10 @@ export function convKernel(name: string, depthwise: boolean, run: ConvRunner): K
     const nchw = !depthwise && attrs.dataFormat === 'NCHW';
     const nhwc = {...attrs, dataFormat: 'NHWC' as const, pad: nchw ? nhwcPad(attrs.pad) : attrs.pad};
     if (x.shape[nchw ? 1 : 3] !== filter.shape[2]) return fallback(args as never);
-    if (nchw) return viaNHWC(args.backend, x, (xT) => run(args.backend, nat, xT, filter, convInfo(xT, filter, nhwc, false), NO_EPILOGUE));
+    if (nchw) {
+      if (!nchwPays(x, filter, attrs)) return fallback(args as never);
+      return viaNHWC(args.backend, x, (xT) => run(args.backend, nat, xT, filter, convInfo(xT, filter, nhwc, false), NO_EPILOGUE));
+    }
     return run(args.backend, nat, x, filter, convInfo(x, filter, nhwc, depthwise), NO_EPILOGUE);
   });
 }
@@ -58,6 +67,7 @@ export function fusedConvKernel(name: string, depthwise: boolean, run: ConvRunne
     const nhwc = {...attrs, dataFormat: 'NHWC' as const, pad: nchw ? nhwcPad(attrs.pad) : attrs.pad};
     if (x.shape[nchw ? 1 : 3] !== filter.shape[2]) return fallback(args as never);
     if (nchw) {
+      if (!nchwPays(x, filter, attrs)) return fallback(args as never);
       const c = convInfo(x, filter, attrs, false);
       const y = fusedNCHW(
           backend, nat, x, c.outChannels, c.outShape,

@@ -16,6 +16,22 @@ import type {Epilogue} from './fused';
 export const TO_NHWC = [0, 2, 3, 1];
 export const TO_NCHW = [0, 3, 1, 2];
 
+/**
+ * Whether running an NCHW convolution natively between two transposes pays: always once a native
+ * Transpose is registered on this backend; while it is still tfjs-cpu's element-by-element loop
+ * (~100 ns an element here, against ~4-9 ns a multiply-add in tfjs-cpu's convolution loops), only
+ * when the convolution's multiply-adds exceed 24x the elements transposed (measured crossover
+ * 16-32: 1x1 32->32 at 56x56, ratio 16: cpu kernel 28 ms, transposes + native 36 ms; 1x1 64->64 at
+ * 28x28, ratio 32: 29 against 19 ms; 3x3 64->64 at 56x56: 1100 against 81 ms).
+ * AFTERBURNER_NCHW=native skips the estimate (the tests use it to reach the native path).
+ */
+export function nchwNativePays(macs: number, elementsTransposed: number): boolean {
+  if (typeof process !== 'undefined' && process.env?.AFTERBURNER_NCHW === 'native') return true;
+  const mine = getKernel('Transpose', BACKEND_NAME), cpu = getKernel('Transpose', 'cpu');
+  if (mine == null || cpu == null || mine.kernelFunc !== cpu.kernelFunc) return true;
+  return macs > 24 * elementsTransposed;
+}
+
 /** NCHW attrs' padding for the NHWC kernel: tfjs reads explicit pads in the data format's order. */
 export function nhwcPad<P>(pad: P): P {
   return (Array.isArray(pad) ? [pad[0], pad[2], pad[3], pad[1]] : pad) as P;
