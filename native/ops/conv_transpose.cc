@@ -114,7 +114,8 @@ void run_phase(const float* dy, const float* w, float* dx, const ConvTransposePa
             std::memcpy(wp + ci * K + (jh * pw.nk + jw) * Co, w + ((kh * p.f_w + kw) * Ci + ci) * Co,
                         static_cast<size_t>(Co) * sizeof(float));
         }
-      const int64_t per_row = pw.n * (K > 0 ? K : 1);  // one phase row: n_w positions
+      // One phase row: n_w positions of K columns in, of Ci results out; both buffers stay ~8 MiB.
+      const int64_t per_row = pw.n * (K > Ci ? K : Ci > 0 ? Ci : 1);
       int64_t R = kScratchFloats / per_row;
       if (R < 1) R = 1;
       if (R > ph.n) R = ph.n;
