@@ -213,7 +213,7 @@ void conv2d_backprop_filter_nhwc_f32(const float* x, const float* dy, float* dw,
     return;
   }
   int64_t R = kScratchFloats / KK;
-  if (R < 512) R = 512;
+  if (R < 128) R = 128;  // GEMM depth per chunk: keep it useful even for very large filters
   if (R > M) R = M;
   float* cols = scratch(t_cols, R * KK);
   float* part = M > R ? scratch(t_res, KK * N) : nullptr;
