@@ -114,40 +114,47 @@ void run_phase(const float* dy, const float* w, float* dx, const ConvTransposePa
             std::memcpy(wp + ci * K + (jh * pw.nk + jw) * Co, w + ((kh * p.f_w + kw) * Ci + ci) * Co,
                         static_cast<size_t>(Co) * sizeof(float));
         }
-      // One phase row: n_w positions of K columns in, of Ci results out; both buffers stay ~8 MiB.
-      const int64_t per_row = pw.n * (K > Ci ? K : Ci > 0 ? Ci : 1);
+      // Phase rows t = b * n_h + i (all images at once): n_w positions of K columns in, of Ci results
+      // out; both buffers stay ~8 MiB. At stride 1 the single phase's rows are dx's rows in order,
+      // so the GEMM writes dx directly.
+      const bool direct = p.stride_h == 1 && p.stride_w == 1;
+      const int64_t per_row = pw.n * (K > Ci ? K : Ci > 0 ? Ci : 1), rows = p.batch * ph.n;
       int64_t R = kScratchFloats / per_row;
       if (R < 1) R = 1;
-      if (R > ph.n) R = ph.n;
+      if (R > rows) R = rows;
       float* cols = scratch(t_cols, R * per_row);
-      float* res = scratch(t_res, R * pw.n * Ci);
-      for (int64_t b = 0; b < p.batch; ++b) {
-        for (int64_t i0 = 0; i0 < ph.n; i0 += R) {
-          const int64_t i1 = i0 + R < ph.n ? i0 + R : ph.n;
-          if (K > 0) {
-            parallel_for((i1 - i0) * pw.n, 64, [&](int64_t m0, int64_t m1) {
-              for (int64_t m = m0; m < m1; ++m) {
-                const int64_t i = i0 + m / pw.n, j = m % pw.n;
-                float* row = cols + m * K;
-                for (int64_t jh = 0; jh < ph.nk; ++jh) {
-                  const int64_t oh = ph.base + i - jh;
-                  for (int64_t jw = 0; jw < pw.nk; ++jw) {
-                    const int64_t ow = pw.base + j - jw;
-                    float* d = row + (jh * pw.nk + jw) * Co;
-                    if (oh < 0 || oh >= p.out_h || ow < 0 || ow >= p.out_w)
-                      std::memset(d, 0, static_cast<size_t>(Co) * sizeof(float));
-                    else
-                      std::memcpy(d, dy + ((b * p.out_h + oh) * p.out_w + ow) * Co, static_cast<size_t>(Co) * sizeof(float));
-                  }
+      float* res = direct ? nullptr : scratch(t_res, R * pw.n * Ci);
+      for (int64_t t0 = 0; t0 < rows; t0 += R) {
+        const int64_t t1 = t0 + R < rows ? t0 + R : rows;
+        if (K > 0) {
+          parallel_for((t1 - t0) * pw.n, 64, [&](int64_t m0, int64_t m1) {
+            for (int64_t m = m0; m < m1; ++m) {
+              const int64_t t = t0 + m / pw.n, j = m % pw.n, b = t / ph.n, i = t % ph.n;
+              float* row = cols + m * K;
+              for (int64_t jh = 0; jh < ph.nk; ++jh) {
+                const int64_t oh = ph.base + i - jh;
+                for (int64_t jw = 0; jw < pw.nk; ++jw) {
+                  const int64_t ow = pw.base + j - jw;
+                  float* d = row + (jh * pw.nk + jw) * Co;
+                  if (oh < 0 || oh >= p.out_h || ow < 0 || ow >= p.out_w)
+                    std::memset(d, 0, static_cast<size_t>(Co) * sizeof(float));
+                  else
+                    std::memcpy(d, dy + ((b * p.out_h + oh) * p.out_w + ow) * Co, static_cast<size_t>(Co) * sizeof(float));
                 }
               }
-            });
-          }
-          gemm::sgemm(false, true, (i1 - i0) * pw.n, Ci, K, cols, K > 0 ? K : 1, wp, K > 0 ? K : 1, res, Ci, nullptr);
-          parallel_for(i1 - i0, 8, [&](int64_t a, int64_t e) {
-            scatter(res + a * pw.n * Ci, dx, p, b, ph.rho, pw.rho, pw.n, i0 + a, i0 + e);
+            }
           });
         }
+        float* out = direct ? dx + t0 * pw.n * Ci : res;
+        gemm::sgemm(false, true, (t1 - t0) * pw.n, Ci, K, cols, K > 0 ? K : 1, wp, K > 0 ? K : 1, out, Ci, nullptr);
+        if (direct) continue;
+        parallel_for(t1 - t0, 8, [&](int64_t a, int64_t e) {
+          for (int64_t t = t0 + a; t < t0 + e;) {  // runs of rows within one image
+            const int64_t b = t / ph.n, i = t % ph.n, n = (b + 1) * ph.n < t0 + e ? (b + 1) * ph.n - t : t0 + e - t;
+            scatter(res + (t - t0) * pw.n * Ci, dx, p, b, ph.rho, pw.rho, pw.n, i, i + n);
+            t += n;
+          }
+        });
       }
     }
   }

@@ -117,7 +117,8 @@ export function addTconvCases(opCases, {data, refConv2d, ACT}) {
   tconvCase([1, 13, 10, 40], [5, 5, 40, 4], 3, 'valid');
   tconvCase([1, 8, 9, 33], [3, 2, 33, 2], [2, 3], [[0, 0], [1, 2], [2, 0], [0, 0]]);
   tconvCase([2, 10, 10, 19], [3, 3, 19, 1], 2, 'same');
-  tconvCase([1, 128, 128, 256], [3, 3, 256, 2], 1, 'same');  // phase rows in several chunks
+  tconvCase([1, 128, 128, 256], [3, 3, 256, 2], 1, 'same');  // phase rows in several chunks (stride 1: written in place)
+  tconvCase([4, 101, 100, 256], [3, 3, 256, 2], 2, 'same');  // ... and at stride 2, a chunk boundary inside an image
   // 1x1 stride 1 (one GEMM), empty and degenerate shapes.
   tconvCase([2, 5, 6, 7], [1, 1, 7, 9], 1, 'valid');
   tconvCase([0, 5, 5, 2], [3, 3, 2, 2], 1, 'same');
