@@ -43,6 +43,14 @@ export interface NativeBinding {
    * inH, inW, channels, outH, outW, fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft].
    */
   pool2d(type: number, x: Float32Array, out: Float32Array, dims: readonly number[]): void;
+  /**
+   * NHWC transposed conv2d (Conv2DBackpropInput). dims = [batch, inH, inW, inC, outH, outW, outC,
+   * fH, fW, strideH, strideW, padTop, padLeft] (in* = dx's dims, out* = dy's); filter is
+   * [fH, fW, inC, outC]; algo 0 auto, 1 GEMM + col2im, 2 stride phases.
+   */
+  conv2dTranspose(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: readonly number[], algo: number): void;
+  /** NHWC conv2d filter gradient (Conv2DBackpropFilter); dims as conv2dTranspose's (in* = x's); dw is [fH, fW, inC, outC]. */
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: readonly number[]): void;
   /** out[i] = x[i] * a[i % C] + b[i % C]; out must not overlap the inputs. */
   channelAffine(x: Float32Array, a: Float32Array, b: Float32Array, out: Float32Array, C: number): void;
   binary(

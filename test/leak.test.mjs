@@ -175,3 +175,19 @@ test('the addon\'s matmul throws (never crashes) on buffers that do not match th
     assert.match(msg, /^(TypeError|RangeError|Error): matmul\b/, `${k}: ${msg}`);
   }
 });
+
+test('conv2dTranspose (both algorithms) and NCHW convolutions keep tensors and RSS flat', () => {
+  const dy = filled([1, 8, 8, 16], 10), w = filled([4, 4, 8, 16], 11), dy2 = filled([1, 8, 8, 2], 17), w2 = filled([3, 3, 32, 2], 12);
+  const x = filled([1, 16, 9, 9], 13), f = filled([3, 3, 16, 16], 14), bias = filled([16], 15), slope = filled([16, 9, 9], 16);
+  checkFlat('conv2dTranspose + NCHW conv', () => {
+    const outs = [
+      tf.conv2dTranspose(dy, w, [1, 16, 16, 8], 2, 'same'),                      // GEMM + col2im
+      tf.conv2dTranspose(dy2, w2, [1, 8, 8, 32], 1, 'same'),                    // stride phases
+      tf.conv2d(x, f, 1, 'same', 'NCHW'),
+      tf.engine().runKernel('FusedConv2D', {x, filter: f, bias, preluActivationWeights: slope},
+                            {strides: 1, pad: 'same', dataFormat: 'NCHW', dilations: 1, activation: 'prelu'}),
+    ];
+    tf.dispose(outs);
+  }, {warm: 200, n: 1000});
+  tf.dispose([dy, w, dy2, w2, x, f, bias, slope]);
+});

@@ -88,6 +88,18 @@ function maxPool(h, c) {
   };
 }
 
+/** tf.conv2dTranspose (Conv2DBackpropInput), NHWC, 'same': dy [1, h, h, cin] -> [1, h*s, h*s, cout], k x k stride s. */
+function conv2dTranspose(h, cin, cout, k, s) {
+  const oh = h * s;
+  return {
+    id: `convt${k}x${k}s${s}-${cin}-${cout}-${h}`, label: `conv2dTranspose ${k}x${k}/${s} ${cin}->${cout} ${h}->${oh}`,
+    unit: 'GFLOP/s', work: 2 * h * h * k * k * cin * cout, readback: true, tol: 1e-4,
+    inputs: {x: [1, h, h, cin], f: [k, k, cout, cin]},
+    tfjs: (tf, T) => tf.conv2dTranspose(T.x, T.f, [1, oh, oh, cout], s, 'same'),
+    limits: {cpu: {minReps: 1, maxReps: 3}, ort: {skip: 'onnxruntime: ONNX ConvTranspose is NCHW; not compared yet'}},
+  };
+}
+
 /** Elementwise and row ops: GB/s counting the minimal traffic (each input read once, output written once). */
 function binary(op, onnxOp, n, tag = '') {
   return {
@@ -117,6 +129,7 @@ export function allCases() {
     batched(),
     fused(),
     conv(56, 56, 64, 64, 3), conv(56, 56, 64, 256, 1), depthwise(112, 32), maxPool(112, 64),
+    conv2dTranspose(28, 64, 32, 4, 2), conv2dTranspose(28, 64, 32, 3, 2), conv2dTranspose(28, 32, 64, 3, 1),
     binary('add', 'Add', M), binary('mul', 'Mul', M), binary('add', 'Add', 16 * M, ' (DRAM)'),
     unary('exp', 'Exp', M), unary('sigmoid', 'Sigmoid', M),
     {

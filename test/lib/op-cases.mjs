@@ -6,6 +6,7 @@
 // check is {rtol, atol} (elementwise) or {kind: 'dot', k, epilogueUlps} (sums of products:
 // expected also carries `abs`, the sum of |terms| per output, for the rigorous bound).
 import {binaryRefs, broadcastShape, randomData, refBinary, size, unaryRefs} from './reference.mjs';
+import {addTconvCases} from './op-cases-tconv.mjs';
 
 const EXACT = {rtol: 0, atol: 0};                // one correctly rounded f32 operation
 const F32 = {rtol: 1.3e-6, atol: 0};             // a few roundings
@@ -468,3 +469,6 @@ for (const [xs, ps, withOffset, withScale] of [[[2, 5, 7, 16], [16], true, true]
     },
   });
 }
+
+// ---- transposed conv2d; NCHW convolutions (op-cases-tconv.mjs) ----------------------------------
+addTconvCases(opCases, {data, refConv2d, ACT});

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared by the convolution kernels: conv info, the native NHWC conv2d runner (im2col in native
 // code + the GEMM engine), and the kernel-config builders for plain and fused convolutions
-// (Conv2D / DepthwiseConv2dNative, FusedConv2D / FusedDepthwiseConv2D). NCHW runs the cpu kernel.
+// (Conv2D / DepthwiseConv2dNative, FusedConv2D / FusedDepthwiseConv2D). NCHW Conv2D / FusedConv2D
+// run the NHWC kernel between transposes (nchw.ts); the depthwise kernels ignore dataFormat, as
+// tfjs-cpu's do. A filter whose in-channels differ from x's runs the cpu kernel.
 import {backend_util, Conv2DAttrs, FusedConv2DAttrs, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
 import {f32, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
 import {Epilogue, NO_EPILOGUE, runFused} from './fused';
+import {fusedNCHW, nchwNativePays, nhwcPad, viaNHWC} from './nchw';
 
 /** tfjs lets dilations be null (meaning [1, 1]), as tfjs-backend-cpu does. */
 export function convInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs, depthwise: boolean): backend_util.Conv2DInfo {
@@ -15,6 +18,12 @@ export function convInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs, 
   return backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides,
       dilations ?? [1, 1], pad, dimRoundingMode, depthwise, backend_util.convertConv2DDataFormat(dataFormat));
+}
+
+/** nchwNativePays for a conv2d: its multiply-adds against the elements of x and y. */
+function nchwPays(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): boolean {
+  const c = convInfo(x, filter, attrs, false), ySize = sizeOf(c.outShape);
+  return nchwNativePays(ySize * c.filterHeight * c.filterWidth * c.inChannels, sizeOf(x.shape) + ySize);
 }
 
 export type ConvRunner = (backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, filter: TensorInfo,
@@ -36,9 +45,15 @@ export function runConv2D(
 export function convKernel(name: string, depthwise: boolean, run: ConvRunner): KernelConfig {
   return nativeKernel(name, ['x', 'filter'], (args, nat, fallback) => {
     const attrs = args.attrs as unknown as Conv2DAttrs;
-    if (attrs.dataFormat === 'NCHW') return fallback(args as never);
     const x = args.inputs.x as TensorInfo, filter = args.inputs.filter as TensorInfo;
-    return run(args.backend, nat, x, filter, convInfo(x, filter, attrs, depthwise), NO_EPILOGUE);
+    const nchw = !depthwise && attrs.dataFormat === 'NCHW';
+    const nhwc = {...attrs, dataFormat: 'NHWC' as const, pad: nchw ? nhwcPad(attrs.pad) : attrs.pad};
+    if (x.shape[nchw ? 1 : 3] !== filter.shape[2]) return fallback(args as never);
+    if (nchw) {
+      if (!nchwPays(x, filter, attrs)) return fallback(args as never);
+      return viaNHWC(args.backend, x, (xT) => run(args.backend, nat, xT, filter, convInfo(xT, filter, nhwc, false), NO_EPILOGUE));
+    }
+    return run(args.backend, nat, x, filter, convInfo(x, filter, nhwc, depthwise), NO_EPILOGUE);
   });
 }
 
@@ -46,10 +61,22 @@ export function convKernel(name: string, depthwise: boolean, run: ConvRunner): K
 export function fusedConvKernel(name: string, depthwise: boolean, run: ConvRunner): KernelConfig {
   return nativeKernel(name, ['x', 'filter', 'bias', 'preluActivationWeights'], (args, nat, fallback) => {
     const attrs = args.attrs as unknown as FusedConv2DAttrs;
-    if (attrs.dataFormat === 'NCHW') return fallback(args as never);
     const {inputs, backend} = args;
     const x = inputs.x as TensorInfo, filter = inputs.filter as TensorInfo;
-    const c = convInfo(x, filter, attrs, depthwise);
+    const nchw = !depthwise && attrs.dataFormat === 'NCHW';
+    const nhwc = {...attrs, dataFormat: 'NHWC' as const, pad: nchw ? nhwcPad(attrs.pad) : attrs.pad};
+    if (x.shape[nchw ? 1 : 3] !== filter.shape[2]) return fallback(args as never);
+    if (nchw) {
+      if (!nchwPays(x, filter, attrs)) return fallback(args as never);
+      const c = convInfo(x, filter, attrs, false);
+      const y = fusedNCHW(
+          backend, nat, x, c.outChannels, c.outShape,
+          {bias: inputs.bias as TensorInfo, prelu: inputs.preluActivationWeights as TensorInfo,
+           activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha},
+          (xT, ep) => run(backend, nat, xT, filter, convInfo(xT, filter, nhwc, false), ep));
+      return y ?? fallback(args as never);
+    }
+    const c = convInfo(x, filter, nhwc, depthwise);
     return runFused(
         backend, nat, c.outShape, -1, c.outChannels,
         {bias: inputs.bias as TensorInfo, prelu: inputs.preluActivationWeights as TensorInfo,

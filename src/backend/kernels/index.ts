@@ -8,6 +8,8 @@ import {AddConfig} from './Add';
 import {AvgPoolConfig} from './AvgPool';
 import {BatchMatMulConfig} from './BatchMatMul';
 import {Conv2DConfig} from './Conv2D';
+import {Conv2DBackpropFilterConfig} from './Conv2DBackpropFilter';
+import {Conv2DBackpropInputConfig} from './Conv2DBackpropInput';
 import {DepthwiseConv2dNativeConfig} from './DepthwiseConv2dNative';
 import {EluConfig} from './Elu';
 import {ErfConfig} from './Erf';
@@ -47,6 +49,8 @@ export const kernelConfigs: KernelConfig[] = [
   AvgPoolConfig,
   BatchMatMulConfig,
   Conv2DConfig,
+  Conv2DBackpropFilterConfig,
+  Conv2DBackpropInputConfig,
   DepthwiseConv2dNativeConfig,
   EluConfig,
   ErfConfig,
