@@ -40,6 +40,18 @@ import {SubConfig} from './Sub';
 import {SumConfig} from './Sum';
 import {TanhConfig} from './Tanh';
 import {_FusedMatMulConfig} from './_FusedMatMul';
+// data movement, resize, cast (movement.ts)
+import {CastConfig} from './Cast';
+import {ConcatConfig} from './Concat';
+import {GatherV2Config} from './GatherV2';
+import {MirrorPadConfig} from './MirrorPad';
+import {PadV2Config} from './PadV2';
+import {ResizeBilinearConfig} from './ResizeBilinear';
+import {ResizeNearestNeighborConfig} from './ResizeNearestNeighbor';
+import {SliceConfig} from './Slice';
+import {StridedSliceConfig} from './StridedSlice';
+import {TileConfig} from './Tile';
+import {TransposeConfig} from './Transpose';
 
 export const kernelConfigs: KernelConfig[] = [
   AbsConfig,
@@ -79,4 +91,15 @@ export const kernelConfigs: KernelConfig[] = [
   SumConfig,
   TanhConfig,
   _FusedMatMulConfig,
+  CastConfig,
+  ConcatConfig,
+  GatherV2Config,
+  MirrorPadConfig,
+  PadV2Config,
+  ResizeBilinearConfig,
+  ResizeNearestNeighborConfig,
+  SliceConfig,
+  StridedSliceConfig,
+  TileConfig,
+  TransposeConfig,
 ];

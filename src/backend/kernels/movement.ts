@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared by the data-movement kernels (Transpose, Slice, StridedSlice, Tile, PadV2, MirrorPad,
+// Concat, GatherV2): float32 and int32 tensors move natively as 4-byte elements; bool, string and
+// complex64 tensors, and the cases where tfjs-cpu shares the input's data instead of copying
+// (contiguous slices, identity concat), run the cpu kernel.
+import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
+
+import {Data4, native, NativeBinding} from '../../binding';
+import {BACKEND_NAME} from '../backend';
+import {cpuKernel, KernelArgs} from '../kernel-utils';
+
+/**
+ * A kernel config that runs `run` when the addon is loaded; `run` returns null to hand the call to
+ * the cpu kernel (dtypes or cases it does not handle natively).
+ */
+export function movementKernel(name: string, run: (args: KernelArgs, nat: NativeBinding) => TensorInfo | null): KernelConfig {
+  const fallback = cpuKernel(name);
+  return {
+    kernelName: name,
+    backendName: BACKEND_NAME,
+    kernelFunc: ((args: KernelArgs) => {
+      if (native != null) {
+        const r = run(args, native);
+        if (r != null) return r;
+      }
+      return (fallback as KernelFunc)(args as never);
+    }) as unknown as KernelFunc,
+  };
+}
+
+/**
+ * The data of a float32 or int32 tensor as the cpu kernels' output arrays hold it: a float32 tensor
+ * stored as an Int32Array (tfjs-cpu's Cast int32 -> float32 shares the buffer) is converted, as the
+ * cpu kernels' element-by-element copy into a Float32Array would; null for other dtypes or storage.
+ */
+export function data4(backend: MathBackendCPU, t: TensorInfo): Data4 | null {
+  const values = backend.data.get(t.dataId).values;
+  if (t.dtype === 'float32') {
+    if (values instanceof Float32Array) return values;
+    if (values instanceof Int32Array || values instanceof Uint8Array) return Float32Array.from(values);
+    return null;
+  }
+  if (t.dtype === 'int32' && values instanceof Int32Array) return values;
+  return null;
+}
+
+/** A fresh output array for a float32 or int32 tensor of n elements. */
+export function newData4(dtype: string, n: number): Float32Array | Int32Array {
+  return dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+}
+
+/** Row-major strides of every dim (the last is 1). */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let n = 1;
+  for (let k = shape.length - 1; k >= 0; --k) {
+    s[k] = n;
+    n *= shape[k];
+  }
+  return s;
+}
+
+export const product = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+
+/** out = x viewed through (shape, offset, strides), as a new tensor of `outShape` (same size). */
+export function stridedCopy(
+    backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, xData: Data4, shape: readonly number[], offset: number,
+    strides: readonly number[], outShape: number[]): TensorInfo {
+  const out = newData4(x.dtype, product(shape));
+  nat.stridedCopy(xData, out, shape, offset, strides);
+  return backend.makeTensorInfo(outShape, x.dtype, out);
+}
