@@ -160,42 +160,46 @@ void copy_2d_u32(const uint32_t* src, int64_t sr, int64_t sc, uint32_t* dst, int
   }
 }
 
-// A x B block: dst[a * da + b] = src[a + b * sb]. Walks 8x8 (avx2) or 16x16 (avx512) register
-// blocks; the op layer hands it tiles small enough to stay in L1/L2.
-void transpose_u32(const uint32_t* src, int64_t sb, uint32_t* dst, int64_t da, int64_t A, int64_t B) {
-  int64_t a0 = 0;
+// A x B block: dst[a * da + b] = src[a + b * sb], in 16x16 (avx512) or 8x8 (avx2, scalar)
+// register blocks. The side with the longer stride is walked in groups of one block's rows, each
+// group finished along the other side before the next: those rows are usually 4 KiB-aliased
+// (image planes), so only a block's worth of them fits L1 at a time.
+namespace {
 #if AB_ISA_LEVEL >= 2
-  for (; a0 + 16 <= A; a0 += 16) {
-    int64_t b0 = 0;
-    for (; b0 + 16 <= B; b0 += 16) transpose16x16(src + a0 + b0 * sb, sb, dst + a0 * da + b0, da);
-    for (; b0 + 8 <= B; b0 += 8) {
-      transpose8x8(src + a0 + b0 * sb, sb, dst + a0 * da + b0, da);
-      transpose8x8(src + a0 + 8 + b0 * sb, sb, dst + (a0 + 8) * da + b0, da);
-    }
-    for (int64_t a = a0; a < a0 + 16; ++a)
-      for (int64_t b = b0; b < B; ++b) dst[a * da + b] = src[a + b * sb];
-  }
-#endif
-#if AB_ISA_LEVEL >= 1
-  for (; a0 + 8 <= A; a0 += 8) {
-    int64_t b0 = 0;
-    for (; b0 + 8 <= B; b0 += 8) transpose8x8(src + a0 + b0 * sb, sb, dst + a0 * da + b0, da);
-    for (int64_t a = a0; a < a0 + 8; ++a)
-      for (int64_t b = b0; b < B; ++b) dst[a * da + b] = src[a + b * sb];
-  }
+constexpr int64_t kBlk = 16;
+inline void block(const uint32_t* s, int64_t sb, uint32_t* d, int64_t da) { transpose16x16(s, sb, d, da); }
+#elif AB_ISA_LEVEL == 1
+constexpr int64_t kBlk = 8;
+inline void block(const uint32_t* s, int64_t sb, uint32_t* d, int64_t da) { transpose8x8(s, sb, d, da); }
 #else
-  // Scalar: 8x8 blocks keep both sides' lines in L1.
-  for (; a0 + 8 <= A; a0 += 8) {
-    int64_t b0 = 0;
-    for (; b0 + 8 <= B; b0 += 8)
-      for (int64_t a = a0; a < a0 + 8; ++a)
-        for (int64_t b = b0; b < b0 + 8; ++b) dst[a * da + b] = src[a + b * sb];
-    for (int64_t a = a0; a < a0 + 8; ++a)
-      for (int64_t b = b0; b < B; ++b) dst[a * da + b] = src[a + b * sb];
-  }
+constexpr int64_t kBlk = 8;
+inline void block(const uint32_t* s, int64_t sb, uint32_t* d, int64_t da) {
+  for (int64_t a = 0; a < 8; ++a)
+    for (int64_t b = 0; b < 8; ++b) d[a * da + b] = s[a + b * sb];
+}
 #endif
-  for (int64_t a = a0; a < A; ++a)
-    for (int64_t b = 0; b < B; ++b) dst[a * da + b] = src[a + b * sb];
+inline void edge(const uint32_t* src, int64_t sb, uint32_t* dst, int64_t da, int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
+  for (int64_t a = a0; a < a1; ++a)
+    for (int64_t b = b0; b < b1; ++b) dst[a * da + b] = src[a + b * sb];
+}
+}  // namespace
+
+void transpose_u32(const uint32_t* src, int64_t sb, uint32_t* dst, int64_t da, int64_t A, int64_t B) {
+  const int64_t Af = A - A % kBlk, Bf = B - B % kBlk;
+  if (sb > da) {  // source rows (b) far apart: finish kBlk of them across all a first
+    for (int64_t b0 = 0; b0 < Bf; b0 += kBlk) {
+      for (int64_t a0 = 0; a0 < Af; a0 += kBlk) block(src + a0 + b0 * sb, sb, dst + a0 * da + b0, da);
+      edge(src, sb, dst, da, Af, A, b0, b0 + kBlk);
+    }
+  } else {  // destination rows (a) far apart
+    for (int64_t a0 = 0; a0 < Af; a0 += kBlk) {
+      for (int64_t b0 = 0; b0 < Bf; b0 += kBlk) block(src + a0 + b0 * sb, sb, dst + a0 * da + b0, da);
+      edge(src, sb, dst, da, a0, a0 + kBlk, Bf, B);
+    }
+    edge(src, sb, dst, da, Af, A, 0, Bf);
+  }
+  if (sb > da) edge(src, sb, dst, da, 0, A, Bf, B);
+  else edge(src, sb, dst, da, Af, A, Bf, B);
 }
 
 void fill_u32(uint32_t* dst, int64_t n, uint32_t v) { fill_run(dst, n, v); }

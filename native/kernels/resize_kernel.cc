@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "dispatch/dispatch.h"
+#include "ops/movement.h"
 
 #if AB_ISA_LEVEL >= 1
 #include <immintrin.h>
@@ -29,53 +30,91 @@ inline float lerp2(double tl, double tr, double bl, double br, double fx, double
   return static_cast<float>(top + (bottom - top) * fy);
 }
 
-#if AB_ISA_LEVEL >= 2
-inline __m512d load8(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
-inline __m512d load8(const int32_t* p) { return _mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
-inline __m512d lerp(__m512d a, __m512d b, __m512d f) { return _mm512_add_pd(a, _mm512_mul_pd(_mm512_sub_pd(b, a), f)); }
-#elif AB_ISA_LEVEL == 1
+#if AB_ISA_LEVEL >= 1
+// Four channels as float64 (256-bit vectors: on Zen 4 the 512-bit float64 ops, split in two
+// halves, measured slower here). The masked forms load and store the first k channels only.
 inline __m256d load4(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
 inline __m256d load4(const int32_t* p) { return _mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline __m256d load4(const float* p, __m128i m) { return _mm256_cvtps_pd(_mm_maskload_ps(p, m)); }
+inline __m256d load4(const int32_t* p, __m128i m) { return _mm256_cvtepi32_pd(_mm_maskload_epi32(p, m)); }
 inline __m256d lerp(__m256d a, __m256d b, __m256d f) { return _mm256_add_pd(a, _mm256_mul_pd(_mm256_sub_pd(b, a), f)); }
+inline __m128i first_lanes(int64_t k) { return _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(k)), _mm_set_epi32(3, 2, 1, 0)); }
 #endif
 
+// One output row (dst; h null) or one horizontally interpolated source row in float64 (h; dst
+// null, row1 unused): per output pixel, its channels in vectors of four (a masked one for the rest).
 template <typename T>
-void bilinear_row(const T* row0, const T* row1, double fy, const int64_t* x0, const int64_t* x1, const double* fx,
-                  int64_t out_w, int64_t C, float* dst) {
-  for (int64_t ow = 0; ow < out_w; ++ow) {
-    const T *tl = row0 + x0[ow], *tr = row0 + x1[ow], *bl = row1 + x0[ow], *br = row1 + x1[ow];
-    const double f = fx[ow];
-    float* d = dst + ow * C;
-    int64_t c = 0;
-#if AB_ISA_LEVEL >= 2
-    const __m512d vf = _mm512_set1_pd(f), vfy = _mm512_set1_pd(fy);
-    for (; c + 8 <= C; c += 8) {
-      const __m512d top = lerp(load8(tl + c), load8(tr + c), vf);
-      const __m512d bottom = lerp(load8(bl + c), load8(br + c), vf);
-      _mm256_storeu_ps(d + c, _mm512_cvtpd_ps(lerp(top, bottom, vfy)));
+void bilinear_row(const T* row0, const T* row1, double fy, const BilinearCols& t, float* dst, double* h) {
+  const int64_t C = t.channels;
+#if AB_ISA_LEVEL >= 1
+  const int64_t rem = C % 4, Cv = C - rem;
+  const __m128i m = first_lanes(rem);
+  const __m256d vfy = _mm256_set1_pd(fy);
+  const int64_t row_n = t.out_w * C;
+#endif
+  for (int64_t ow = 0; ow < t.out_w; ++ow) {
+    const T *tl = row0 + t.x0[ow], *tr = row0 + t.x1[ow], *bl = row1 + t.x0[ow], *br = row1 + t.x1[ow];
+    const double f = t.fx[ow];
+#if AB_ISA_LEVEL >= 1
+    const __m256d vf = _mm256_set1_pd(f);
+    if (h) {
+      double* hh = h + ow * C;
+      for (int64_t c = 0; c < Cv; c += 4) _mm256_storeu_pd(hh + c, lerp(load4(tl + c), load4(tr + c), vf));
+      if (rem) {
+        // A full store spills into the following pixels, which are written after this one: only
+        // where it would pass the row's end is the (slow on AMD) masked store needed.
+        const __m256d v = lerp(load4(tl + Cv, m), load4(tr + Cv, m), vf);
+        if (ow * C + Cv + 4 <= row_n) _mm256_storeu_pd(hh + Cv, v);
+        else _mm256_maskstore_pd(hh + Cv, _mm256_cvtepi32_epi64(m), v);
+      }
+    } else {
+      float* d = dst + ow * C;
+      for (int64_t c = 0; c < Cv; c += 4) {
+        const __m256d top = lerp(load4(tl + c), load4(tr + c), vf), bottom = lerp(load4(bl + c), load4(br + c), vf);
+        _mm_storeu_ps(d + c, _mm256_cvtpd_ps(lerp(top, bottom, vfy)));
+      }
+      if (rem) {
+        const __m256d top = lerp(load4(tl + Cv, m), load4(tr + Cv, m), vf), bottom = lerp(load4(bl + Cv, m), load4(br + Cv, m), vf);
+        const __m128 v = _mm256_cvtpd_ps(lerp(top, bottom, vfy));
+        if (ow * C + Cv + 4 <= row_n) _mm_storeu_ps(d + Cv, v);
+        else _mm_maskstore_ps(d + Cv, m, v);
+      }
     }
-#elif AB_ISA_LEVEL == 1
-    const __m256d vf = _mm256_set1_pd(f), vfy = _mm256_set1_pd(fy);
-    for (; c + 4 <= C; c += 4) {
-      const __m256d top = lerp(load4(tl + c), load4(tr + c), vf);
-      const __m256d bottom = lerp(load4(bl + c), load4(br + c), vf);
-      _mm_storeu_ps(d + c, _mm256_cvtpd_ps(lerp(top, bottom, vfy)));
+#else
+    for (int64_t c = 0; c < C; ++c) {
+      if (h) h[ow * C + c] = at(tl, c) + (at(tr, c) - at(tl, c)) * f;
+      else dst[ow * C + c] = lerp2(at(tl, c), at(tr, c), at(bl, c), at(br, c), f, fy);
     }
 #endif
-    for (; c < C; ++c) d[c] = lerp2(at(tl, c), at(tr, c), at(bl, c), at(br, c), f, fy);
   }
 }
 
 }  // namespace
 
-// One output row of a bilinear resize: x0/x1 are the element offsets (column * C) of the left and
-// right source pixels per output column, fx their weights; row0/row1 the top and bottom source rows.
-void resize_bilinear_row(const void* row0, const void* row1, bool is_i32, double fy, const int64_t* x0,
-                         const int64_t* x1, const double* fx, int64_t out_w, int64_t C, float* dst) {
+// One output row of a bilinear resize from the top and bottom source rows.
+void resize_bilinear_row(const void* row0, const void* row1, bool is_i32, double fy, const BilinearCols& t, float* dst) {
   if (is_i32)
-    bilinear_row(static_cast<const int32_t*>(row0), static_cast<const int32_t*>(row1), fy, x0, x1, fx, out_w, C, dst);
+    bilinear_row(static_cast<const int32_t*>(row0), static_cast<const int32_t*>(row1), fy, t, dst, nullptr);
   else
-    bilinear_row(static_cast<const float*>(row0), static_cast<const float*>(row1), fy, x0, x1, fx, out_w, C, dst);
+    bilinear_row(static_cast<const float*>(row0), static_cast<const float*>(row1), fy, t, dst, nullptr);
+}
+
+// One source row interpolated horizontally, kept in float64 (h[ow * C + c] = top of the lerp):
+// upsampling reuses it for several output rows.
+void resize_bilinear_hrow(const void* row, bool is_i32, const BilinearCols& t, double* h) {
+  if (is_i32) bilinear_row(static_cast<const int32_t*>(row), static_cast<const int32_t*>(row), 0.0, t, nullptr, h);
+  else bilinear_row(static_cast<const float*>(row), static_cast<const float*>(row), 0.0, t, nullptr, h);
+}
+
+// dst[i] = h0[i] + (h1[i] - h0[i]) * fy, rounded to float32: the vertical lerp of two such rows.
+void resize_bilinear_vrow(const double* h0, const double* h1, double fy, int64_t n, float* dst) {
+  int64_t i = 0;
+#if AB_ISA_LEVEL >= 1
+  const __m256d vfy = _mm256_set1_pd(fy);
+  for (; i + 4 <= n; i += 4)
+    _mm_storeu_ps(dst + i, _mm256_cvtpd_ps(lerp(_mm256_loadu_pd(h0 + i), _mm256_loadu_pd(h1 + i), vfy)));
+#endif
+  for (; i < n; ++i) dst[i] = static_cast<float>(h0[i] + (h1[i] - h0[i]) * fy);
 }
 
 // One output row of a nearest-neighbour resize: xs[ow] is the element offset of the source pixel.

@@ -21,8 +21,9 @@ AB_DECLARE_KERNEL(void, concat_rows_u32,
                    int64_t r1))
 AB_DECLARE_KERNEL(void, gather_rows_u32, (const uint32_t* src, const int32_t* idx, int64_t n, int64_t slice, uint32_t* dst))
 AB_DECLARE_KERNEL(void, resize_bilinear_row,
-                  (const void* row0, const void* row1, bool is_i32, double fy, const int64_t* x0, const int64_t* x1,
-                   const double* fx, int64_t out_w, int64_t C, float* dst))
+                  (const void* row0, const void* row1, bool is_i32, double fy, const ::ab::BilinearCols& t, float* dst))
+AB_DECLARE_KERNEL(void, resize_bilinear_hrow, (const void* row, bool is_i32, const ::ab::BilinearCols& t, double* h))
+AB_DECLARE_KERNEL(void, resize_bilinear_vrow, (const double* h0, const double* h1, double fy, int64_t n, float* dst))
 AB_DECLARE_KERNEL(void, resize_nearest_row, (const void* row, bool is_i32, const int64_t* xs, int64_t out_w, int64_t C, float* dst))
 AB_DECLARE_KERNEL(void, cast_f32_i32, (const float* x, int32_t* y, int64_t n))
 AB_DECLARE_KERNEL(void, cast_f32_bool, (const float* x, uint8_t* y, int64_t n))
@@ -39,8 +40,9 @@ using PadRowFn = void (*)(const uint32_t*, uint32_t*, int64_t, int64_t, int64_t,
 using MirrorRowFn = void (*)(const uint32_t*, uint32_t*, int64_t, int64_t, int64_t, int64_t, int64_t);
 using ConcatRowsFn = void (*)(const uint32_t* const*, const int64_t*, int64_t, uint32_t*, int64_t, int64_t, int64_t);
 using GatherRowsFn = void (*)(const uint32_t*, const int32_t*, int64_t, int64_t, uint32_t*);
-using BilinearRowFn = void (*)(const void*, const void*, bool, double, const int64_t*, const int64_t*, const double*, int64_t,
-                               int64_t, float*);
+using BilinearRowFn = void (*)(const void*, const void*, bool, double, const BilinearCols&, float*);
+using BilinearHrowFn = void (*)(const void*, bool, const BilinearCols&, double*);
+using BilinearVrowFn = void (*)(const double*, const double*, double, int64_t, float*);
 using NearestRowFn = void (*)(const void*, bool, const int64_t*, int64_t, int64_t, float*);
 using CastF32I32Fn = void (*)(const float*, int32_t*, int64_t);
 using CastF32BoolFn = void (*)(const float*, uint8_t*, int64_t);
@@ -55,6 +57,8 @@ const DispatchStub<MirrorRowFn> mirror_row_stub = {AB_STUB_SLOTS(mirror_row_u32)
 const DispatchStub<ConcatRowsFn> concat_rows_stub = {AB_STUB_SLOTS(concat_rows_u32)};
 const DispatchStub<GatherRowsFn> gather_rows_stub = {AB_STUB_SLOTS(gather_rows_u32)};
 const DispatchStub<BilinearRowFn> bilinear_row_stub = {AB_STUB_SLOTS(resize_bilinear_row)};
+const DispatchStub<BilinearHrowFn> bilinear_hrow_stub = {AB_STUB_SLOTS(resize_bilinear_hrow)};
+const DispatchStub<BilinearVrowFn> bilinear_vrow_stub = {AB_STUB_SLOTS(resize_bilinear_vrow)};
 const DispatchStub<NearestRowFn> nearest_row_stub = {AB_STUB_SLOTS(resize_nearest_row)};
 const DispatchStub<CastF32I32Fn> cast_f32_i32_stub = {AB_STUB_SLOTS(cast_f32_i32)};
 const DispatchStub<CastF32BoolFn> cast_f32_bool_stub = {AB_STUB_SLOTS(cast_f32_bool)};
@@ -450,16 +454,46 @@ bool resize_bilinear(const void* src, bool src_is_i32, float* dst, const ResizeP
     ax.lo[i] *= C;
     ax.hi[i] *= C;
   }
+  const int64_t row_elems = p.out_w * C, in_row = p.in_w * C;
+  BilinearCols t{ax.lo.data(), ax.hi.data(), ax.frac.data(), p.out_w, C};
   const size_t esz = 4;
   const char* base = static_cast<const char*>(src);
-  const BilinearRowFn row = bilinear_row_stub.get();
-  const int64_t row_elems = p.out_w * C;
-  parallel_for(rows, row_elems >= kGrainElems ? 1 : kGrainElems / row_elems, [&](int64_t r0, int64_t r1) {
+  auto src_row = [&](int64_t b, int64_t y) { return base + static_cast<size_t>((b * p.in_h + y) * in_row) * esz; };
+  const int64_t grain = row_elems >= kGrainElems ? 1 : kGrainElems / row_elems;
+  if (p.out_h <= p.in_h || row_elems > (int64_t{1} << 20)) {
+    // Downsampling (or same size): each output row has its own pair of source rows. (Also rows
+    // too long for the per-thread row cache below: 16 bytes an element.)
+    const BilinearRowFn row = bilinear_row_stub.get();
+    parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t b = r / p.out_h, oy = r % p.out_h;
+        row(src_row(b, ay.lo[oy]), src_row(b, ay.hi[oy]), src_is_i32, ay.frac[oy], t, dst + r * row_elems);
+      }
+    });
+    return true;
+  }
+  // Upsampling: consecutive output rows share source rows, so each source row is interpolated
+  // horizontally once (float64, exactly the "top" / "bottom" of the direct formula) and kept in a
+  // two-row cache; each output row is then one vertical lerp.
+  const BilinearHrowFn hrow = bilinear_hrow_stub.get();
+  const BilinearVrowFn vrow = bilinear_vrow_stub.get();
+  parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+    std::vector<double> buf(static_cast<size_t>(2 * row_elems));
+    int64_t keys[2] = {-1, -1};
+    auto fill = [&](int s, int64_t b, int64_t y) {
+      hrow(src_row(b, y), src_is_i32, t, buf.data() + s * row_elems);
+      keys[s] = b * p.in_h + y;
+    };
+    auto find = [&](int64_t key) { return keys[0] == key ? 0 : keys[1] == key ? 1 : -1; };
     for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / p.out_h, oy = r % p.out_h;
-      const char* r_lo = base + static_cast<size_t>(((b * p.in_h + ay.lo[oy]) * p.in_w) * C) * esz;
-      const char* r_hi = base + static_cast<size_t>(((b * p.in_h + ay.hi[oy]) * p.in_w) * C) * esz;
-      row(r_lo, r_hi, src_is_i32, ay.frac[oy], ax.lo.data(), ax.hi.data(), ax.frac.data(), p.out_w, C, dst + r * row_elems);
+      const int64_t b = r / p.out_h, oy = r % p.out_h, y0 = ay.lo[oy], y1 = ay.hi[oy];
+      int s0 = find(b * p.in_h + y0), s1 = find(b * p.in_h + y1);
+      if (s0 < 0) fill(s0 = s1 == 0 ? 1 : 0, b, y0);
+      if (s1 < 0) {
+        if (y1 == y0) s1 = s0;
+        else fill(s1 = 1 - s0, b, y1);
+      }
+      vrow(buf.data() + s0 * row_elems, buf.data() + s1 * row_elems, ay.frac[oy], row_elems, dst + r * row_elems);
     }
   });
   return true;

@@ -33,6 +33,14 @@ void concat_u32(const std::vector<const uint32_t*>& srcs, const std::vector<int6
 void gather_u32(const uint32_t* src, const int32_t* indices, uint32_t* dst, int64_t batch, int64_t outer,
                 int64_t dim, int64_t slice, int64_t n);
 
+// The per-column tables of one bilinear resize (shared by all rows): x0/x1 the element offsets
+// (column * C) of the left and right source pixels, fx the right one's weight.
+struct BilinearCols {
+  const int64_t *x0, *x1;
+  const double* fx;
+  int64_t out_w, channels;
+};
+
 struct ResizeParams {
   int64_t batch, in_h, in_w, channels, out_h, out_w;
   bool align_corners, half_pixel_centers;
