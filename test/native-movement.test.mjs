@@ -82,8 +82,22 @@ function i32(n) {
   return a;
 }
 
-/** Bitwise equality of two typed arrays (same constructor, length, and bits). */
+// Outputs of the direct addon calls sit between guard zones, which must stay untouched (a write
+// past either end would otherwise corrupt the heap silently).
+const GUARD = 16;
+const guardValue = (Ctor) => (Ctor === Float32Array ? -12345.5 : 91);
+function guarded(Ctor, n) {
+  return new Ctor(n + 2 * GUARD).fill(guardValue(Ctor)).subarray(GUARD, GUARD + n);
+}
+
+/** Bitwise equality of two typed arrays (same constructor, length, and bits); guard zones intact. */
 function sameBits(got, want, what) {
+  if (got.byteOffset === GUARD * got.BYTES_PER_ELEMENT && got.buffer.byteLength === (got.length + 2 * GUARD) * got.BYTES_PER_ELEMENT) {
+    const all = new got.constructor(got.buffer), v = guardValue(got.constructor);
+    for (let i = 0; i < GUARD; ++i) {
+      assert.ok(Object.is(all[i], v) && Object.is(all[GUARD + got.length + i], v), `${what}: wrote outside the output`);
+    }
+  }
   assert.equal(got.constructor.name, want.constructor.name, `${what}: array type`);
   assert.equal(got.length, want.length, `${what}: length`);
   const g = new Uint8Array(got.buffer, got.byteOffset, got.byteLength);
@@ -208,7 +222,7 @@ test('stridedCopy: transposes, slices, negative and zero strides against the ref
       const want = refTranspose(data, c.shape, c.perm, Ctor);
       const xs = stridesOf(c.shape);
       everywhere((at) => {
-        const out = new Ctor(n);
+        const out = guarded(Ctor, n);
         nat.stridedCopy(data, out, c.perm.map((p) => c.shape[p]), 0, c.perm.map((p) => xs[p]));
         sameBits(out, want, `transpose [${c.shape}] perm [${c.perm}] ${Ctor.name} at ${at}`);
       });
@@ -228,7 +242,7 @@ test('stridedCopy: transposes, slices, negative and zero strides against the ref
   for (const v of views) {
     const data = f32(v.xn), want = refStrided(data, v.shape, v.offset, v.strides, Float32Array);
     everywhere((at) => {
-      const out = new Float32Array(size(v.shape));
+      const out = guarded(Float32Array, size(v.shape));
       nat.stridedCopy(data, out, v.shape, v.offset, v.strides);
       sameBits(out, want, `view ${JSON.stringify(v)} at ${at}`);
     });
@@ -247,7 +261,7 @@ test('pad and mirrorPad against the reference', () => {
                                         [i32(n), Int32Array, 3e9]]) {
       const want = refPad(data, shape, before, after, value, Ctor);
       everywhere((at) => {
-        const out = new Ctor(want.length);
+        const out = guarded(Ctor, want.length);
         nat.pad(data, out, shape, before, after, value);
         sameBits(out, want, `pad [${shape}] ${before}/${after} ${Ctor.name} ${value} at ${at}`);
       });
@@ -262,7 +276,7 @@ test('pad and mirrorPad against the reference', () => {
     for (const [data, Ctor] of [[f32(n), Float32Array], [i32(n), Int32Array]]) {
       const want = refMirrorPad(data, shape, before, after, mode, Ctor);
       everywhere((at) => {
-        const out = new Ctor(want.length);
+        const out = guarded(Ctor, want.length);
         nat.mirrorPad(data, out, shape, before, after, mode);
         sameBits(out, want, `mirrorPad [${shape}] ${before}/${after} mode ${mode} at ${at}`);
       });
@@ -277,7 +291,7 @@ test('concat and gather against the reference', () => {
       const xs = widths.map((w) => (Ctor === Float32Array ? f32(outer * w) : i32(outer * w)));
       const want = refConcat(xs, widths, outer, Ctor);
       everywhere((at) => {
-        const out = new Ctor(want.length);
+        const out = guarded(Ctor, want.length);
         nat.concat(xs, widths, out, outer);
         sameBits(out, want, `concat outer ${outer} widths ${widths} ${Ctor.name} at ${at}`);
       });
@@ -289,7 +303,7 @@ test('concat and gather against the reference', () => {
     const idx = Int32Array.from({length: batch * n}, () => Math.floor(r() * dim));
     const want = refGather(x, idx, dims, Float32Array);
     everywhere((at) => {
-      const out = new Float32Array(want.length);
+      const out = guarded(Float32Array, want.length);
       nat.gather(x, idx, out, dims);
       sameBits(out, want, `gather ${dims} at ${at}`);
     });
@@ -299,7 +313,7 @@ test('concat and gather against the reference', () => {
 test('resizeBilinear and resizeNearest against tfjs-cpu\'s formulas, every flag combination', () => {
   const shapes = [
     [1, 5, 7, 3, 9, 4], [2, 4, 4, 8, 8, 8], [1, 6, 5, 17, 3, 11], [1, 1, 1, 5, 4, 3], [1, 8, 8, 32, 16, 16], [1, 3, 4, 2, 1, 1],
-    [1, 2, 9, 1, 7, 25], [3, 4, 5, 9, 4, 5], [0, 4, 4, 2, 8, 8],
+    [1, 2, 9, 1, 7, 25], [3, 4, 5, 9, 4, 5], [0, 4, 4, 2, 8, 8], [1, 6, 4, 1, 3, 11], [2, 5, 6, 2, 4, 9], [1, 7, 7, 3, 7, 6],
   ];
   for (const dims of shapes) {
     const n = dims[0] * dims[1] * dims[2] * dims[3];
@@ -310,7 +324,7 @@ test('resizeBilinear and resizeNearest against tfjs-cpu\'s formulas, every flag 
             if (bilinear && align && half) continue;  // taps can leave the image (tested below)
             const want = refResize(bilinear, x, dims, align, half);
             everywhere((at) => {
-              const out = new Float32Array(want.length);
+              const out = guarded(Float32Array, want.length);
               (bilinear ? nat.resizeBilinear : nat.resizeNearest)(x, out, dims, align, half);
               sameBits(out, want, `${bilinear ? 'bilinear' : 'nearest'} ${dims} ${label} align ${align} half ${half} at ${at}`);
             });
@@ -322,7 +336,7 @@ test('resizeBilinear and resizeNearest against tfjs-cpu\'s formulas, every flag 
   // alignCorners + halfPixelCenters: fine while the taps stay inside, an error when they do not.
   const x = f32(2 * 2 * 3);
   const want = refResize(true, x, [1, 2, 2, 3, 2, 2], true, true);
-  const out = new Float32Array(want.length);
+  const out = guarded(Float32Array, want.length);
   nat.resizeBilinear(x, out, [1, 2, 2, 3, 2, 2], true, true);
   sameBits(out, want, 'bilinear align+half inside');
   assert.throws(() => nat.resizeBilinear(f32(10 * 10), new Float32Array(4), [1, 10, 10, 1, 2, 2], true, true),
@@ -340,7 +354,7 @@ test('cast: ToInt32 and != 0 against JavaScript', () => {
     const xi = i32(n);
     for (let i = 0; i < n; i += 5) xi[i] = 0;
     everywhere((at) => {
-      const yi = new Int32Array(n), yb = new Uint8Array(n), yib = new Uint8Array(n);
+      const yi = guarded(Int32Array, n), yb = guarded(Uint8Array, n), yib = guarded(Uint8Array, n);
       nat.cast(x, yi);
       nat.cast(x, yb);
       nat.cast(xi, yib);
@@ -567,5 +581,38 @@ test('Cast on afterburner matches tfjs-cpu and keeps sharing where tfjs-cpu does
     vsCpu(`cast bool -> bool at ${at}`, [b], (t) => tf.cast(t, 'bool'), {native: '!cast'});
     vsCpu(`cast f32 -> complex64 at ${at}`, [x], (t) => tf.real(tf.cast(t, 'complex64')), {native: '!cast'});
     vsCpu(`cast of a 0-size tensor at ${at}`, [F([0, 4])], (t) => tf.cast(t, 'int32'));
+  });
+});
+
+test('SplitV, Unpack, Pack, Reverse, DepthToSpace on afterburner match tfjs-cpu', () => {
+  /** Ops with several outputs: compares every output. */
+  const multi = (what, inputs, op, native) => {
+    const n = tf.tidy(() => op(...inputs.map(({data, shape, dtype}) => tf.tensor(data, shape, dtype))).length);
+    for (let k = 0; k < n; ++k) vsCpu(`${what} output ${k}`, inputs, (...ts) => op(...ts)[k], {native: k === 0 ? native : undefined});
+  };
+  everywhere((at) => {
+    for (const mk of [F, I]) {
+      const x = mk([2, 6, 5]);
+      multi(`split axis 2 ${x.dtype} at ${at}`, [x], (t) => tf.split(t, [1, 3, 1], 2), 'stridedCopy');
+      multi(`split axis 1 ${x.dtype} at ${at}`, [x], (t) => tf.split(t, 3, 1), 'stridedCopy');
+      multi(`split axis 0 (views) ${x.dtype} at ${at}`, [x], (t) => tf.split(t, 2, 0), '!stridedCopy');
+      multi(`split [1,6,5] axis 1 (views) ${x.dtype} at ${at}`, [mk([1, 6, 5])], (t) => tf.split(t, [2, -1], 1), '!stridedCopy');
+      multi(`unstack axis 1 ${x.dtype} at ${at}`, [x], (t) => tf.unstack(t, 1), 'stridedCopy');
+      multi(`unstack axis -1 ${x.dtype} at ${at}`, [x], (t) => tf.unstack(t, -1), 'stridedCopy');
+      multi(`unstack axis 0 (views) ${x.dtype} at ${at}`, [x], (t) => tf.unstack(t, 0), '!stridedCopy');
+      for (const axis of [0, 1, 2, 3, -1, -4]) {
+        const xs = [mk([2, 3, 4]), mk([2, 3, 4]), mk([2, 3, 4])];
+        vsCpu(`stack axis ${axis} ${x.dtype} at ${at}`, xs, (...ts) => tf.stack(ts, axis), {native: 'concat'});
+      }
+      vsCpu(`stack of one ${x.dtype} at ${at}`, [mk([2, 3])], (t) => tf.stack([t], 1), {native: '!concat'});
+      for (const dims of [[0], [1, 2], [-1], [0, 1, 2], [2, 2], []]) {
+        vsCpu(`reverse ${dims} ${x.dtype} at ${at}`, [x], (t) => tf.reverse(t, dims), {native: 'stridedCopy'});
+      }
+      vsCpu(`reverse 0-size ${x.dtype} at ${at}`, [mk([2, 0, 3])], (t) => tf.reverse(t, [1]));
+    }
+    for (const [shape, b] of [[[1, 3, 4, 8], 2], [[2, 2, 3, 27], 3], [[1, 5, 5, 4], 2]]) {
+      vsCpu(`depthToSpace [${shape}] ${b} at ${at}`, [F(shape)], (t) => tf.depthToSpace(t, b), {native: 'stridedCopy'});
+    }
+    vsCpu(`depthToSpace int32 at ${at}`, [I([1, 3, 4, 8])], (t) => tf.depthToSpace(t, 2), {native: '!stridedCopy'});
   });
 });

@@ -570,3 +570,15 @@ for (const dtype of ['int32', 'bool']) {
     },
   });
 }
+moveCase('Reverse', '[3,4,5] dims [0,2]', [[3, 4, 5]], [3, 4, 5], (tf, x) => tf.reverse(x, [0, 2]),
+         (loc) => flat([3, 4, 5], [2 - loc[0], loc[1], 4 - loc[2]]));
+moveCase('DepthToSpace', '[1,3,4,8] block 2', [[1, 3, 4, 8]], [1, 6, 8, 2], (tf, x) => tf.depthToSpace(x, 2),
+         (loc) => flat([1, 3, 4, 8], [0, loc[1] >> 1, loc[2] >> 1, ((loc[1] & 1) * 2 + (loc[2] & 1)) * 2 + loc[3]]));
+moveCase('Pack', 'three [2,3] on axis 1', [[2, 3], [2, 3], [2, 3]], [2, 3, 3], (tf, ...xs) => tf.stack(xs, 1),
+         (xs, loc) => xs[loc[1]][loc[0] * 3 + loc[2]]);
+moveCase('SplitV', '[2,6,5] axis 1 sizes [1,3,2], piece 1', [[2, 6, 5]], [2, 3, 5], (tf, x) => tf.tidy(() => {
+  const [a, b, c] = tf.split(x, [1, 3, 2], 1);
+  return b.clone();
+}), (loc) => flat([2, 6, 5], [loc[0], loc[1] + 1, loc[2]]));
+moveCase('Unpack', '[2,6,5] axis 2, piece 3', [[2, 6, 5]], [2, 6], (tf, x) => tf.tidy(() => tf.unstack(x, 2)[3].clone()),
+         (loc) => flat([2, 6, 5], [loc[0], loc[1], 3]));

@@ -52,6 +52,11 @@ import {SliceConfig} from './Slice';
 import {StridedSliceConfig} from './StridedSlice';
 import {TileConfig} from './Tile';
 import {TransposeConfig} from './Transpose';
+import {DepthToSpaceConfig} from './DepthToSpace';
+import {PackConfig} from './Pack';
+import {ReverseConfig} from './Reverse';
+import {SplitVConfig} from './SplitV';
+import {UnpackConfig} from './Unpack';
 
 export const kernelConfigs: KernelConfig[] = [
   AbsConfig,
@@ -102,4 +107,9 @@ export const kernelConfigs: KernelConfig[] = [
   StridedSliceConfig,
   TileConfig,
   TransposeConfig,
+  DepthToSpaceConfig,
+  PackConfig,
+  ReverseConfig,
+  SplitVConfig,
+  UnpackConfig,
 ];

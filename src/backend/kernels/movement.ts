@@ -3,7 +3,7 @@
 // Concat, GatherV2): float32 and int32 tensors move natively as 4-byte elements; bool, string and
 // complex64 tensors, and the cases where tfjs-cpu shares the input's data instead of copying
 // (contiguous slices, identity concat), run the cpu kernel.
-import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import {KernelConfig, KernelFunc, slice_util, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {Data4, native, NativeBinding} from '../../binding';
@@ -70,4 +70,21 @@ export function stridedCopy(
   const out = newData4(x.dtype, product(shape));
   nat.stridedCopy(xData, out, shape, offset, strides);
   return backend.makeTensorInfo(outShape, x.dtype, out);
+}
+
+const cpuSlice = cpuKernel('Slice');
+
+/**
+ * Slice(x, begin, size) with parsed, valid parameters: tfjs-cpu's shared view when the slice is
+ * contiguous, else a native strided copy (null: the dtype or storage is not handled natively).
+ */
+export function sliceOrView(
+    backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, begin: number[], size: number[]): TensorInfo | null {
+  if (slice_util.isSliceContinous(x.shape, begin, size)) {
+    return (cpuSlice as KernelFunc)({inputs: {x}, backend, attrs: {begin, size}} as never) as TensorInfo;
+  }
+  const xData = data4(backend, x);
+  if (xData == null) return null;
+  const xs = stridesOf(x.shape);
+  return stridedCopy(backend, nat, x, xData, size, begin.reduce((o, b, k) => o + b * xs[k], 0), xs, size);
 }
