@@ -286,7 +286,7 @@ test('pad and mirrorPad against the reference', () => {
 
 test('concat and gather against the reference', () => {
   for (const [outer, widths] of [[3136, [64, 64, 64, 64]], [5, [1, 2, 3, 0, 17]], [1, [100000, 3, 70001]], [2, [40000, 40000]],
-                                 [7, [1]], [0, [3, 4]], [1000, [1, 1]]]) {
+                                 [7, [1]], [0, [3, 4]], [1000, [1, 1]], [30000, [3, 0, 5, 2]], [70000, [1, 1, 1]]]) {
     for (const Ctor of [Float32Array, Int32Array]) {
       const xs = widths.map((w) => (Ctor === Float32Array ? f32(outer * w) : i32(outer * w)));
       const want = refConcat(xs, widths, outer, Ctor);

@@ -20,7 +20,7 @@ using napi::mul_checked;
 std::string s(int64_t v) { return napi::str(v); }
 std::string s(size_t v) { return napi::str(static_cast<int64_t>(v)); }
 
-constexpr size_t kMaxRank = 64;
+constexpr size_t kMaxRank = 1024;
 
 const char* type_name(napi_typedarray_type t) {
   switch (t) {

@@ -20,6 +20,10 @@ namespace {
 
 // n contiguous elements. Long runs go to memcpy (glibc's, tuned per CPU); short ones stay inline.
 inline void copy_run(uint32_t* d, const uint32_t* s, int64_t n) {
+  if (n <= 4) {  // narrow rows (a concat of few channels): plain moves beat a masked vector
+    for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+    return;
+  }
   if (n >= 256) {
     std::memcpy(d, s, static_cast<size_t>(n) * 4);
     return;
@@ -230,6 +234,23 @@ void mirror_row_u32(const uint32_t* src, uint32_t* dst, int64_t before, int64_t 
 // Rows [r0, r1) of a concatenation: row r is srcs[0] row r, srcs[1] row r, ... (widths[i] each).
 void concat_rows_u32(const uint32_t* const* srcs, const int64_t* widths, int64_t count, uint32_t* dst,
                      int64_t row_width, int64_t r0, int64_t r1) {
+  if (row_width <= 16) {
+    // Narrow rows (a concat of a few channels): input by input, a tight strided loop each.
+    int64_t off = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t w = widths[i];
+      const uint32_t* s = srcs[i] + r0 * w;
+      uint32_t* d = dst + r0 * row_width + off;
+      if (w == 1) {
+        for (int64_t r = 0; r < r1 - r0; ++r) d[r * row_width] = s[r];
+      } else {
+        for (int64_t r = 0; r < r1 - r0; ++r)
+          for (int64_t k = 0; k < w; ++k) d[r * row_width + k] = s[r * w + k];
+      }
+      off += w;
+    }
+    return;
+  }
   for (int64_t r = r0; r < r1; ++r) {
     uint32_t* d = dst + r * row_width;
     for (int64_t i = 0; i < count; ++i) {
