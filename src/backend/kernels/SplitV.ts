@@ -16,7 +16,7 @@ export const SplitVConfig = movementKernel('SplitV', ({inputs, backend, attrs}, 
   for (const s of splitSizes) {
     const size = x.shape.slice();
     size[$axis] = s;
-    const t = sliceOrView(backend, nat, x, begin.slice(), size);
+    const t = sliceOrView(backend, nat, x, begin.slice(), size, false);
     if (t == null) {  // cannot happen after the dtype check; undo and hand over to the cpu kernel
       out.forEach((o) => backend.disposeIntermediateTensorInfo(o));
       return null;

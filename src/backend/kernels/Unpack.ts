@@ -17,6 +17,6 @@ export const UnpackConfig = movementKernel('Unpack', ({inputs, backend, attrs}, 
   size[axis] = 1;
   const outShape = value.shape.filter((_, k) => k !== axis);
   const res: TensorInfo[] = [];
-  for (let i = 0; i < value.shape[axis]; ++i) res.push(stridedCopy(backend, nat, value, xData, size, i * xs[axis], xs, outShape));
+  for (let i = 0; i < value.shape[axis]; ++i) res.push(stridedCopy(backend, nat, value, xData, size, i * xs[axis], xs, outShape, false));
   return res as unknown as TensorInfo;
 });

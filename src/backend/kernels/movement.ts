@@ -8,6 +8,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {Data4, native, NativeBinding} from '../../binding';
 import {BACKEND_NAME} from '../backend';
+import * as kernelUtils from '../kernel-utils';
 import {cpuKernel, KernelArgs} from '../kernel-utils';
 
 /**
@@ -45,9 +46,17 @@ export function data4(backend: MathBackendCPU, t: TensorInfo): Data4 | null {
   return null;
 }
 
-/** A fresh output array for a float32 or int32 tensor of n elements. */
-export function newData4(dtype: string, n: number): Float32Array | Int32Array {
-  return dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+// Graph mode's arena, in builds that have it (kernel-utils' newOutput(): the executor hands a
+// node's first float32 allocation its planned slot); otherwise undefined and outputs are fresh.
+const newOutput = (kernelUtils as unknown as {newOutput?: (n: number) => Float32Array}).newOutput;
+
+/**
+ * The output array of a float32 or int32 tensor of n elements. `sole`: the kernel's only output
+ * (multi-output kernels take fresh arrays, so a later output never takes the first one's slot).
+ */
+export function newData4(dtype: string, n: number, sole = true): Float32Array | Int32Array {
+  if (dtype === 'int32') return new Int32Array(n);
+  return sole && newOutput != null ? newOutput(n) : new Float32Array(n);
 }
 
 /** Row-major strides of every dim (the last is 1). */
@@ -66,8 +75,8 @@ export const product = (shape: readonly number[]): number => shape.reduce((p, d)
 /** out = x viewed through (shape, offset, strides), as a new tensor of `outShape` (same size). */
 export function stridedCopy(
     backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, xData: Data4, shape: readonly number[], offset: number,
-    strides: readonly number[], outShape: number[]): TensorInfo {
-  const out = newData4(x.dtype, product(shape));
+    strides: readonly number[], outShape: number[], sole = true): TensorInfo {
+  const out = newData4(x.dtype, product(shape), sole);
   nat.stridedCopy(xData, out, shape, offset, strides);
   return backend.makeTensorInfo(outShape, x.dtype, out);
 }
@@ -79,12 +88,12 @@ const cpuSlice = cpuKernel('Slice');
  * contiguous, else a native strided copy (null: the dtype or storage is not handled natively).
  */
 export function sliceOrView(
-    backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, begin: number[], size: number[]): TensorInfo | null {
+    backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, begin: number[], size: number[], sole = true): TensorInfo | null {
   if (slice_util.isSliceContinous(x.shape, begin, size)) {
     return (cpuSlice as KernelFunc)({inputs: {x}, backend, attrs: {begin, size}} as never) as TensorInfo;
   }
   const xData = data4(backend, x);
   if (xData == null) return null;
   const xs = stridesOf(x.shape);
-  return stridedCopy(backend, nat, x, xData, size, begin.reduce((o, b, k) => o + b * xs[k], 0), xs, size);
+  return stridedCopy(backend, nat, x, xData, size, begin.reduce((o, b, k) => o + b * xs[k], 0), xs, size, sole);
 }

@@ -4,7 +4,7 @@
 // arithmetic exactly.
 import {KernelConfig, ResizeBilinearAttrs, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {movementKernel, product} from './movement';
+import {movementKernel, newData4, product} from './movement';
 
 export function resizeKernel(name: 'ResizeBilinear'|'ResizeNearestNeighbor'): KernelConfig {
   const bilinear = name === 'ResizeBilinear';
@@ -19,7 +19,7 @@ export function resizeKernel(name: 'ResizeBilinear'|'ResizeNearestNeighbor'): Ke
     const [batch, inH, inW, channels] = images.shape;
     const [outH, outW] = size;
     const outShape = [batch, outH, outW, channels];
-    const out = new Float32Array(product(outShape));
+    const out = newData4('float32', product(outShape)) as Float32Array;
     // An empty image resized to a non-empty one: the cpu kernel reads undefined values (NaN).
     if (out.length > 0 && (inH === 0 || inW === 0)) return null;
     const dims = [batch, inH, inW, channels, outH, outW];
