@@ -562,6 +562,13 @@ test('ResizeBilinear and ResizeNearestNeighbor on afterburner match tfjs-cpu, ev
     vsCpu(`resizeBilinear of cast(int32 -> float32) at ${at}`, [img],
           (t) => tf.image.resizeBilinear(tf.cast(t, 'float32'), [7, 9]), {native: 'resizeBilinear'});
     vsCpu(`transpose of cast(int32 -> float32) at ${at}`, [img], (t) => tf.transpose(tf.cast(t, 'float32')), {native: 'stridedCopy'});
+    // int32 tensors stored as a Float32Array (nearest resize of int32 images) or a Uint8Array (bool -> int32).
+    vsCpu(`transpose of an int32 nearest resize at ${at}`, [img], (t) => tf.transpose(tf.image.resizeNearestNeighbor(t, [5, 6])),
+          {native: 'stridedCopy'});
+    const mask = {data: Uint8Array.from({length: 60}, (_, i) => i % 3 === 0), shape: [3, 4, 5], dtype: 'bool'};
+    vsCpu(`pad of cast(bool -> int32) at ${at}`, [mask], (t) => tf.pad(tf.cast(t, 'int32'), [[1, 0], [0, 2], [1, 1]], 7), {native: 'pad'});
+    vsCpu(`concat of cast(bool -> float32) at ${at}`, [mask, F([3, 4, 5])], (m, t) => tf.concat([tf.cast(m, 'float32'), t], 1),
+          {native: 'concat'});
   });
 });
 

@@ -31,18 +31,17 @@ export function movementKernel(name: string, run: (args: KernelArgs, nat: Native
 }
 
 /**
- * The data of a float32 or int32 tensor as the cpu kernels' output arrays hold it: a float32 tensor
- * stored as an Int32Array (tfjs-cpu's Cast int32 -> float32 shares the buffer) is converted, as the
- * cpu kernels' element-by-element copy into a Float32Array would; null for other dtypes or storage.
+ * The data of a float32 or int32 tensor as the cpu kernels' output arrays hold it. tfjs-cpu stores
+ * some tensors in another array type (Cast int32 / bool -> float32 shares an Int32Array / Uint8Array;
+ * ResizeNearestNeighbor of int32 images and bool -> int32 casts leave a Float32Array / Uint8Array
+ * under int32): those are converted, as the cpu kernels' element-by-element copy into their
+ * Float32Array / Int32Array output would. Null for other dtypes.
  */
 export function data4(backend: MathBackendCPU, t: TensorInfo): Data4 | null {
   const values = backend.data.get(t.dataId).values;
-  if (t.dtype === 'float32') {
-    if (values instanceof Float32Array) return values;
-    if (values instanceof Int32Array || values instanceof Uint8Array) return Float32Array.from(values);
-    return null;
-  }
-  if (t.dtype === 'int32' && values instanceof Int32Array) return values;
+  const plain = values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array;
+  if (t.dtype === 'float32' && plain) return values instanceof Float32Array ? values : Float32Array.from(values);
+  if (t.dtype === 'int32' && plain) return values instanceof Int32Array ? values : Int32Array.from(values);
   return null;
 }
 
