@@ -84,7 +84,28 @@ export interface NativeBinding {
       slope: Float32Array|null, slopeMode: number): void;
   /** The bf16 GEMM kernel chosen at the current level, and its blocking. */
   bf16Info(): {level: string; kernel: string; mr: number; nr: number; kc: number; mc: number; nc: number; summary: string};
+  // ---- data movement (4-byte elements moved bitwise: Float32Array, Int32Array, Uint32Array) ----
+  /** out (dense over shape)[i] = x[offset + sum_k i_k * strides[k]]; strides may be negative or 0. */
+  stridedCopy(x: Data4, out: Data4, shape: readonly number[], offset: number, strides: readonly number[]): void;
+  /** Constant padding; value is stored as out's element type stores a number. */
+  pad(x: Data4, out: Data4, shape: readonly number[], before: readonly number[], after: readonly number[], value: number): void;
+  /** tfjs MirrorPad: mode 0 reflect, 1 symmetric. */
+  mirrorPad(x: Data4, out: Data4, shape: readonly number[], before: readonly number[], after: readonly number[], mode: number): void;
+  /** inputs[i] viewed as [outer, widths[i]], joined along the second axis into out [outer, sum widths]. */
+  concat(inputs: readonly Data4[], widths: readonly number[], out: Data4, outer: number): void;
+  /** GatherV2: x [batch, outer, dim, slice], indices [batch, n] in [0, dim) -> out [batch, outer, n, slice]. */
+  gather(x: Data4, indices: Int32Array, out: Data4, dims: readonly number[]): void;
+  /** NHWC resize, tfjs-cpu's math exactly. dims = [batch, inH, inW, channels, outH, outW]. */
+  resizeBilinear(x: Float32Array|Int32Array, out: Float32Array, dims: readonly number[], alignCorners: boolean,
+                 halfPixelCenters: boolean): void;
+  resizeNearest(x: Float32Array|Int32Array, out: Float32Array, dims: readonly number[], alignCorners: boolean,
+                halfPixelCenters: boolean): void;
+  /** float32 -> int32 (ToInt32), float32 / int32 -> bool (x != 0), by the arrays' types. */
+  cast(x: Float32Array|Int32Array, out: Int32Array|Uint8Array): void;
 }
+
+/** Arrays of 4-byte elements, which the data-movement functions move bitwise. */
+export type Data4 = Float32Array|Int32Array|Uint32Array;
 
 /** Where the addon is looked for: AFTERBURNER_ADDON, then build/Release under the package root. */
 function addonCandidates(): string[] {

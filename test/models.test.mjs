@@ -182,9 +182,10 @@ for (const m of SUITE) {
 }
 
 test('kernels without a native implementation fall back to cpu inside a model (iris, handtrack ops)', async () => {
-  // iris has PadV2 and ConcatV2 (no native kernel), handtrack's ops (NonMaxSuppressionV5, the
-  // TensorList loop, ResizeBilinear, int casts...) are mostly cpu kernels: the per-model tests
-  // above show both match cpu. Here: the fallback path is really taken, next to native kernels.
+  // iris still runs a kernel with no native version (Identity, which shares data), next to native
+  // convolutions; handtrack's ops (NonMaxSuppressionV5, the TensorList loop, int casts...) are
+  // mostly cpu kernels: the per-model tests above show both match cpu. Here: the fallback path is
+  // really taken, next to native kernels.
   const m = modelById('iris');
   await tf.setBackend('cpu');
   const loaded = await loadModel(m);
@@ -202,7 +203,7 @@ test('kernels without a native implementation fall back to cpu inside a model (i
   const native = new Set(ab.info().nativeKernels);
   const fellBack = s.filter((k) => k.fallbackCount > 0).map((k) => k.name);
   const ranNative = s.filter((k) => k.nativeCount > 0).map((k) => k.name);
-  assert.ok(fellBack.includes('PadV2') && !native.has('PadV2'), `fallback kernels: ${fellBack}`);
+  assert.ok(fellBack.some((k) => !native.has(k)), `fallback kernels: ${fellBack}`);
   assert.ok(ranNative.includes('FusedConv2D') && ranNative.includes('DepthwiseConv2dNative'), `native kernels: ${ranNative}`);
   for (let o = 0; o < ref.length; ++o) assert.ok(compare(got[o].data, ref[o].data).max <= TOL.max);
 });

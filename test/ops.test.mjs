@@ -33,7 +33,7 @@ for (const c of opCases) {
           const ts = inputs.map(({data, shape}) => tf.tensor(data, shape, 'float32'));
           const out = c.run(tf, ...ts);
           assert.deepEqual(out.shape, expected.shape, `shape at ${level}/${threads}t`);
-          assert.equal(out.dtype, 'float32');
+          assert.equal(out.dtype, c.outDtype ?? 'float32');
           const got = out.dataSync();
           const err = check.kind === 'dot' ?
               compareDot(got, expected.data, expected.abs, check.k, check.epilogueUlps) :

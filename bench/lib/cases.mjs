@@ -121,6 +121,37 @@ function unary(op, onnxOp, n) {
   };
 }
 
+/** Data movement (GB/s of the bytes read + written once; all fit the L3). */
+function movement() {
+  const n112 = 112 * 112 * 64, n56 = 56 * 56 * 64, rIn = 128 * 128 * 32, rOut = 256 * 256 * 32;
+  const padIn = 112 * 112 * 32, padOut = 114 * 114 * 32, M = MiB;
+  const row = (id, label, work, inputs, tfjs, extra = {}) => ({
+    id, label, unit: 'GB/s', work, readback: true, tol: 1e-6, inputs, peak: 'l3', tfjs,
+    limits: {cpu: {minReps: 1, maxReps: 10}, ort: {skip: 'onnxruntime: not compared for data movement yet'}}, ...extra,
+  });
+  return [
+    row('transpose-nhwc-nchw-112', 'Transpose NHWC->NCHW 1x112x112x64', 8 * n112, {x: [1, 112, 112, 64]},
+        (tf, T) => tf.transpose(T.x, [0, 3, 1, 2])),
+    row('transpose-nchw-nhwc-112', 'Transpose NCHW->NHWC 1x64x112x112', 8 * n112, {x: [1, 64, 112, 112]},
+        (tf, T) => tf.transpose(T.x, [0, 2, 3, 1])),
+    row('concat4-56-ch', 'Concat 4x 1x56x56x64 on channels', 8 * 4 * n56,
+        {a: [1, 56, 56, 64], b: [1, 56, 56, 64], c: [1, 56, 56, 64], d: [1, 56, 56, 64]},
+        (tf, T) => tf.concat([T.a, T.b, T.c, T.d], 3)),
+    row('resize-bilinear-128-256', 'ResizeBilinear 1x128x128x32 -> 256x256', 4 * (rIn + rOut), {x: [1, 128, 128, 32]},
+        (tf, T) => tf.image.resizeBilinear(T.x, [256, 256])),
+    row('resize-bilinear-hp-224-3', 'ResizeBilinear 1x480x640x3 -> 224x224 halfPixel', 4 * (480 * 640 * 3 + 224 * 224 * 3),
+        {x: [1, 480, 640, 3]}, (tf, T) => tf.image.resizeBilinear(T.x, [224, 224], false, true)),
+    row('resize-nearest-128-256', 'ResizeNearest 1x128x128x32 -> 256x256', 4 * (rIn + rOut), {x: [1, 128, 128, 32]},
+        (tf, T) => tf.image.resizeNearestNeighbor(T.x, [256, 256])),
+    row('pad-112-32', 'PadV2 1x112x112x32 by 1 (H, W)', 4 * (padIn + padOut), {x: [1, 112, 112, 32]},
+        (tf, T) => tf.pad(T.x, [[0, 0], [1, 1], [1, 1], [0, 0]])),
+    row('slice-112-ch', 'Slice 1x112x112x64 -> channels 16..47', 4 * (n112 / 2) * 2, {x: [1, 112, 112, 64]},
+        (tf, T) => tf.slice(T.x, [0, 0, 0, 16], [1, 112, 112, 32])),
+    row('cast-f32-i32-1m', 'Cast float32 -> int32 1M', 8 * M, {x: [M]}, (tf, T) => tf.cast(T.x, 'int32'),
+        {note: 'outputs compared as raw bits'}),
+  ];
+}
+
 export function allCases() {
   const M = MiB;
   return [
@@ -151,6 +182,7 @@ export function allCases() {
       onnx: {nodes: [['Add', ['a', 'b'], ['y']]], outputs: [['y', [8]]]},
       timing: {minSample: 2e-3, minReps: 50, minTime: 0.3},
     },
+    ...movement(),
   ];
 }
 

@@ -472,3 +472,124 @@ for (const [xs, ps, withOffset, withScale] of [[[2, 5, 7, 16], [16], true, true]
 
 // ---- transposed conv2d; NCHW convolutions (op-cases-tconv.mjs) ----------------------------------
 addTconvCases(opCases, {data, refConv2d, ACT});
+// ---- data movement, resize, cast (plain-JS references; results must be bit-exact) ---------------
+const rowMajor = (shape) => shape.map((_, k) => shape.slice(k + 1).reduce((p, d) => p * d, 1));
+const locAt = (i, shape) => shape.map((_, k) => Math.floor(i / rowMajor(shape)[k]) % shape[k]);
+/** out[loc] = x[f(loc)] over outShape, f giving x's flat index. */
+function gatherRef(x, outShape, f) {
+  const out = new Float64Array(size(outShape));
+  for (let i = 0; i < out.length; ++i) out[i] = x[f(locAt(i, outShape))];
+  return out;
+}
+function moveCase(kernel, name, shapes, outShape, run, index, extra = {}) {
+  opCases.push({
+    kernel, name, run, ...extra,
+    build: () => {
+      const xs = shapes.map((s) => data(s, -100, 100));
+      const ref = index.length === 2 ? new Float64Array(size(outShape)).map((_, i) => index(xs, locAt(i, outShape))) :
+          gatherRef(xs[0], outShape, (loc) => index(loc));
+      return {inputs: xs.map((d, i) => ({data: d, shape: shapes[i]})), expected: {data: ref, shape: outShape}, check: EXACT};
+    },
+  });
+}
+const flat = (shape, loc) => loc.reduce((o, c, k) => o + c * rowMajor(shape)[k], 0);
+
+for (const [shape, perm] of [[[2, 33, 17, 5], [0, 2, 3, 1]], [[1, 12, 13, 64], [0, 3, 1, 2]], [[3, 4, 5, 6, 2], [4, 1, 3, 0, 2]]]) {
+  moveCase('Transpose', `[${shape}] perm [${perm}]`, [shape], perm.map((p) => shape[p]), (tf, x) => tf.transpose(x, perm),
+           (loc) => flat(shape, perm.map((_, k) => loc[perm.indexOf(k)])));
+}
+moveCase('Slice', '[4,5,6] begin [1,1,2] size [2,3,3]', [[4, 5, 6]], [2, 3, 3], (tf, x) => tf.slice(x, [1, 1, 2], [2, 3, 3]),
+         (loc) => flat([4, 5, 6], [loc[0] + 1, loc[1] + 1, loc[2] + 2]));
+moveCase('StridedSlice', '[6,7,8] [5,0,1]:[0,7,8]:[-2,3,2]', [[6, 7, 8]], [3, 3, 4],
+         (tf, x) => tf.stridedSlice(x, [5, 0, 1], [0, 7, 8], [-2, 3, 2]), (loc) => flat([6, 7, 8], [5 - 2 * loc[0], 3 * loc[1], 1 + 2 * loc[2]]));
+moveCase('Tile', '[2,3,1] reps [3,1,4]', [[2, 3, 1]], [6, 3, 4], (tf, x) => tf.tile(x, [3, 1, 4]),
+         (loc) => flat([2, 3, 1], [loc[0] % 2, loc[1], 0]));
+{
+  const pads = [[0, 0], [1, 2], [2, 1], [0, 0]], shape = [2, 5, 6, 3];
+  opCases.push({
+    kernel: 'PadV2', name: `[${shape}] ${JSON.stringify(pads)} value 1.5`, run: (tf, x) => tf.pad(x, pads, 1.5),
+    build: () => {
+      const x = data(shape, -100, 100), outShape = shape.map((d, k) => d + pads[k][0] + pads[k][1]);
+      const ref = new Float64Array(size(outShape)).map((_, i) => {
+        const loc = locAt(i, outShape).map((c, k) => c - pads[k][0]);
+        return loc.every((c, k) => c >= 0 && c < shape[k]) ? x[flat(shape, loc)] : 1.5;
+      });
+      return {inputs: [{data: x, shape}], expected: {data: ref, shape: outShape}, check: EXACT};
+    },
+  });
+}
+for (const mode of ['reflect', 'symmetric']) {
+  const shape = [4, 5, 3], pads = [[1, 2], [3, 1], [0, 0]], off = mode === 'reflect' ? 0 : 1;
+  const outShape = shape.map((d, k) => d + pads[k][0] + pads[k][1]);
+  const m = (c, k) => (c < pads[k][0] ? pads[k][0] - c - off : c >= pads[k][0] + shape[k] ? 2 * shape[k] + pads[k][0] - 2 - c + off : c - pads[k][0]);
+  moveCase('MirrorPad', `[${shape}] ${JSON.stringify(pads)} ${mode}`, [shape], outShape, (tf, x) => tf.mirrorPad(x, pads, mode),
+           (loc) => flat(shape, loc.map(m)));
+}
+{
+  const shapes = [[2, 3, 4], [2, 3, 5], [2, 3, 1]];
+  moveCase('Concat', '[2,3,4] [2,3,5] [2,3,1] axis 2', shapes, [2, 3, 10], (tf, ...xs) => tf.concat(xs, 2), (xs, loc) => {
+    const c = loc[2], i = c < 4 ? 0 : c < 9 ? 1 : 2, c0 = [0, 4, 9][i];
+    return xs[i][flat(shapes[i], [loc[0], loc[1], c - c0])];
+  });
+}
+{
+  const idx = [4, 0, 2, 2, 3];
+  moveCase('GatherV2', '[5,6,7] axis 1 indices [4,0,2,2,3]', [[5, 6, 7]], [5, 5, 7],
+           (tf, x) => tf.tidy(() => tf.gather(x, tf.tensor1d(idx, 'int32'), 1)), (loc) => flat([5, 6, 7], [loc[0], idx[loc[1]], loc[2]]));
+}
+for (const [align, half] of [[false, false], [true, false], [false, true]]) {
+  for (const kernel of ['ResizeBilinear', 'ResizeNearestNeighbor']) {
+    const [B, H, W, C] = [2, 5, 7, 11], [OH, OW] = [9, 4];
+    opCases.push({
+      kernel, name: `[${B},${H},${W},${C}] -> [${OH},${OW}]${align ? ' alignCorners' : ''}${half ? ' halfPixelCenters' : ''}`,
+      run: (tf, x) => (kernel === 'ResizeBilinear' ? tf.image.resizeBilinear(x, [OH, OW], align, half) :
+          tf.image.resizeNearestNeighbor(x, [OH, OW], align, half)),
+      build: () => {
+        const x = data([B, H, W, C], -100, 100), out = new Float64Array(B * OH * OW * C);
+        const ratio = (i, o) => (align && o > 1 ? (i - 1) / (o - 1) : i / o), ry = ratio(H, OH), rx = ratio(W, OW);
+        const at = (b, y, xx, c) => x[((b * H + y) * W + xx) * C + c];
+        for (let b = 0; b < B; ++b) for (let y = 0; y < OH; ++y) for (let xx = 0; xx < OW; ++xx) for (let c = 0; c < C; ++c) {
+          let v;
+          if (kernel === 'ResizeBilinear') {
+            const sy = half ? ry * (y + 0.5) - 0.5 : ry * y, sx = half ? rx * (xx + 0.5) - 0.5 : rx * xx;
+            const y0 = Math.max(0, Math.floor(sy)), y1 = Math.min(H - 1, Math.ceil(sy));
+            const x0 = Math.max(0, Math.floor(sx)), x1 = Math.min(W - 1, Math.ceil(sx));
+            const top = at(b, y0, x0, c) + (at(b, y0, x1, c) - at(b, y0, x0, c)) * (sx - x0);
+            const bot = at(b, y1, x0, c) + (at(b, y1, x1, c) - at(b, y1, x0, c)) * (sx - x0);
+            v = top + (bot - top) * (sy - y0);
+          } else {
+            const sy = half ? ry * (y + 0.5) : ry * y, sx = half ? rx * (xx + 0.5) : rx * xx;
+            const ny = Math.max(half ? 0 : -1, Math.min(H - 1, align ? Math.round(sy) : Math.floor(sy)));
+            const nx = Math.max(half ? 0 : -1, Math.min(W - 1, align ? Math.round(sx) : Math.floor(sx)));
+            v = at(b, ny, nx, c);
+          }
+          out[((b * OH + y) * OW + xx) * C + c] = v;
+        }
+        return {inputs: [{data: x, shape: [B, H, W, C]}], expected: {data: out, shape: [B, OH, OW, C]}, check: EXACT};
+      },
+    });
+  }
+}
+for (const dtype of ['int32', 'bool']) {
+  opCases.push({
+    kernel: 'Cast', name: `float32 -> ${dtype} [7,37]`, outDtype: dtype, run: (tf, x) => tf.cast(x, dtype),
+    build: () => {
+      const x = data([7, 37], -3e9, 3e9);
+      x.set([0.5, -0.5, -0, 2147483648, -2147483648, 1.9, -1.9]);
+      const ref = dtype === 'int32' ? Float64Array.from(Int32Array.from(x)) : Float64Array.from(x, (v) => (v !== 0 ? 1 : 0));
+      return {inputs: [{data: x, shape: [7, 37]}], expected: {data: ref, shape: [7, 37]}, check: EXACT};
+    },
+  });
+}
+moveCase('Reverse', '[3,4,5] dims [0,2]', [[3, 4, 5]], [3, 4, 5], (tf, x) => tf.reverse(x, [0, 2]),
+         (loc) => flat([3, 4, 5], [2 - loc[0], loc[1], 4 - loc[2]]));
+moveCase('DepthToSpace', '[1,3,4,8] block 2', [[1, 3, 4, 8]], [1, 6, 8, 2], (tf, x) => tf.depthToSpace(x, 2),
+         (loc) => flat([1, 3, 4, 8], [0, loc[1] >> 1, loc[2] >> 1, ((loc[1] & 1) * 2 + (loc[2] & 1)) * 2 + loc[3]]));
+moveCase('Pack', 'three [2,3] on axis 1', [[2, 3], [2, 3], [2, 3]], [2, 3, 3], (tf, ...xs) => tf.stack(xs, 1),
+         (xs, loc) => xs[loc[1]][loc[0] * 3 + loc[2]]);
+moveCase('SplitV', '[2,6,5] axis 1 sizes [1,3,2], piece 1', [[2, 6, 5]], [2, 3, 5], (tf, x) => tf.tidy(() => {
+  const [a, b, c] = tf.split(x, [1, 3, 2], 1);
+  return b.clone();
+}), (loc) => flat([2, 6, 5], [loc[0], loc[1] + 1, loc[2]]));
+moveCase('Unpack', '[2,6,5] axis 2, piece 3', [[2, 6, 5]], [2, 6], (tf, x) => tf.tidy(() => tf.unstack(x, 2)[3].clone()),
+         (loc) => flat([2, 6, 5], [loc[0], loc[1], 3]));

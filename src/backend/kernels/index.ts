@@ -42,6 +42,23 @@ import {SubConfig} from './Sub';
 import {SumConfig} from './Sum';
 import {TanhConfig} from './Tanh';
 import {_FusedMatMulConfig} from './_FusedMatMul';
+// data movement, resize, cast (movement.ts)
+import {CastConfig} from './Cast';
+import {ConcatConfig} from './Concat';
+import {GatherV2Config} from './GatherV2';
+import {MirrorPadConfig} from './MirrorPad';
+import {PadV2Config} from './PadV2';
+import {ResizeBilinearConfig} from './ResizeBilinear';
+import {ResizeNearestNeighborConfig} from './ResizeNearestNeighbor';
+import {SliceConfig} from './Slice';
+import {StridedSliceConfig} from './StridedSlice';
+import {TileConfig} from './Tile';
+import {TransposeConfig} from './Transpose';
+import {DepthToSpaceConfig} from './DepthToSpace';
+import {PackConfig} from './Pack';
+import {ReverseConfig} from './Reverse';
+import {SplitVConfig} from './SplitV';
+import {UnpackConfig} from './Unpack';
 
 export const kernelConfigs: KernelConfig[] = [
   AbsConfig,
@@ -83,4 +100,20 @@ export const kernelConfigs: KernelConfig[] = [
   SumConfig,
   TanhConfig,
   _FusedMatMulConfig,
+  CastConfig,
+  ConcatConfig,
+  GatherV2Config,
+  MirrorPadConfig,
+  PadV2Config,
+  ResizeBilinearConfig,
+  ResizeNearestNeighborConfig,
+  SliceConfig,
+  StridedSliceConfig,
+  TileConfig,
+  TransposeConfig,
+  DepthToSpaceConfig,
+  PackConfig,
+  ReverseConfig,
+  SplitVConfig,
+  UnpackConfig,
 ];
