@@ -77,11 +77,16 @@ struct Pool {
 
   std::mutex mu;  // guards workers creation and parallel_run entry
   std::vector<std::thread> workers;
-  // Job state
+  // Job state. generation = (sequence << 16) | threads of the job. The job's thread indices are
+  // claimed from next_tid by whoever comes first, the caller included: a worker that is late (its
+  // core busy with another process) does not hold the region up, the caller runs its share. task is
+  // read only after a successful claim, and the caller returns once every claimed index is done
+  // (remaining == 0). `inside` counts workers between seeing a generation and their last claim; the
+  // next job is published only when it is 0, so a straggler never claims from the next job.
   std::atomic<uint64_t> generation{0};
   std::atomic<int> remaining{0};
-  // generation = (sequence << 16) | threads of the job; task is valid for the job's participants
-  // until they all finished (the caller waits for that before publishing the next job).
+  std::atomic<int> next_tid{0};
+  std::atomic<int> inside{0};
   static constexpr uint64_t kThreadsMask = 0xffff;
   TaskRef task{nullptr, nullptr};
   std::atomic<bool> stop{false};
@@ -147,10 +152,20 @@ struct Pool {
       // The job's thread count travels in the generation word itself: a worker that is not part
       // of a job never reads job state that the next job may be writing.
       const int nt = static_cast<int>(g & kThreadsMask);
-      if (id < nt) {
-        task.call(task.ctx, id, nt);
-        remaining.fetch_sub(1, std::memory_order_acq_rel);
-      }
+      if (id >= nt) continue;
+      inside.fetch_add(1, std::memory_order_acq_rel);
+      if (generation.load(std::memory_order_acquire) == g) run_claims(nt);
+      inside.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+
+  // Runs thread indices of the current job until none is left.
+  void run_claims(int nt) {
+    for (;;) {
+      const int t = next_tid.fetch_add(1, std::memory_order_acq_rel);
+      if (t >= nt) return;
+      task.call(task.ctx, t, nt);
+      remaining.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
 
@@ -189,8 +204,11 @@ void parallel_run_raw(int nthreads, TaskRef task) {
   Pool& p = pool();
   std::lock_guard<std::mutex> entry(p.mu);  // one parallel region at a time
   p.ensure_workers(nthreads);
+  // Stragglers of the previous job leave as soon as their claim fails.
+  while (p.inside.load(std::memory_order_acquire) != 0) AB_PAUSE();
   p.task = task;
-  p.remaining.store(nthreads - 1, std::memory_order_release);
+  p.remaining.store(nthreads, std::memory_order_relaxed);
+  p.next_tid.store(0, std::memory_order_release);
   {
     // Publishing under sleep_mu closes the race with a worker that is about to sleep.
     std::lock_guard<std::mutex> g(p.sleep_mu);
@@ -199,7 +217,7 @@ void parallel_run_raw(int nthreads, TaskRef task) {
     if (p.sleepers.load() > 0) p.sleep_cv.notify_all();
   }
   t_in_parallel = true;
-  task.call(task.ctx, 0, nthreads);
+  p.run_claims(nthreads);
   t_in_parallel = false;
   while (p.remaining.load(std::memory_order_acquire) != 0) AB_PAUSE();
 }

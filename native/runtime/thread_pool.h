@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // The native thread pool: one process-wide pool, workers pinned to cores, no OpenMP.
 //
-// parallel_run(n, fn) runs fn(tid, n) on n threads (the caller is tid 0) and returns when all
-// are done. parallel_for splits [0, total) statically into contiguous chunks. Calls from inside a
-// parallel region run serially on the calling thread (no nested parallelism).
+// parallel_run(n, fn) runs fn(tid, n) for tid < n on up to n threads and returns when all
+// are done. The caller and the pool's workers claim the indices as they arrive, so one thread may
+// run several (in any order) when another is late: fn must not wait for other indices. parallel_for
+// splits [0, total) statically into contiguous chunks. Calls from inside a parallel region run
+// serially on the calling thread (no nested parallelism).
 #pragma once
 #include <cstdint>
 
