@@ -26,6 +26,8 @@ AB_DECLARE_KERNEL(void, sgemm_pack_a,
                   (const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* dst))
 AB_DECLARE_KERNEL(void, sgemm_pack_b,
                   (const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* dst))
+// One packed-A panel from row pointers (see gemm::PackRowsFn): dst[k * MR + i] = rows[i][k].
+AB_DECLARE_KERNEL(void, sgemm_pack_a_rows, (const float* const* rows, int r, int64_t len, float* dst))
 // C[0:mc, 0:nc] (=|+=) packedA * packedB; if ep, the epilogue is applied on the final store, with
 // (m0, n0) the global coordinates of C[0][0] (for bias/slope lookup).
 AB_DECLARE_KERNEL(void, sgemm_macro,

@@ -156,11 +156,76 @@ void pack_a_impl(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc,
   }
 }
 
+// One A panel from row pointers (implicit im2col): d[k * kMR + i] = rows[i][k] (null rows and
+// lanes past r read zeros).
+void pack_a_rows_impl(const float* const* rows, int r, int64_t len, float* d) {
+#if AB_ISA_LEVEL >= 2
+  const __mmask16 lanes = static_cast<__mmask16>((1u << kMR) - 1);
+  for (int64_t k0 = 0; k0 < len; k0 += 16) {
+    const int n = static_cast<int>(len - k0 < 16 ? len - k0 : 16);
+    const __mmask16 m = n == 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+    __m512 v[16];
+    for (int i = 0; i < 16; ++i)
+      v[i] = i < r && rows[i] ? _mm512_maskz_loadu_ps(m, rows[i] + k0) : _mm512_setzero_ps();
+    transpose16x16(v);
+    float* dk = d + k0 * kMR;
+    for (int k = 0; k < n; ++k) _mm512_mask_storeu_ps(dk + k * kMR, lanes, v[k]);
+  }
+#else
+  for (int i = 0; i < kMR; ++i) {
+    const float* s = i < r ? rows[i] : nullptr;
+    if (s) {
+      for (int64_t k = 0; k < len; ++k) d[k * kMR + i] = s[k];
+    } else {
+      for (int64_t k = 0; k < len; ++k) d[k * kMR + i] = 0.f;
+    }
+  }
+#endif
+}
 
 void pack_b_impl(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* dst) {
   for (int64_t q = 0; q < nc; q += kNR) {
     const int n = static_cast<int>(nc - q < kNR ? nc - q : kNR);
     float* d = dst + q * kc;
+#if AB_ISA_LEVEL >= 2
+    static_assert(kNR == 32, "the avx512 B packing writes two vectors per k");
+    if (cs == 1) {  // row-major source: two (masked) vector copies per k
+      const __mmask16 m0 = n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+      const __mmask16 m1 = n >= 32 ? static_cast<__mmask16>(0xFFFF) :
+                           n > 16 ? static_cast<__mmask16>((1u << (n - 16)) - 1u) : static_cast<__mmask16>(0);
+      const float* s = b + q;
+      int64_t k = 0;
+      for (; k + 2 <= kc; k += 2) {
+        const __m512 a0 = _mm512_maskz_loadu_ps(m0, s), a1 = _mm512_maskz_loadu_ps(m1, s + 16);
+        const __m512 c0 = _mm512_maskz_loadu_ps(m0, s + rs), c1 = _mm512_maskz_loadu_ps(m1, s + rs + 16);
+        _mm512_store_ps(d + k * kNR, a0);
+        _mm512_store_ps(d + k * kNR + 16, a1);
+        _mm512_store_ps(d + k * kNR + 32, c0);
+        _mm512_store_ps(d + k * kNR + 48, c1);
+        s += 2 * rs;
+      }
+      if (k < kc) {
+        _mm512_store_ps(d + k * kNR, _mm512_maskz_loadu_ps(m0, s));
+        _mm512_store_ps(d + k * kNR + 16, _mm512_maskz_loadu_ps(m1, s + 16));
+      }
+      continue;
+    }
+    if (rs == 1) {  // transposed source (columns contiguous along k): 16x16 transposes
+      for (int h = 0; h < 2; ++h) {
+        const int cols = n - 16 * h < 0 ? 0 : (n - 16 * h > 16 ? 16 : n - 16 * h);
+        for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+          const int kn = static_cast<int>(kc - k0 < 16 ? kc - k0 : 16);
+          const __mmask16 mk = kn == 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << kn) - 1u);
+          __m512 v[16];
+          for (int j = 0; j < 16; ++j)
+            v[j] = j < cols ? _mm512_maskz_loadu_ps(mk, b + (q + 16 * h + j) * cs + k0) : _mm512_setzero_ps();
+          transpose16x16(v);
+          for (int k = 0; k < kn; ++k) _mm512_store_ps(d + (k0 + k) * kNR + 16 * h, v[k]);
+        }
+      }
+      continue;
+    }
+#endif
     if (cs == 1) {
       for (int64_t k = 0; k < kc; ++k) {
         const float* s = b + k * rs + q;
@@ -394,6 +459,10 @@ void sgemm_pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc
 
 void sgemm_pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* dst) {
   pack_b_impl(b, rs, cs, kc, nc, dst);
+}
+
+void sgemm_pack_a_rows(const float* const* rows, int r, int64_t len, float* dst) {
+  pack_a_rows_impl(rows, r, len, dst);
 }
 
 void sgemm_macro(const float* pa, const float* pb, int64_t mc, int64_t nc, int64_t kc, float* c,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "conv2d.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -39,15 +40,86 @@ void im2col_rows(const float* x, const Conv2DParams& p, int64_t m0, int64_t m1, 
 
 thread_local std::vector<float> t_cols;
 
+struct GenCtx {
+  const float* x;
+  const Conv2DParams* p;
+};
+
+// Implicit im2col: one packed A panel for output positions [m0, m0 + r) and im2col columns
+// [k0, k0 + kc) (k = (fh * f_w + fw) * in_c + c), read straight from the NHWC input. Columns go
+// in runs: with dil_w == 1 a run covers the rest of a filter row (contiguous in x) when every row of
+// the panel has that stretch wholly inside or wholly outside the input; otherwise one tap at a time
+// (each row in bounds or zeros).
+void conv_pack_panel(const void* vctx, int64_t m0, int r, int64_t k0, int64_t kc, float* dst, int mr,
+                     gemm::PackRowsFn pack_rows) {
+  const GenCtx& g = *static_cast<const GenCtx*>(vctx);
+  const Conv2DParams& p = *g.p;
+  const float* img[16];
+  int64_t ih0[16], iw0[16];
+  {
+    int64_t ow = m0 % p.out_w, t = m0 / p.out_w, oh = t % p.out_h, b = t / p.out_h;
+    for (int i = 0; i < r; ++i) {
+      img[i] = g.x + b * p.in_h * p.in_w * p.in_c;
+      ih0[i] = oh * p.stride_h - p.pad_top;
+      iw0[i] = ow * p.stride_w - p.pad_left;
+      if (++ow == p.out_w) {
+        ow = 0;
+        if (++oh == p.out_h) {
+          oh = 0;
+          ++b;
+        }
+      }
+    }
+  }
+  const float* rows[16];
+  const int64_t C = p.in_c, kend = k0 + kc;
+  for (int64_t k = k0; k < kend;) {
+    const int64_t tap = k / C, c = k - tap * C, fh = tap / p.f_w, fw = tap - fh * p.f_w;
+    int64_t len = (p.f_w - fw) * C - c;  // to the end of this filter row
+    if (len > kend - k) len = kend - k;
+    const int64_t fw_last = fw + (c + len - 1) / C;
+    bool whole = p.dil_w == 1 && fw_last > fw;
+    if (whole) {
+      for (int i = 0; i < r; ++i) {
+        const int64_t ih = ih0[i] + fh * p.dil_h, a = iw0[i] + fw, e = iw0[i] + fw_last;
+        if (ih < 0 || ih >= p.in_h || e < 0 || a >= p.in_w) {
+          rows[i] = nullptr;
+        } else if (a >= 0 && e < p.in_w) {
+          rows[i] = img[i] + (ih * p.in_w + a) * C + c;
+        } else {
+          whole = false;
+          break;
+        }
+      }
+    }
+    if (!whole) {
+      len = C - c;
+      if (len > kend - k) len = kend - k;
+      for (int i = 0; i < r; ++i) {
+        const int64_t ih = ih0[i] + fh * p.dil_h, iw = iw0[i] + fw * p.dil_w;
+        rows[i] = ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w ? nullptr : img[i] + (ih * p.in_w + iw) * C + c;
+      }
+    }
+    pack_rows(rows, r, len, dst + (k - k0) * mr);
+    k += len;
+  }
+}
+
 }  // namespace
 
-void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParams& p, const gemm::Epilogue* ep) {
+void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParams& p, const gemm::Epilogue* ep,
+                     const gemm::PackedB* packed_w) {
   const int64_t M = p.batch * p.out_h * p.out_w, N = p.out_c, K = p.f_h * p.f_w * p.in_c;
   if (M == 0 || N == 0) return;
   const bool pointwise = p.f_h == 1 && p.f_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
                          p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
   if (pointwise || K == 0) {
-    gemm::sgemm(false, false, M, N, K, x, K > 0 ? K : 1, w, N, y, N, ep);
+    gemm::sgemm(false, false, M, N, K, x, K > 0 ? K : 1, w, N, y, N, ep, packed_w);
+    return;
+  }
+  if (!std::getenv("AFTERBURNER_CONV_IM2COL")) {
+    const GenCtx ctx{x, &p};
+    gemm::sgemm_gen_a(gemm::AGen{&conv_pack_panel, &ctx}, M, N, K, w, N, packed_w, y, N, ep);
     return;
   }
   const int64_t R = chunk_rows(K, M);
@@ -64,7 +136,7 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
       if (ep->slope_mode == kOperandMatrix) chunk_ep.slope += m0 * (ep->slope_ld ? ep->slope_ld : N);
       e = &chunk_ep;
     }
-    gemm::sgemm(false, false, m1 - m0, N, K, cols, K, w, N, y + m0 * N, N, e);
+    gemm::sgemm(false, false, m1 - m0, N, K, cols, K, w, N, y + m0 * N, N, e, packed_w);
   }
 }
 
