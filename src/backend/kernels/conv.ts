@@ -7,6 +7,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
 import {f32, nativeKernel, output, sizeOf} from '../kernel-utils';
+import {weightCacheOf} from '../weight-cache';
 import {Epilogue, NO_EPILOGUE, runFused} from './fused';
 
 /** tfjs lets dilations be null (meaning [1, 1]), as tfjs-backend-cpu does. */
@@ -24,11 +25,15 @@ export function runConv2D(
     backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, filter: TensorInfo, c: backend_util.Conv2DInfo,
     ep: Epilogue): TensorInfo {
   const out = new Float32Array(sizeOf(c.outShape));
+  // The filter is the GEMM's K x N B operand: prepacked when used again.
+  const K = c.filterHeight * c.filterWidth * c.inChannels, M = c.batchSize * c.outHeight * c.outWidth;
+  const cache = M > 1 && c.outChannels > 1 && K > 0 ? weightCacheOf(backend) : null;
+  const packed = cache ? cache.f32(nat, filter, K, c.outChannels, false) : null;
   nat.conv2d(
       f32(backend, x), f32(backend, filter), out,
       [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels, c.filterHeight,
        c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left],
-      ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
+      ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode, packed);
   return output(backend, c.outShape.slice(), out);
 }
 
