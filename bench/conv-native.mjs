@@ -8,7 +8,7 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const nat = createRequire(import.meta.url)(path.join(root, 'build', 'Release', 'afterburner.node'));
+const nat = createRequire(import.meta.url)(process.env.AFTERBURNER_ADDON || path.join(root, 'build', 'Release', 'afterburner.node'));
 const arg = (name, def) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : def;

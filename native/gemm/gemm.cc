@@ -29,6 +29,8 @@ using ParamsFn = void (*)(KernelParams*);
 using PackAFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, float*);
 using PackBFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, float*);
 using PackRowsFnT = void (*)(const float* const*, int, int64_t, float*);
+using TileFnT = void (*)(int64_t, const float*, int64_t, const float*, int, int, float*, int64_t, int, const Epilogue*,
+                         int64_t, int64_t);
 using MacroFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, float*, int64_t, int,
                          const Epilogue*, int64_t, int64_t);
 using GemvTFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, int64_t);
@@ -39,6 +41,7 @@ const DispatchStub<ParamsFn> params_stub = {AB_STUB_SLOTS(sgemm_params)};
 const DispatchStub<PackAFn> pack_a_stub = {AB_STUB_SLOTS(sgemm_pack_a)};
 const DispatchStub<PackBFn> pack_b_stub = {AB_STUB_SLOTS(sgemm_pack_b)};
 const DispatchStub<PackRowsFnT> pack_rows_stub = {AB_STUB_SLOTS(sgemm_pack_a_rows)};
+const DispatchStub<TileFnT> tile_rows_stub = {AB_STUB_SLOTS(sgemm_tile_rows)};
 const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS(sgemm_macro)};
 const DispatchStub<GemvTFn> gemv_t_stub = {AB_STUB_SLOTS(sgemv_t)};
 const DispatchStub<GemvNFn> gemv_n_stub = {AB_STUB_SLOTS(sgemv_n)};
@@ -162,6 +165,7 @@ struct Scratch {
   }
 };
 thread_local Scratch t_ws;
+thread_local Scratch t_panel_b;  // panel_b()'s per-call packing
 
 // Single-threaded blocked GEMM on C[m0:m1, n0:n1].
 void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
@@ -354,19 +358,10 @@ const float* packed_for(const Kern& kn, const PackedB* pb, int64_t K, int64_t N,
 }
 }  // namespace
 
-PackedB* pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb) {
-  const Kern kn = current_kernel();
-  const int64_t npad = rup(N > 0 ? N : 1, kn.p.nr);
-  const int64_t kc = K > 0 ? k_block(kn, K) : 1;
-  const size_t floats = static_cast<size_t>(npad) * static_cast<size_t>(K > 0 ? K : 1);
-  const size_t bytes = (floats * sizeof(float) + 63) & ~size_t{63};
-  float* data = static_cast<float*>(std::aligned_alloc(64, bytes));
-  if (!data) throw std::bad_alloc();
-  PackedB* pb = new (std::nothrow) PackedB{kn.level, kn.p.nr, static_cast<int>(kc), K, N, npad, data, bytes};
-  if (!pb) {
-    std::free(data);
-    throw std::bad_alloc();
-  }
+namespace {
+// op(B) into `data` in the PackedB layout (npad = N rounded up to NR, kc = k_block(K)).
+void pack_b_into(const Kern& kn, bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb, int64_t npad,
+                 int64_t kc, float* data) {
   const int64_t rsb = trans_b ? 1 : ldb, csb = trans_b ? ldb : 1;
   // K blocks x column panels, split over threads on panel boundaries.
   const int64_t nblocks = K > 0 ? cdiv(K, kc) : 0, panels = npad / kn.p.nr;
@@ -380,8 +375,46 @@ PackedB* pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb)
   };
   if (K * N >= (int64_t{1} << 18)) parallel_for(items, 4, body);
   else body(0, items);
+}
+}  // namespace
+
+PackedB* pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb) {
+  const Kern kn = current_kernel();
+  const int64_t npad = rup(N > 0 ? N : 1, kn.p.nr);
+  const int64_t kc = K > 0 ? k_block(kn, K) : 1;
+  const size_t floats = static_cast<size_t>(npad) * static_cast<size_t>(K > 0 ? K : 1);
+  const size_t bytes = (floats * sizeof(float) + 63) & ~size_t{63};
+  float* data = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (!data) throw std::bad_alloc();
+  PackedB* pb = new (std::nothrow) PackedB{kn.level, kn.p.nr, static_cast<int>(kc), K, N, npad, data, bytes};
+  if (!pb) {
+    std::free(data);
+    throw std::bad_alloc();
+  }
+  pack_b_into(kn, trans_b, K, N, B, ldb, npad, kc, data);
   return pb;
 }
+
+PanelB panel_b(int64_t K, int64_t N, const float* B, int64_t ldb, const PackedB* packed) {
+  const Kern kn = current_kernel();
+  PanelB v;
+  v.K = K;
+  v.N = N;
+  v.mr = kn.p.mr;
+  v.nr = kn.p.nr;
+  v.tile = pick(tile_rows_stub, kn.level);
+  v.kc_block = K > 0 ? k_block(kn, K) : 1;
+  v.data = packed_for(kn, packed, K, N, &v.npad);
+  if (!v.data) {
+    v.npad = rup(N > 0 ? N : 1, kn.p.nr);
+    float* d = t_panel_b.get(static_cast<size_t>(v.npad) * static_cast<size_t>(K > 0 ? K : 1));
+    if (K > 0) pack_b_into(kn, false, K, N, B, ldb, v.npad, v.kc_block, d);
+    v.data = d;
+  }
+  return v;
+}
+
+const Epilogue* resolve_epilogue(const Epilogue* ep, int64_t N, Epilogue* store) { return resolve(ep, N, store); }
 
 void free_packed_b(PackedB* pb) {
   if (!pb) return;

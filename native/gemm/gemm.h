@@ -86,6 +86,30 @@ struct AGen {
   const void* ctx;
 };
 
+// ---- Register tiles on row-major A (for drivers that walk A themselves, e.g. direct convolution)
+// B (K x N) in the PackedB layout of the current level: the given PackedB when it fits, else
+// packed now into this thread's scratch (valid until the next panel_b call on this thread).
+struct PanelB {
+  const float* data;
+  int64_t K, N, npad, kc_block;
+  int mr, nr;
+  // C[0:r, 0:nr] (=|+=) A * B[k0:k0+kc, j0:j0+nr] with A r rows lda apart; [k0, k0 + kc) must lie
+  // in one K block (see block_end). ep (resolved, see resolve_epilogue) on the final store.
+  void (*tile)(int64_t kc, const float* a, int64_t lda, const float* pb, int r, int nr, float* c, int64_t ldc,
+               int accumulate, const Epilogue* ep, int64_t m0, int64_t n0);
+  const float* at(int64_t k, int64_t j0) const {
+    const int64_t pc = k / kc_block * kc_block, kcur = K - pc < kc_block ? K - pc : kc_block;
+    return data + pc * npad + j0 * kcur + (k - pc) * nr;
+  }
+  int64_t block_end(int64_t k) const {
+    const int64_t e = (k / kc_block + 1) * kc_block;
+    return e < K ? e : K;
+  }
+};
+PanelB panel_b(int64_t K, int64_t N, const float* B, int64_t ldb, const PackedB* packed);
+// ep with default strides filled in, or null when it does nothing (store is the storage).
+const Epilogue* resolve_epilogue(const Epilogue* ep, int64_t N, Epilogue* store);
+
 // Single GEMM. ep may be null. packed_b (optional) as above.
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
            const float* B, int64_t ldb, float* C, int64_t ldc, const Epilogue* ep,

@@ -279,9 +279,11 @@ AB_INLINE __m512 epi16(__m512 x, const Epilogue* ep, int64_t m, int64_t n, __mma
   }
 }
 
-template <int R, int NV>
+// ROWS = false: A is a packed panel (pa[k * kMR + i]); ROWS = true: A is r rows lda apart
+// (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
+template <int R, int NV, bool ROWS = false>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
-                                   const StoreArgs& s) {
+                                   const StoreArgs& s, int64_t lda = 0) {
   __m512 acc[R][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
@@ -293,11 +295,11 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
     const __m512 b1 = NV > 1 ? _mm512_load_ps(pb + 16) : b0;
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      const __m512 a = _mm512_set1_ps(pa[i]);
+      const __m512 a = _mm512_set1_ps(ROWS ? pa[i * lda] : pa[i]);
       acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
       if (NV > 1) acc[i][NV - 1] = _mm512_fmadd_ps(a, b1, acc[i][NV - 1]);
     }
-    pa += kMR;
+    pa += ROWS ? 1 : kMR;
     pb += kNR;
   }
   __mmask16 mk[NV];
@@ -349,9 +351,11 @@ AB_INLINE __m256 epi8(__m256 x, const Epilogue* ep, int64_t m, int64_t n, __m256
   }
 }
 
-template <int R, int NV>
+// ROWS = false: A is a packed panel (pa[k * kMR + i]); ROWS = true: A is r rows lda apart
+// (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
+template <int R, int NV, bool ROWS = false>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
-                                   const StoreArgs& s) {
+                                   const StoreArgs& s, int64_t lda = 0) {
   __m256 acc[R][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i)
@@ -363,11 +367,11 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
     const __m256 b1 = NV > 1 ? _mm256_load_ps(pb + 8) : b0;
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
-      const __m256 a = _mm256_broadcast_ss(pa + i);
+      const __m256 a = _mm256_broadcast_ss(ROWS ? pa + i * lda : pa + i);
       acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
       if (NV > 1) acc[i][NV - 1] = _mm256_fmadd_ps(a, b1, acc[i][NV - 1]);
     }
-    pa += kMR;
+    pa += ROWS ? 1 : kMR;
     pb += kNR;
   }
   __m256i mk[NV];
@@ -398,19 +402,21 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
 constexpr int kVec = 8;
 
 #else
-template <int R, int NV>
+// ROWS = false: A is a packed panel (pa[k * kMR + i]); ROWS = true: A is r rows lda apart
+// (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
+template <int R, int NV, bool ROWS = false>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
-                                   const StoreArgs& s) {
+                                   const StoreArgs& s, int64_t lda = 0) {
   constexpr int W = 8 * NV;  // columns computed (NR = 16 = two "vectors" of 8)
   float acc[R][W];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < W; ++j) acc[i][j] = 0.f;
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < R; ++i) {
-      const float a = pa[i];
+      const float a = ROWS ? pa[i * lda] : pa[i];
       for (int j = 0; j < W; ++j) acc[i][j] += a * pb[j];
     }
-    pa += kMR;
+    pa += ROWS ? 1 : kMR;
     pb += kNR;
   }
   for (int i = 0; i < R; ++i) {
@@ -426,8 +432,9 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
 constexpr int kVec = 8;
 #endif
 
-typedef void (*UkrFn)(int64_t, const float*, const float*, const StoreArgs&);
+typedef void (*UkrFn)(int64_t, const float*, const float*, const StoreArgs&, int64_t);
 #define AB_UKR_ROW(R) {&ukr<R, 1>, &ukr<R, 2>}
+#define AB_UKR_ROWS(R) {&ukr<R, 1, true>, &ukr<R, 2, true>}
 const UkrFn kUkr[kMR][2] = {
     AB_UKR_ROW(1), AB_UKR_ROW(2), AB_UKR_ROW(3), AB_UKR_ROW(4),
 #if AB_ISA_LEVEL >= 1
@@ -438,7 +445,18 @@ const UkrFn kUkr[kMR][2] = {
     AB_UKR_ROW(13), AB_UKR_ROW(14),
 #endif
 };
+const UkrFn kUkrRows[kMR][2] = {
+    AB_UKR_ROWS(1), AB_UKR_ROWS(2), AB_UKR_ROWS(3), AB_UKR_ROWS(4),
+#if AB_ISA_LEVEL >= 1
+    AB_UKR_ROWS(5), AB_UKR_ROWS(6),
+#endif
+#if AB_ISA_LEVEL >= 2
+    AB_UKR_ROWS(7), AB_UKR_ROWS(8), AB_UKR_ROWS(9), AB_UKR_ROWS(10), AB_UKR_ROWS(11), AB_UKR_ROWS(12),
+    AB_UKR_ROWS(13), AB_UKR_ROWS(14),
+#endif
+};
 #undef AB_UKR_ROW
+#undef AB_UKR_ROWS
 static_assert(kNR == 2 * kVec, "tile is two vectors wide");
 
 }  // namespace
@@ -474,9 +492,15 @@ void sgemm_macro(const float* pa, const float* pb, int64_t mc, int64_t nc, int64
     for (int64_t ir = 0; ir < mc; ir += kMR) {
       const int mr = static_cast<int>(mc - ir < kMR ? mc - ir : kMR);
       StoreArgs s{c + ir * ldc + jr, ldc, nr, accumulate, ep, m0 + ir, n0 + jr};
-      kUkr[mr - 1][nv - 1](kc, pa + ir * kc, b, s);
+      kUkr[mr - 1][nv - 1](kc, pa + ir * kc, b, s, 0);
     }
   }
+}
+
+void sgemm_tile_rows(int64_t kc, const float* a, int64_t lda, const float* pb, int r, int nr, float* c,
+                     int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
+  StoreArgs s{c, ldc, nr, accumulate, ep, m0, n0};
+  kUkrRows[r - 1][nr > kVec ? 1 : 0](kc, a, pb, s, lda);
 }
 
 void sgemm_epilogue(float* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue* ep, int64_t m0,

@@ -328,6 +328,13 @@ convCase([3, 5, 6, 19], [3, 3, 19, 40], 1, 'same', 1, null);
 convCase([2, 9, 9, 37], [1, 1, 37, 33], 2, 'valid', 1, null);
 convCase([1, 15, 16, 5], [3, 3, 5, 9], 1, [[0, 0], [2, 1], [3, 0], [0, 0]], 2, null);
 convCase([1, 4, 40, 3], [3, 5, 3, 8], 1, 'same', 1, null);
+// Direct path (f_w * in_c >= 48): dilation, stride 2 with padding, 1x1 stride 2, output rows with
+// no tap inside the input (epilogue of zeros), partial panels.
+convCase([1, 12, 13, 24], [3, 3, 24, 20], 1, 'same', 2, null);
+convCase([2, 11, 10, 32], [3, 3, 32, 40], 2, 'same', 1, null);
+convCase([1, 9, 9, 64], [1, 1, 64, 30], 2, 'valid', 1, null);
+convCase([1, 5, 6, 16], [3, 3, 16, 8], 1, [[0, 0], [4, 0], [1, 1], [0, 0]], 1, {bias: [8], act: 'relu'});
+convCase([1, 3, 30, 16], [3, 3, 16, 33], 1, [[0, 0], [2, 2], [0, 5], [0, 0]], 1, null);
 
 // ---- depthwise conv2d (NHWC) -----------------------------------------------------------------
 function dwCase(xs, ws, stride, pad, dil, fused) {
