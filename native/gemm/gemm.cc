@@ -42,6 +42,9 @@ const DispatchStub<PackAFn> pack_a_stub = {AB_STUB_SLOTS(sgemm_pack_a)};
 const DispatchStub<PackBFn> pack_b_stub = {AB_STUB_SLOTS(sgemm_pack_b)};
 const DispatchStub<PackRowsFnT> pack_rows_stub = {AB_STUB_SLOTS(sgemm_pack_a_rows)};
 const DispatchStub<TileFnT> tile_rows_stub = {AB_STUB_SLOTS(sgemm_tile_rows)};
+using TileWideFnT = void (*)(int64_t, const float*, int64_t, const float*, const float*, int, float*, int64_t, int,
+                             const Epilogue*, int64_t, int64_t);
+const DispatchStub<TileWideFnT> tile_wide_stub = {AB_STUB_SLOTS(sgemm_tile_rows_wide)};
 const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS(sgemm_macro)};
 const DispatchStub<GemvTFn> gemv_t_stub = {AB_STUB_SLOTS(sgemv_t)};
 const DispatchStub<GemvNFn> gemv_n_stub = {AB_STUB_SLOTS(sgemv_n)};
@@ -403,6 +406,7 @@ PanelB panel_b(int64_t K, int64_t N, const float* B, int64_t ldb, const PackedB*
   v.mr = kn.p.mr;
   v.nr = kn.p.nr;
   v.tile = pick(tile_rows_stub, kn.level);
+  v.tile_wide = pick(tile_wide_stub, kn.level);
   v.kc_block = K > 0 ? k_block(kn, K) : 1;
   v.data = packed_for(kn, packed, K, N, &v.npad);
   if (!v.data) {

@@ -97,6 +97,9 @@ struct PanelB {
   // in one K block (see block_end). ep (resolved, see resolve_epilogue) on the final store.
   void (*tile)(int64_t kc, const float* a, int64_t lda, const float* pb, int r, int nr, float* c, int64_t ldc,
                int accumulate, const Epilogue* ep, int64_t m0, int64_t n0);
+  // The same on two full adjacent panels (2 * nr columns: B.at(k, j0) and B.at(k, j0 + nr)).
+  void (*tile_wide)(int64_t kc, const float* a, int64_t lda, const float* pb0, const float* pb1, int r, float* c,
+                    int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0);
   const float* at(int64_t k, int64_t j0) const {
     const int64_t pc = k / kc_block * kc_block, kcur = K - pc < kc_block ? K - pc : kc_block;
     return data + pc * npad + j0 * kcur + (k - pc) * nr;

@@ -33,6 +33,10 @@ AB_DECLARE_KERNEL(void, sgemm_pack_a_rows, (const float* const* rows, int r, int
 AB_DECLARE_KERNEL(void, sgemm_tile_rows,
                   (int64_t kc, const float* a, int64_t lda, const float* pb, int r, int nr, float* c, int64_t ldc,
                    int accumulate, const ::ab::gemm::Epilogue* ep, int64_t m0, int64_t n0))
+// The same over two full adjacent B panels (2 * NR columns), r <= MR rows (avx512: 7 x 64 tiles).
+AB_DECLARE_KERNEL(void, sgemm_tile_rows_wide,
+                  (int64_t kc, const float* a, int64_t lda, const float* pb0, const float* pb1, int r, float* c,
+                   int64_t ldc, int accumulate, const ::ab::gemm::Epilogue* ep, int64_t m0, int64_t n0))
 // C[0:mc, 0:nc] (=|+=) packedA * packedB; if ep, the epilogue is applied on the final store, with
 // (m0, n0) the global coordinates of C[0][0] (for bias/slope lookup).
 AB_DECLARE_KERNEL(void, sgemm_macro,

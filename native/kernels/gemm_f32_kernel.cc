@@ -324,6 +324,52 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
 }
 constexpr int kVec = 16;
 
+// R x 64 tile over two full B panels (pb0: columns 0-31, pb1: 32-63) with A as rows lda apart:
+// one broadcast feeds four FMAs (the 14x32 tile needs one per two), for row-major A read in place.
+constexpr int kWideMR = 7;
+template <int R>
+__attribute__((noinline)) void ukr_wide(int64_t kc, const float* __restrict pa, int64_t lda, const float* __restrict pb0,
+                                        const float* __restrict pb1, const StoreArgs& s) {
+  __m512 acc[R][4];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(pb0), b1 = _mm512_load_ps(pb0 + 16);
+    const __m512 b2 = _mm512_load_ps(pb1), b3 = _mm512_load_ps(pb1 + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const __m512 a = _mm512_set1_ps(pa[i * lda]);
+      acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+      acc[i][2] = _mm512_fmadd_ps(a, b2, acc[i][2]);
+      acc[i][3] = _mm512_fmadd_ps(a, b3, acc[i][3]);
+    }
+    pa += 1;
+    pb0 += kNR;
+    pb1 += kNR;
+  }
+  const __mmask16 full = static_cast<__mmask16>(0xFFFF);
+  const Epilogue* ep = s.ep;
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+    float* crow = s.c + i * s.ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) {
+      __m512 x = acc[i][v];
+      if (s.accumulate) x = _mm512_add_ps(x, _mm512_loadu_ps(crow + 16 * v));
+      if (ep) x = epi16(x, ep, s.m0 + i, s.n0 + 16 * v, full);
+      _mm512_storeu_ps(crow + 16 * v, x);
+    }
+  }
+  if (ep && act_is_heavy(ep->act))
+    for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, 64, ep->act, ep->alpha, nullptr);
+}
+typedef void (*UkrWideFn)(int64_t, const float*, int64_t, const float*, const float*, const StoreArgs&);
+const UkrWideFn kUkrWide[kWideMR] = {&ukr_wide<1>, &ukr_wide<2>, &ukr_wide<3>, &ukr_wide<4>,
+                                     &ukr_wide<5>, &ukr_wide<6>, &ukr_wide<7>};
+
 #elif AB_ISA_LEVEL == 1
 AB_INLINE __m256i mask8(int rem) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -501,6 +547,20 @@ void sgemm_tile_rows(int64_t kc, const float* a, int64_t lda, const float* pb, i
                      int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
   StoreArgs s{c, ldc, nr, accumulate, ep, m0, n0};
   kUkrRows[r - 1][nr > kVec ? 1 : 0](kc, a, pb, s, lda);
+}
+
+void sgemm_tile_rows_wide(int64_t kc, const float* a, int64_t lda, const float* pb0, const float* pb1, int r, float* c,
+                          int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
+#if AB_ISA_LEVEL >= 2
+  for (int i0 = 0; i0 < r; i0 += kWideMR) {
+    const int rr = r - i0 < kWideMR ? r - i0 : kWideMR;
+    StoreArgs s{c + i0 * ldc, ldc, 64, accumulate, ep, m0 + i0, n0};
+    kUkrWide[rr - 1](kc, a + i0 * lda, lda, pb0, pb1, s);
+  }
+#else
+  sgemm_tile_rows(kc, a, lda, pb0, r, kNR, c, ldc, accumulate, ep, m0, n0);
+  sgemm_tile_rows(kc, a, lda, pb1, r, kNR, c + kNR, ldc, accumulate, ep, m0, n0 + kNR);
+#endif
 }
 
 void sgemm_epilogue(float* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue* ep, int64_t m0,

@@ -40,8 +40,9 @@ void im2col_rows(const float* x, const Conv2DParams& p, int64_t m0, int64_t m1, 
 
 thread_local std::vector<float> t_cols;
 
-// The direct path (register tiles on A read in place) when a filter row holds at least this many
-// floats; below it the C tile reloads per filter row cost more than the implicit-im2col packing.
+// The direct path (register tiles on A read in place) when its runs (a filter row with dil_w == 1,
+// else one tap) hold at least this many floats; below it the C tile reloads per run cost more than
+// the implicit-im2col packing.
 constexpr int64_t kDirectMinRun = 48;
 
 struct GenCtx {
@@ -109,90 +110,107 @@ void conv_pack_panel(const void* vctx, int64_t m0, int r, int64_t k0, int64_t kc
   }
 }
 
-thread_local std::vector<float> t_rows;
+// Direct convolution on register tiles (no im2col, no A packing, no copies): an M panel is up to
+// MR consecutive output positions of one output row. Its rows split into groups: the interior rows
+// (every tap inside the input) form one group, each border row is a group of its own. For a group
+// and a filter row fh inside the input, the taps are stretches of x read in place as a strided
+// matrix (rows stride_w * in_c apart): with dil_w == 1 one run over the group's valid fw range,
+// else one run per tap. Taps outside the input are skipped, as tfjs-cpu skips them. Each tile sums
+// its runs in filter order (split at the B panel's K blocks), stores once per run.
+struct Seg {
+  const float* a;  // A rows of the group for k in [k, k + len)
+  int64_t k, len;
+};
+thread_local std::vector<Seg> t_segs;
 
-// Direct convolution on register tiles (no im2col, no A packing): an M panel is up to MR
-// consecutive output positions of one output row; for each filter row fh its A rows are the input
-// stretches x[b, ih, iw0(i) : iw0(i) + f_w, :], which in the interior (dil_w == 1, no padding
-// crossed) are one strided matrix inside x (rows stride_w * in_c apart, f_w * in_c long), read
-// in place. Panels touching the left/right padding (or any dil_w) get those rows gathered into a
-// small scratch with zeros. Filter rows wholly above/below the input are skipped (their taps are
-// zeros; tfjs-cpu skips them too). Each tile sums the filter rows in order, K blocks split runs.
 void conv_direct(const float* x, const Conv2DParams& p, const gemm::PanelB& B, float* y, const gemm::Epilogue* ep) {
   const int64_t C = p.in_c, N = p.out_c, run = p.f_w * C, K = p.f_h * run;
   const int mr = B.mr, nr = B.nr;
+  const bool wide_ok = !std::getenv("AFTERBURNER_CONV_NARROW");
   const int64_t per_row = (p.out_w + mr - 1) / mr, panels = p.batch * p.out_h * per_row;
   const int64_t macs_per_panel = static_cast<int64_t>(mr) * N * (K > 0 ? K : 1);
   const int64_t grain = macs_per_panel >= (int64_t{1} << 18) ? 1 : (int64_t{1} << 18) / macs_per_panel;
+  const int64_t lda = p.stride_w * C;
   parallel_for(panels, grain, [&](int64_t pb0, int64_t pb1) {
-    if (t_rows.size() < static_cast<size_t>(mr * K)) t_rows.resize(static_cast<size_t>(mr * K));
-    float* scratch = t_rows.data();
-    const float* a_of[64];
-    int64_t lda_of[64];
-    std::vector<const float*> a_big;
-    std::vector<int64_t> lda_big;
-    const float** a_fh = a_of;
-    int64_t* lda_fh = lda_of;
-    if (p.f_h > 64) {
-      a_big.resize(static_cast<size_t>(p.f_h));
-      lda_big.resize(static_cast<size_t>(p.f_h));
-      a_fh = a_big.data();
-      lda_fh = lda_big.data();
-    }
+    std::vector<Seg>& segs = t_segs;
+    struct Group {
+      int i0, i1;            // rows [i0, i1) of the panel
+      size_t s0, s1;         // its runs in segs
+    } groups[40];
     for (int64_t pi = pb0; pi < pb1; ++pi) {
       const int64_t row = pi / per_row, ow0 = (pi - row * per_row) * mr;
       const int64_t oh = row % p.out_h, b = row / p.out_h;
       const int r = static_cast<int>(p.out_w - ow0 < mr ? p.out_w - ow0 : mr);
       const float* img = x + b * p.in_h * p.in_w * C;
       const int64_t m = row * p.out_w + ow0;
-      // A rows per filter row (null: the filter row is outside the input).
-      int64_t last_fh = -1;
-      const int64_t iw_lo = ow0 * p.stride_w - p.pad_left, iw_hi = (ow0 + r - 1) * p.stride_w - p.pad_left;
-      for (int64_t fh = 0; fh < p.f_h; ++fh) {
-        const int64_t ih = oh * p.stride_h - p.pad_top + fh * p.dil_h;
-        if (ih < 0 || ih >= p.in_h) {
-          a_fh[fh] = nullptr;
-          continue;
-        }
-        last_fh = fh;
-        const float* xrow = img + ih * p.in_w * C;
-        if (p.dil_w == 1 && iw_lo >= 0 && iw_hi + p.f_w - 1 < p.in_w) {
-          a_fh[fh] = xrow + iw_lo * C;
-          lda_fh[fh] = p.stride_w * C;
-          continue;
-        }
-        float* dst = scratch + fh * mr * run;
-        for (int i = 0; i < r; ++i) {
-          const int64_t iw0 = iw_lo + i * p.stride_w;
-          for (int64_t fw = 0; fw < p.f_w; ++fw) {
-            const int64_t iw = iw0 + fw * p.dil_w;
-            float* d = dst + i * run + fw * C;
-            if (iw < 0 || iw >= p.in_w) std::memset(d, 0, sizeof(float) * C);
-            else std::memcpy(d, xrow + iw * C, sizeof(float) * C);
+      const int64_t iw_lo = ow0 * p.stride_w - p.pad_left;
+      // The valid fw range of row i: iw = iw_lo + i * stride_w + fw * dil_w inside [0, in_w).
+      auto fw_range = [&](int i, int64_t* lo, int64_t* hi) {
+        const int64_t iw0 = iw_lo + i * p.stride_w;
+        *lo = iw0 >= 0 ? 0 : (-iw0 + p.dil_w - 1) / p.dil_w;
+        *hi = iw0 > p.in_w - 1 ? -1 : (p.in_w - 1 - iw0) / p.dil_w;
+        if (*hi > p.f_w - 1) *hi = p.f_w - 1;
+      };
+      // Groups: border rows alone, the interior rows (full fw range; contiguous in i) together.
+      int ng = 0;
+      segs.clear();
+      for (int i = 0; i < r;) {
+        int64_t lo, hi;
+        fw_range(i, &lo, &hi);
+        int i1 = i + 1;
+        if (lo == 0 && hi == p.f_w - 1) {
+          for (int64_t lo2, hi2; i1 < r; ++i1) {
+            fw_range(i1, &lo2, &hi2);
+            if (lo2 != 0 || hi2 != p.f_w - 1) break;
           }
         }
-        a_fh[fh] = dst;
-        lda_fh[fh] = run;
+        Group& g = groups[ng++];
+        g.i0 = i;
+        g.i1 = i1;
+        g.s0 = segs.size();
+        const int64_t iw0 = iw_lo + i * p.stride_w;
+        for (int64_t fh = 0; fh < p.f_h && lo <= hi; ++fh) {
+          const int64_t ih = oh * p.stride_h - p.pad_top + fh * p.dil_h;
+          if (ih < 0 || ih >= p.in_h) continue;
+          const float* xrow = img + ih * p.in_w * C;
+          const int64_t nrun = p.dil_w == 1 ? 1 : hi - lo + 1;
+          for (int64_t t = 0; t < nrun; ++t) {
+            const int64_t fw = lo + t;
+            const int64_t kb = fh * run + fw * C, len = p.dil_w == 1 ? (hi - lo + 1) * C : C;
+            const float* a = xrow + (iw0 + fw * p.dil_w) * C;
+            for (int64_t k = kb; k < kb + len;) {  // split at the K blocks of B
+              const int64_t k1 = B.block_end(k) < kb + len ? B.block_end(k) : kb + len;
+              segs.push_back(Seg{a + (k - kb), k, k1 - k});
+              k = k1;
+            }
+          }
+        }
+        g.s1 = segs.size();
+        i = i1;
       }
-      for (int64_t j0 = 0; j0 < N; j0 += nr) {
-        const int ncur = static_cast<int>(N - j0 < nr ? N - j0 : nr);
-        float* c = y + m * N + j0;
-        if (last_fh < 0) {  // no tap inside the input: epilogue(0)
-          B.tile(0, nullptr, 0, B.data, r, ncur, c, N, 0, ep, m, j0);
-          continue;
-        }
-        bool first = true;
-        for (int64_t fh = 0; fh <= last_fh; ++fh) {
-          if (!a_fh[fh]) continue;
-          for (int64_t k = fh * run, kend = k + run; k < kend;) {
-            const int64_t k1 = B.block_end(k) < kend ? B.block_end(k) : kend;
-            const bool last = fh == last_fh && k1 == kend;
-            B.tile(k1 - k, a_fh[fh] + (k - fh * run), lda_fh[fh], B.at(k, j0), r, ncur, c, N, first ? 0 : 1,
-                   last ? ep : nullptr, m, j0);
-            first = false;
-            k = k1;
+      for (int64_t j0 = 0; j0 < N;) {
+        const bool wide = wide_ok && N - j0 >= 2 * nr;
+        const int ncur = static_cast<int>(wide ? 2 * nr : N - j0 < nr ? N - j0 : nr);
+        for (int gi = 0; gi < ng; ++gi) {
+          const Group& g = groups[gi];
+          const int rows = g.i1 - g.i0;
+          float* c = y + (m + g.i0) * N + j0;
+          if (g.s0 == g.s1) {  // no tap inside the input: epilogue(0)
+            B.tile(0, nullptr, 0, B.data, rows, wide ? nr : ncur, c, N, 0, ep, m + g.i0, j0);
+            if (wide) B.tile(0, nullptr, 0, B.data, rows, nr, c + nr, N, 0, ep, m + g.i0, j0 + nr);
+            continue;
+          }
+          for (size_t si = g.s0; si < g.s1; ++si) {
+            const Seg& sg = segs[si];
+            const int acc = si > g.s0 ? 1 : 0;
+            const gemm::Epilogue* e = si + 1 == g.s1 ? ep : nullptr;
+            if (wide)
+              B.tile_wide(sg.len, sg.a, lda, B.at(sg.k, j0), B.at(sg.k, j0 + nr), rows, c, N, acc, e, m + g.i0, j0);
+            else
+              B.tile(sg.len, sg.a, lda, B.at(sg.k, j0), rows, ncur, c, N, acc, e, m + g.i0, j0);
           }
         }
+        j0 += ncur;
       }
     }
   });
@@ -211,7 +229,7 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
     return;
   }
   const char* mode = std::getenv("AFTERBURNER_CONV");  // for comparisons: "direct", "implicit", "im2col"
-  const bool direct = mode ? std::strcmp(mode, "direct") == 0 : p.f_w * p.in_c >= kDirectMinRun;
+  const bool direct = mode ? std::strcmp(mode, "direct") == 0 : (p.dil_w == 1 ? p.f_w : 1) * p.in_c >= kDirectMinRun;
   if (direct) {
     gemm::Epilogue local;
     conv_direct(x, p, gemm::panel_b(K, N, w, N, packed_w), y, gemm::resolve_epilogue(ep, N, &local));
