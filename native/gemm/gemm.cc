@@ -29,8 +29,8 @@ using ParamsFn = void (*)(KernelParams*);
 using PackAFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, float*);
 using PackBFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, float*);
 using PackRowsFnT = void (*)(const float* const*, int, int64_t, float*);
-using TileFnT = void (*)(int64_t, const float*, int64_t, const float*, int, int, float*, int64_t, int, const Epilogue*,
-                         int64_t, int64_t);
+using TileFnT = void (*)(const TileSeg*, int, int64_t, const float*, int64_t, int, int, float*, int64_t,
+                         const Epilogue*, int64_t);
 using MacroFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, float*, int64_t, int,
                          const Epilogue*, int64_t, int64_t);
 using GemvTFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, int64_t);
@@ -41,10 +41,10 @@ const DispatchStub<ParamsFn> params_stub = {AB_STUB_SLOTS(sgemm_params)};
 const DispatchStub<PackAFn> pack_a_stub = {AB_STUB_SLOTS(sgemm_pack_a)};
 const DispatchStub<PackBFn> pack_b_stub = {AB_STUB_SLOTS(sgemm_pack_b)};
 const DispatchStub<PackRowsFnT> pack_rows_stub = {AB_STUB_SLOTS(sgemm_pack_a_rows)};
-const DispatchStub<TileFnT> tile_rows_stub = {AB_STUB_SLOTS(sgemm_tile_rows)};
-using TileWideFnT = void (*)(int64_t, const float*, int64_t, const float*, const float*, int, float*, int64_t, int,
-                             const Epilogue*, int64_t, int64_t);
-const DispatchStub<TileWideFnT> tile_wide_stub = {AB_STUB_SLOTS(sgemm_tile_rows_wide)};
+const DispatchStub<TileFnT> tile_rows_stub = {AB_STUB_SLOTS(sgemm_tile_br)};
+using TileWideFnT = void (*)(const TileSeg*, int, int64_t, const float*, int64_t, int, float*, int64_t, const Epilogue*,
+                             int64_t);
+const DispatchStub<TileWideFnT> tile_wide_stub = {AB_STUB_SLOTS(sgemm_tile_br_wide)};
 const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS(sgemm_macro)};
 const DispatchStub<GemvTFn> gemv_t_stub = {AB_STUB_SLOTS(sgemv_t)};
 const DispatchStub<GemvNFn> gemv_n_stub = {AB_STUB_SLOTS(sgemv_n)};

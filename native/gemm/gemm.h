@@ -87,22 +87,30 @@ struct AGen {
 };
 
 // ---- Register tiles on row-major A (for drivers that walk A themselves, e.g. direct convolution)
+// One term of a batch-reduce tile: A rows lda apart (a[i * lda + k], k < len) times rows
+// [k0, k0 + len) of B, which lie in one K block of the PackedB layout: the panel of column j0
+// starts at bdata + boff + j0 * kcur (PanelB::seg builds it).
+struct TileSeg {
+  const float* a;
+  int64_t len, boff, kcur;
+};
 // B (K x N) in the PackedB layout of the current level: the given PackedB when it fits, else
 // packed now into this thread's scratch (valid until the next panel_b call on this thread).
 struct PanelB {
   const float* data;
   int64_t K, N, npad, kc_block;
   int mr, nr;
-  // C[0:r, 0:nr] (=|+=) A * B[k0:k0+kc, j0:j0+nr] with A r rows lda apart; [k0, k0 + kc) must lie
-  // in one K block (see block_end). ep (resolved, see resolve_epilogue) on the final store.
-  void (*tile)(int64_t kc, const float* a, int64_t lda, const float* pb, int r, int nr, float* c, int64_t ldc,
-               int accumulate, const Epilogue* ep, int64_t m0, int64_t n0);
-  // The same on two full adjacent panels (2 * nr columns: B.at(k, j0) and B.at(k, j0 + nr)).
-  void (*tile_wide)(int64_t kc, const float* a, int64_t lda, const float* pb0, const float* pb1, int r, float* c,
-                    int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0);
-  const float* at(int64_t k, int64_t j0) const {
+  // C[0:r, 0:nr] = act(sum over segs of A_s * B_s + bias), one store; r <= mr, nr <= this->nr.
+  // No segs: C = epilogue(0). ep: resolved (see resolve_epilogue) or null.
+  void (*tile)(const TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r, int nr, float* c,
+               int64_t ldc, const Epilogue* ep, int64_t m0);
+  // The same on 2 * nr columns (two full panels, j0 and j0 + nr).
+  void (*tile_wide)(const TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r, float* c,
+                    int64_t ldc, const Epilogue* ep, int64_t m0);
+  // The term for A rows `a` (already at column k) and B rows [k, k + len) (inside one K block).
+  TileSeg seg(const float* a, int64_t k, int64_t len) const {
     const int64_t pc = k / kc_block * kc_block, kcur = K - pc < kc_block ? K - pc : kc_block;
-    return data + pc * npad + j0 * kcur + (k - pc) * nr;
+    return TileSeg{a, len, pc * npad + (k - pc) * nr, kcur};
   }
   int64_t block_end(int64_t k) const {
     const int64_t e = (k / kc_block + 1) * kc_block;

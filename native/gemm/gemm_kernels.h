@@ -28,15 +28,13 @@ AB_DECLARE_KERNEL(void, sgemm_pack_b,
                   (const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* dst))
 // One packed-A panel from row pointers (see gemm::PackRowsFn): dst[k * MR + i] = rows[i][k].
 AB_DECLARE_KERNEL(void, sgemm_pack_a_rows, (const float* const* rows, int r, int64_t len, float* dst))
-// One register tile from row-major A: C[0:r, 0:nr] (=|+=) A * Bpanel, where A is r <= MR rows lda
-// apart (a[i * lda + k], k < kc) and pb one packed B panel (kc x NR); ep applied if non-null.
-AB_DECLARE_KERNEL(void, sgemm_tile_rows,
-                  (int64_t kc, const float* a, int64_t lda, const float* pb, int r, int nr, float* c, int64_t ldc,
-                   int accumulate, const ::ab::gemm::Epilogue* ep, int64_t m0, int64_t n0))
-// The same over two full adjacent B panels (2 * NR columns), r <= MR rows (avx512: 7 x 64 tiles).
-AB_DECLARE_KERNEL(void, sgemm_tile_rows_wide,
-                  (int64_t kc, const float* a, int64_t lda, const float* pb0, const float* pb1, int r, float* c,
-                   int64_t ldc, int accumulate, const ::ab::gemm::Epilogue* ep, int64_t m0, int64_t n0))
+// Batch-reduce register tiles on row-major A (see gemm::PanelB::tile / tile_wide).
+AB_DECLARE_KERNEL(void, sgemm_tile_br,
+                  (const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
+                   int nr, float* c, int64_t ldc, const ::ab::gemm::Epilogue* ep, int64_t m0))
+AB_DECLARE_KERNEL(void, sgemm_tile_br_wide,
+                  (const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
+                   float* c, int64_t ldc, const ::ab::gemm::Epilogue* ep, int64_t m0))
 // C[0:mc, 0:nc] (=|+=) packedA * packedB; if ep, the epilogue is applied on the final store, with
 // (m0, n0) the global coordinates of C[0][0] (for bias/slope lookup).
 AB_DECLARE_KERNEL(void, sgemm_macro,

@@ -324,31 +324,82 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
 }
 constexpr int kVec = 16;
 
-// R x 64 tile over two full B panels (pb0: columns 0-31, pb1: 32-63) with A as rows lda apart:
-// one broadcast feeds four FMAs (the 14x32 tile needs one per two), for row-major A read in place.
+// Batch-reduce tiles on row-major A (A rows lda apart, read in place): the accumulators stay in
+// registers across every term, C is stored once. NV = 1 or 2 vectors of one B panel, or (wide)
+// R <= 7 rows x 64 columns over two panels: one broadcast feeds four FMAs.
+using ::ab::gemm::TileSeg;
+template <int R, int NV>
+__attribute__((noinline)) void ukr_br(const TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0,
+                                      const StoreArgs& s) {
+  __m512 acc[R][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (int q = 0; q < nseg; ++q) {
+    const float* __restrict pa = segs[q].a;
+    const float* __restrict pb = bdata + segs[q].boff + j0 * segs[q].kcur;
+    for (int64_t k = 0, kc = segs[q].len; k < kc; ++k) {
+      const __m512 b0 = _mm512_load_ps(pb);
+      const __m512 b1 = NV > 1 ? _mm512_load_ps(pb + 16) : b0;
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        const __m512 a = _mm512_set1_ps(pa[i * lda]);
+        acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+        if (NV > 1) acc[i][NV - 1] = _mm512_fmadd_ps(a, b1, acc[i][NV - 1]);
+      }
+      pa += 1;
+      pb += kNR;
+    }
+  }
+  __mmask16 mk[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int rem = s.nr - 16 * v;
+    mk[v] = rem >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << rem) - 1u);
+  }
+  const Epilogue* ep = s.ep;
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    float* crow = s.c + i * s.ldc;
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      __m512 x = acc[i][v];
+      if (ep) x = epi16(x, ep, s.m0 + i, s.n0 + 16 * v, mk[v]);
+      _mm512_mask_storeu_ps(crow + 16 * v, mk[v], x);
+    }
+  }
+  if (ep && act_is_heavy(ep->act))
+    for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, s.nr, ep->act, ep->alpha, nullptr);
+}
+
 constexpr int kWideMR = 7;
 template <int R>
-__attribute__((noinline)) void ukr_wide(int64_t kc, const float* __restrict pa, int64_t lda, const float* __restrict pb0,
-                                        const float* __restrict pb1, const StoreArgs& s) {
+__attribute__((noinline)) void ukr_br_wide(const TileSeg* segs, int nseg, int64_t lda, int64_t aoff,
+                                           const float* bdata, int64_t j0, const StoreArgs& s) {
   __m512 acc[R][4];
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < 4; ++v) acc[i][v] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(pb0), b1 = _mm512_load_ps(pb0 + 16);
-    const __m512 b2 = _mm512_load_ps(pb1), b3 = _mm512_load_ps(pb1 + 16);
+  for (int q = 0; q < nseg; ++q) {
+    const float* __restrict pa = segs[q].a + aoff;
+    const float* __restrict pb0 = bdata + segs[q].boff + j0 * segs[q].kcur;
+    const float* __restrict pb1 = pb0 + kNR * segs[q].kcur;
+    for (int64_t k = 0, kc = segs[q].len; k < kc; ++k) {
+      const __m512 b0 = _mm512_load_ps(pb0), b1 = _mm512_load_ps(pb0 + 16);
+      const __m512 b2 = _mm512_load_ps(pb1), b3 = _mm512_load_ps(pb1 + 16);
 #pragma GCC unroll 8
-    for (int i = 0; i < R; ++i) {
-      const __m512 a = _mm512_set1_ps(pa[i * lda]);
-      acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
-      acc[i][2] = _mm512_fmadd_ps(a, b2, acc[i][2]);
-      acc[i][3] = _mm512_fmadd_ps(a, b3, acc[i][3]);
+      for (int i = 0; i < R; ++i) {
+        const __m512 a = _mm512_set1_ps(pa[i * lda]);
+        acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+        acc[i][2] = _mm512_fmadd_ps(a, b2, acc[i][2]);
+        acc[i][3] = _mm512_fmadd_ps(a, b3, acc[i][3]);
+      }
+      pa += 1;
+      pb0 += kNR;
+      pb1 += kNR;
     }
-    pa += 1;
-    pb0 += kNR;
-    pb1 += kNR;
   }
   const __mmask16 full = static_cast<__mmask16>(0xFFFF);
   const Epilogue* ep = s.ep;
@@ -358,7 +409,6 @@ __attribute__((noinline)) void ukr_wide(int64_t kc, const float* __restrict pa, 
 #pragma GCC unroll 4
     for (int v = 0; v < 4; ++v) {
       __m512 x = acc[i][v];
-      if (s.accumulate) x = _mm512_add_ps(x, _mm512_loadu_ps(crow + 16 * v));
       if (ep) x = epi16(x, ep, s.m0 + i, s.n0 + 16 * v, full);
       _mm512_storeu_ps(crow + 16 * v, x);
     }
@@ -366,9 +416,15 @@ __attribute__((noinline)) void ukr_wide(int64_t kc, const float* __restrict pa, 
   if (ep && act_is_heavy(ep->act))
     for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, 64, ep->act, ep->alpha, nullptr);
 }
-typedef void (*UkrWideFn)(int64_t, const float*, int64_t, const float*, const float*, const StoreArgs&);
-const UkrWideFn kUkrWide[kWideMR] = {&ukr_wide<1>, &ukr_wide<2>, &ukr_wide<3>, &ukr_wide<4>,
-                                     &ukr_wide<5>, &ukr_wide<6>, &ukr_wide<7>};
+typedef void (*UkrBrFn)(const TileSeg*, int, int64_t, const float*, int64_t, const StoreArgs&);
+#define AB_UKR_BR(R) {&ukr_br<R, 1>, &ukr_br<R, 2>}
+const UkrBrFn kUkrBr[kMR][2] = {AB_UKR_BR(1),  AB_UKR_BR(2),  AB_UKR_BR(3),  AB_UKR_BR(4),  AB_UKR_BR(5),
+                                AB_UKR_BR(6),  AB_UKR_BR(7),  AB_UKR_BR(8),  AB_UKR_BR(9),  AB_UKR_BR(10),
+                                AB_UKR_BR(11), AB_UKR_BR(12), AB_UKR_BR(13), AB_UKR_BR(14)};
+#undef AB_UKR_BR
+typedef void (*UkrBrWideFn)(const TileSeg*, int, int64_t, int64_t, const float*, int64_t, const StoreArgs&);
+const UkrBrWideFn kUkrBrWide[kWideMR] = {&ukr_br_wide<1>, &ukr_br_wide<2>, &ukr_br_wide<3>, &ukr_br_wide<4>,
+                                     &ukr_br_wide<5>, &ukr_br_wide<6>, &ukr_br_wide<7>};
 
 #elif AB_ISA_LEVEL == 1
 AB_INLINE __m256i mask8(int rem) {
@@ -543,23 +599,44 @@ void sgemm_macro(const float* pa, const float* pb, int64_t mc, int64_t nc, int64
   }
 }
 
-void sgemm_tile_rows(int64_t kc, const float* a, int64_t lda, const float* pb, int r, int nr, float* c,
-                     int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
-  StoreArgs s{c, ldc, nr, accumulate, ep, m0, n0};
-  kUkrRows[r - 1][nr > kVec ? 1 : 0](kc, a, pb, s, lda);
+namespace {
+// Lower levels: one register tile per term, accumulating in C.
+void tile_br_generic(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
+                     int nr, float* c, int64_t ldc, const Epilogue* ep, int64_t m0) {
+  const UkrFn f = kUkrRows[r - 1][nr > kVec ? 1 : 0];
+  if (nseg == 0) {
+    StoreArgs s{c, ldc, nr, 0, ep, m0, j0};
+    f(0, nullptr, bdata, s, 0);
+    return;
+  }
+  for (int q = 0; q < nseg; ++q) {
+    StoreArgs s{c, ldc, nr, q > 0 ? 1 : 0, q + 1 == nseg ? ep : nullptr, m0, j0};
+    f(segs[q].len, segs[q].a, bdata + segs[q].boff + j0 * segs[q].kcur, s, lda);
+  }
+}
+}  // namespace
+
+void sgemm_tile_br(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
+                   int nr, float* c, int64_t ldc, const Epilogue* ep, int64_t m0) {
+#if AB_ISA_LEVEL >= 2
+  StoreArgs s{c, ldc, nr, 0, ep, m0, j0};
+  kUkrBr[r - 1][nr > kVec ? 1 : 0](segs, nseg, lda, bdata, j0, s);
+#else
+  tile_br_generic(segs, nseg, lda, bdata, j0, r, nr, c, ldc, ep, m0);
+#endif
 }
 
-void sgemm_tile_rows_wide(int64_t kc, const float* a, int64_t lda, const float* pb0, const float* pb1, int r, float* c,
-                          int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
+void sgemm_tile_br_wide(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
+                        float* c, int64_t ldc, const Epilogue* ep, int64_t m0) {
 #if AB_ISA_LEVEL >= 2
   for (int i0 = 0; i0 < r; i0 += kWideMR) {
     const int rr = r - i0 < kWideMR ? r - i0 : kWideMR;
-    StoreArgs s{c + i0 * ldc, ldc, 64, accumulate, ep, m0 + i0, n0};
-    kUkrWide[rr - 1](kc, a + i0 * lda, lda, pb0, pb1, s);
+    StoreArgs s{c + i0 * ldc, ldc, 2 * kNR, 0, ep, m0 + i0, j0};
+    kUkrBrWide[rr - 1](segs, nseg, lda, i0 * lda, bdata, j0, s);
   }
 #else
-  sgemm_tile_rows(kc, a, lda, pb0, r, kNR, c, ldc, accumulate, ep, m0, n0);
-  sgemm_tile_rows(kc, a, lda, pb1, r, kNR, c + kNR, ldc, accumulate, ep, m0, n0 + kNR);
+  tile_br_generic(segs, nseg, lda, bdata, j0, r, kNR, c, ldc, ep, m0);
+  tile_br_generic(segs, nseg, lda, bdata, j0 + kNR, r, kNR, c + kNR, ldc, ep, m0);
 #endif
 }
 

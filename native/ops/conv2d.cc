@@ -43,7 +43,7 @@ thread_local std::vector<float> t_cols;
 // The direct path (register tiles on A read in place) when its runs (a filter row with dil_w == 1,
 // else one tap) hold at least this many floats; below it the C tile reloads per run cost more than
 // the implicit-im2col packing.
-constexpr int64_t kDirectMinRun = 48;
+constexpr int64_t kDirectMinRun = 8;
 
 struct GenCtx {
   const float* x;
@@ -117,11 +117,7 @@ void conv_pack_panel(const void* vctx, int64_t m0, int r, int64_t k0, int64_t kc
 // matrix (rows stride_w * in_c apart): with dil_w == 1 one run over the group's valid fw range,
 // else one run per tap. Taps outside the input are skipped, as tfjs-cpu skips them. Each tile sums
 // its runs in filter order (split at the B panel's K blocks), stores once per run.
-struct Seg {
-  const float* a;  // A rows of the group for k in [k, k + len)
-  int64_t k, len;
-};
-thread_local std::vector<Seg> t_segs;
+thread_local std::vector<gemm::TileSeg> t_segs;
 
 void conv_direct(const float* x, const Conv2DParams& p, const gemm::PanelB& B, float* y, const gemm::Epilogue* ep) {
   const int64_t C = p.in_c, N = p.out_c, run = p.f_w * C, K = p.f_h * run;
@@ -132,7 +128,7 @@ void conv_direct(const float* x, const Conv2DParams& p, const gemm::PanelB& B, f
   const int64_t grain = macs_per_panel >= (int64_t{1} << 18) ? 1 : (int64_t{1} << 18) / macs_per_panel;
   const int64_t lda = p.stride_w * C;
   parallel_for(panels, grain, [&](int64_t pb0, int64_t pb1) {
-    std::vector<Seg>& segs = t_segs;
+    std::vector<gemm::TileSeg>& segs = t_segs;
     struct Group {
       int i0, i1;            // rows [i0, i1) of the panel
       size_t s0, s1;         // its runs in segs
@@ -180,7 +176,7 @@ void conv_direct(const float* x, const Conv2DParams& p, const gemm::PanelB& B, f
             const float* a = xrow + (iw0 + fw * p.dil_w) * C;
             for (int64_t k = kb; k < kb + len;) {  // split at the K blocks of B
               const int64_t k1 = B.block_end(k) < kb + len ? B.block_end(k) : kb + len;
-              segs.push_back(Seg{a + (k - kb), k, k1 - k});
+              segs.push_back(B.seg(a + (k - kb), k, k1 - k));
               k = k1;
             }
           }
@@ -195,20 +191,11 @@ void conv_direct(const float* x, const Conv2DParams& p, const gemm::PanelB& B, f
           const Group& g = groups[gi];
           const int rows = g.i1 - g.i0;
           float* c = y + (m + g.i0) * N + j0;
-          if (g.s0 == g.s1) {  // no tap inside the input: epilogue(0)
-            B.tile(0, nullptr, 0, B.data, rows, wide ? nr : ncur, c, N, 0, ep, m + g.i0, j0);
-            if (wide) B.tile(0, nullptr, 0, B.data, rows, nr, c + nr, N, 0, ep, m + g.i0, j0 + nr);
-            continue;
-          }
-          for (size_t si = g.s0; si < g.s1; ++si) {
-            const Seg& sg = segs[si];
-            const int acc = si > g.s0 ? 1 : 0;
-            const gemm::Epilogue* e = si + 1 == g.s1 ? ep : nullptr;
-            if (wide)
-              B.tile_wide(sg.len, sg.a, lda, B.at(sg.k, j0), B.at(sg.k, j0 + nr), rows, c, N, acc, e, m + g.i0, j0);
-            else
-              B.tile(sg.len, sg.a, lda, B.at(sg.k, j0), rows, ncur, c, N, acc, e, m + g.i0, j0);
-          }
+          // one batch-reduce tile over all the group's runs (none: epilogue(0))
+          const gemm::TileSeg* sg = segs.data() + g.s0;
+          const int nseg = static_cast<int>(g.s1 - g.s0);
+          if (wide) B.tile_wide(sg, nseg, lda, B.data, j0, rows, c, N, ep, m + g.i0);
+          else B.tile(sg, nseg, lda, B.data, j0, rows, ncur, c, N, ep, m + g.i0);
         }
         j0 += ncur;
       }
