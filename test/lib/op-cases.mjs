@@ -337,6 +337,7 @@ convCase([1, 5, 6, 16], [3, 3, 16, 8], 1, [[0, 0], [4, 0], [1, 1], [0, 0]], 1, {
 convCase([1, 3, 30, 16], [3, 3, 16, 33], 1, [[0, 0], [2, 2], [0, 5], [0, 0]], 1, null);
 convCase([1, 8, 9, 16], [3, 3, 16, 70], 1, 'same', 1, {bias: [70], act: 'prelu', slope: [70]});
 convCase([2, 6, 20, 8], [2, 7, 8, 64], 1, 'same', 1, {bias: [1, 6, 20, 64], act: 'leakyrelu'});
+convCase([2, 5, 7, 130], [1, 1, 130, 70], 1, 'valid', 1, {bias: [70], act: 'relu'});  // 1x1, many channels: direct
 
 // ---- depthwise conv2d (NHWC) -----------------------------------------------------------------
 function dwCase(xs, ws, stride, pad, dil, fused) {
