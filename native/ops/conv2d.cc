@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "conv2d.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -128,7 +130,13 @@ void conv_direct(const float* x, const Conv2DParams& p, const gemm::PanelB& B, f
   const int64_t macs_per_panel = static_cast<int64_t>(mr) * N * (K > 0 ? K : 1);
   const int64_t grain = macs_per_panel >= (int64_t{1} << 18) ? 1 : (int64_t{1} << 18) / macs_per_panel;
   const int64_t lda = p.stride_w * C;
-  parallel_for(panels, grain, [&](int64_t pb0, int64_t pb1) {
+  // Threads take chunks of panels from a shared counter (about 8 per thread): on a shared machine a
+  // thread whose core is busy takes fewer instead of holding the others up (as the GEMM does).
+  int nt = get_num_threads();
+  if (panels / grain < nt) nt = static_cast<int>(panels / grain > 1 ? panels / grain : 1);
+  const int64_t chunk = nt > 1 ? std::max<int64_t>(grain, panels / (8 * nt)) : panels;
+  std::atomic<int64_t> next{0};
+  auto work = [&](int64_t pb0, int64_t pb1) {
     std::vector<gemm::TileSeg>& segs = t_segs;
     struct Group {
       int i0, i1;            // rows [i0, i1) of the panel
@@ -201,6 +209,13 @@ void conv_direct(const float* x, const Conv2DParams& p, const gemm::PanelB& B, f
         j0 += ncur;
       }
     }
+  };
+  if (nt <= 1) {
+    work(0, panels);
+    return;
+  }
+  parallel_run(nt, [&](int, int) {
+    for (int64_t b = next.fetch_add(chunk); b < panels; b = next.fetch_add(chunk)) work(b, std::min(panels, b + chunk));
   });
 }
 
