@@ -48,6 +48,17 @@ function defaultBudget(): number {
   return Number.isFinite(mb) && mb > 0 ? mb * 1024 * 1024 : 0;
 }
 
+// The ISA level in layout keys, read from the addon once and again after isa.set() (a caller that
+// changes the level behind isa.set's back only loses the cache: the addon ignores a handle packed
+// for another level).
+let levelCache: string|null = null;
+export function invalidateIsaLevel(): void {
+  levelCache = null;
+}
+function level(nat: NativeBinding): string {
+  return levelCache ?? (levelCache = nat.isaCurrent());
+}
+
 function asF32(values: unknown): Float32Array {
   return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
 }
@@ -71,7 +82,7 @@ export class WeightCache {
    */
   f32(nat: NativeBinding, t: TensorInfo, K: number, N: number, transB: boolean): PackedHandle|null {
     if (this.budgetBytes <= 0) return null;
-    const layout = `f32:${K}x${N}:${transB ? 't' : 'n'}:${nat.isaCurrent()}`;
+    const layout = `f32:${K}x${N}:${transB ? 't' : 'n'}:${level(nat)}`;
     const e = this.entries.get(t.dataId)?.get(layout);
     if (e) {
       if (e.source === this.backend.data.get(t.dataId)?.values) {
@@ -91,7 +102,7 @@ export class WeightCache {
 
   /** Packs now (eagerly), whatever the use count. Returns the handle, or null past the budget. */
   pack(nat: NativeBinding, t: TensorInfo, K: number, N: number, transB: boolean,
-       layout = `f32:${K}x${N}:${transB ? 't' : 'n'}:${nat.isaCurrent()}`): PackedHandle|null {
+       layout = `f32:${K}x${N}:${transB ? 't' : 'n'}:${level(nat)}`): PackedHandle|null {
     const existing = this.entries.get(t.dataId)?.get(layout);
     if (existing) return existing.handle;
     const stored = this.backend.data.get(t.dataId);
