@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Shared by the convolution kernels: conv info, the native NHWC conv2d runner (im2col in native
-// code + the GEMM engine), and the kernel-config builders for plain and fused convolutions
+// Shared by the convolution kernels: conv info, the native NHWC conv2d runner (native/ops/conv2d.h;
+// the filter prepacked on reuse), and the kernel-config builders for plain and fused convolutions
 // (Conv2D / DepthwiseConv2dNative, FusedConv2D / FusedDepthwiseConv2D). NCHW runs the cpu kernel.
 import {backend_util, Conv2DAttrs, FusedConv2DAttrs, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
