@@ -216,3 +216,20 @@ test('packWeight / packedFree / packed arguments reject bad input', () => {
   mm(h);  // a freed handle: B is packed per call
   nat.packedFree(hc);
 });
+
+test('a tf.Variable re-assigned between uses never serves the old packed weight', () => {
+  const s0 = ab.prepackStats();
+  const init = filled([40, 30], 21);
+  const v = tf.variable(init), x = filled([12, 40], 22);
+  init.dispose();  // the variable holds the data alone now
+  tf.dispose([tf.matMul(x, v), tf.matMul(x, v)]);
+  assert.equal(ab.prepackStats().count, s0.count + 1);
+  const fresh = filled([40, 30], 23);
+  v.assign(fresh);
+  assert.equal(ab.prepackStats().count, s0.count, 'the old data was disposed with its entry');
+  const got = tf.matMul(x, v), again = tf.matMul(x, v), ref = tf.matMul(x, filled([40, 30], 23));
+  sameBits(got, ref, 'after assign');
+  sameBits(again, ref, 'after assign, packed');
+  tf.dispose([v, x, fresh, got, again, ref]);
+  assert.equal(ab.prepackStats().count, s0.count);
+});
