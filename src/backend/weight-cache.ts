@@ -10,7 +10,7 @@
 // array (move, or anything else that rewrites it), the entry is stale and is dropped. Memory is
 // bounded by a byte budget (AFTERBURNER_PREPACK_MB, default 1024; 0 turns prepacking off): past it
 // new weights are simply not packed.
-import {DataId, engine, TensorInfo} from '@tensorflow/tfjs-core';
+import {backend_util, DataId, engine, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {native, NativeBinding, PackedHandle} from '../binding';
@@ -20,12 +20,25 @@ export type PackedFormat = 'f32'|'bf16';
 
 export interface PackedEntry {
   format: PackedFormat;
-  /** `${format}:${K}x${N}:${'n'|'t'}:${isaLevel}` */
+  /** `${format}:${K}x${N}:${'n'|'t'}:${isaLevel}` for f32 */
   layout: string;
-  handle: PackedHandle;
+  /** The native object the kernel takes (for f32: a packWeight handle). */
+  handle: unknown;
   bytes: number;
   /** The stored values it was packed from (identity check against rewrites). */
   source: unknown;
+  /** Frees the native object. */
+  release: () => void;
+}
+
+/** How to make one packed form of a weight (another format plugs in through this). */
+export interface Packer {
+  format: PackedFormat;
+  /** Bytes it will hold (checked against the budget before packing). */
+  bytes: number;
+  /** Entries whose layout starts with this are the same weight for another ISA level: dropped first. */
+  stalePrefix: string;
+  pack(values: backend_util.BackendValues): {handle: unknown, release: () => void};
 }
 
 /** How a tensor is used: B of a matmul ([..., K, N]), B of a matmul with transposeB ([..., N, K]), or a conv2d filter. */
@@ -80,47 +93,60 @@ export class WeightCache {
    * The packed f32 form of `t` as a K x N B operand (stored N x K when transB), or null: null on
    * the first use of this (dataId, layout), when prepacking is off, or past the budget.
    */
-  f32(nat: NativeBinding, t: TensorInfo, K: number, N: number, transB: boolean): PackedHandle|null {
-    if (this.budgetBytes <= 0) return null;
+  f32(nat: NativeBinding, t: TensorInfo, K: number, N: number, transB: boolean, eager = false): PackedHandle|null {
+    if (K < 1 || N < 1) return null;
     const layout = `f32:${K}x${N}:${transB ? 't' : 'n'}:${level(nat)}`;
+    return this.use(t, layout, eager, () => {
+      const nr = nat.gemmInfo().nr;
+      return {
+        format: 'f32',
+        bytes: Math.ceil(N / nr) * nr * K * 4,
+        stalePrefix: layout.slice(0, layout.lastIndexOf(':') + 1),
+        pack: (values) => {
+          const handle = nat.packWeight(asF32(values), K, N, transB);
+          return {handle, release: () => void nat.packedFree(handle)};
+        },
+      };
+    }) as PackedHandle | null;
+  }
+
+  /**
+   * The generic lookup: the cached handle of (t.dataId, layout), made by `packer()` on the second
+   * use (or now, if eager). Null on a first use, when prepacking is off, or past the budget.
+   */
+  use(t: TensorInfo, layout: string, eager: boolean, packer: () => Packer): unknown {
+    if (this.budgetBytes <= 0) return null;
+    const stored = this.backend.data.get(t.dataId);
+    if (stored == null || stored.values == null) return null;
     const e = this.entries.get(t.dataId)?.get(layout);
     if (e) {
-      if (e.source === this.backend.data.get(t.dataId)?.values) {
+      if (e.source === stored.values) {
         ++this.hits;
         return e.handle;
       }
       this.drop(t.dataId, layout);  // the data was rewritten under this dataId
     }
-    let s = this.seen.get(t.dataId);
-    if (s == null) this.seen.set(t.dataId, s = new Set());
-    if (!s.has(layout)) {
-      s.add(layout);
-      return null;
+    if (!eager) {
+      let s = this.seen.get(t.dataId);
+      if (s == null) this.seen.set(t.dataId, s = new Set());
+      if (!s.has(layout)) {
+        s.add(layout);
+        return null;
+      }
     }
-    return this.pack(nat, t, K, N, transB, layout);
-  }
-
-  /** Packs now (eagerly), whatever the use count. Returns the handle, or null past the budget. */
-  pack(nat: NativeBinding, t: TensorInfo, K: number, N: number, transB: boolean,
-       layout = `f32:${K}x${N}:${transB ? 't' : 'n'}:${level(nat)}`): PackedHandle|null {
-    const existing = this.entries.get(t.dataId)?.get(layout);
-    if (existing) return existing.handle;
-    const stored = this.backend.data.get(t.dataId);
-    if (stored == null || K < 1 || N < 1) return null;
-    const nr = nat.gemmInfo().nr;
-    const bytes = Math.ceil(N / nr) * nr * K * 4;
-    // An entry of the same shape packed at another ISA level is of no use any more.
-    const prefix = layout.slice(0, layout.lastIndexOf(':') + 1);
-    for (const l of [...(this.entries.get(t.dataId)?.keys() ?? [])]) if (l.startsWith(prefix)) this.drop(t.dataId, l);
-    if (this.bytes + bytes > this.budgetBytes) {
+    const p = packer();
+    const m0 = this.entries.get(t.dataId);
+    if (m0) for (const l of [...m0.keys()]) if (l.startsWith(p.stalePrefix)) this.drop(t.dataId, l);
+    if (this.bytes + p.bytes > this.budgetBytes) {
       ++this.skipped;
       return null;
     }
-    const handle = nat.packWeight(asF32(stored.values), K, N, transB);
+    const values = stored.values;
+    const {handle, release} = p.pack(values);
     let m = this.entries.get(t.dataId);
     if (m == null) this.entries.set(t.dataId, m = new Map());
-    m.set(layout, {format: 'f32', layout, handle, bytes, source: stored.values});
-    this.bytes += bytes;
+    m.set(layout, {format: p.format, layout, handle, bytes: p.bytes, source: values, release});
+    this.bytes += p.bytes;
     ++this.count;
     ++this.packs;
     this.seen.get(t.dataId)?.delete(layout);
@@ -151,8 +177,7 @@ export class WeightCache {
     if (m.size === 0) this.entries.delete(dataId);
     this.bytes -= e.bytes;
     --this.count;
-    // A format without a native handle of ours (none yet) would be freed by its own owner.
-    if (e.format === 'f32' && native != null) native.packedFree(e.handle);
+    e.release();
   }
 }
 
@@ -188,7 +213,7 @@ export function prepackWeight(t: TensorInfo, kind: WeightKind): boolean {
     }
     [K, N] = kind === 'matmul' ? [s[r - 2], s[r - 1]] : [s[r - 1], s[r - 2]];
   }
-  return c.cache.pack(native, t, K, N, kind === 'matmulT') != null;
+  return c.cache.f32(native, t, K, N, kind === 'matmulT', true) != null;
 }
 
 /** Packed-weight statistics of the afterburner backend (zeros when it is not created). */
