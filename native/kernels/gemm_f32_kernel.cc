@@ -503,6 +503,54 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
 }
 constexpr int kVec = 8;
 
+// Batch-reduce tile on row-major A (see the avx512 one): accumulators in registers across terms.
+using ::ab::gemm::TileSeg;
+template <int R, int NV>
+__attribute__((noinline)) void ukr_br(const TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0,
+                                      const StoreArgs& s) {
+  __m256 acc[R][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_ps();
+  for (int q = 0; q < nseg; ++q) {
+    const float* __restrict pa = segs[q].a;
+    const float* __restrict pb = bdata + segs[q].boff + j0 * segs[q].kcur;
+    for (int64_t k = 0, kc = segs[q].len; k < kc; ++k) {
+      const __m256 b0 = _mm256_load_ps(pb);
+      const __m256 b1 = NV > 1 ? _mm256_load_ps(pb + 8) : b0;
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) {
+        const __m256 a = _mm256_broadcast_ss(pa + i * lda);
+        acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+        if (NV > 1) acc[i][NV - 1] = _mm256_fmadd_ps(a, b1, acc[i][NV - 1]);
+      }
+      pa += 1;
+      pb += kNR;
+    }
+  }
+  __m256i mk[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) mk[v] = mask8(s.nr - 8 * v);
+  const Epilogue* ep = s.ep;
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+    float* crow = s.c + i * s.ldc;
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      __m256 x = acc[i][v];
+      if (ep) x = epi8(x, ep, s.m0 + i, s.n0 + 8 * v, mk[v]);
+      _mm256_maskstore_ps(crow + 8 * v, mk[v], x);
+    }
+  }
+  if (ep && act_is_heavy(ep->act))
+    for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, s.nr, ep->act, ep->alpha, nullptr);
+}
+typedef void (*UkrBrFn)(const TileSeg*, int, int64_t, const float*, int64_t, const StoreArgs&);
+#define AB_UKR_BR(R) {&ukr_br<R, 1>, &ukr_br<R, 2>}
+const UkrBrFn kUkrBr[kMR][2] = {AB_UKR_BR(1), AB_UKR_BR(2), AB_UKR_BR(3), AB_UKR_BR(4), AB_UKR_BR(5), AB_UKR_BR(6)};
+#undef AB_UKR_BR
+
 #else
 // ROWS = false: A is a packed panel (pa[k * kMR + i]); ROWS = true: A is r rows lda apart
 // (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
@@ -599,8 +647,9 @@ void sgemm_macro(const float* pa, const float* pb, int64_t mc, int64_t nc, int64
   }
 }
 
+#if AB_ISA_LEVEL == 0
 namespace {
-// Lower levels: one register tile per term, accumulating in C.
+// The scalar level: one register tile per term, accumulating in C.
 void tile_br_generic(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
                      int nr, float* c, int64_t ldc, const Epilogue* ep, int64_t m0) {
   const UkrFn f = kUkrRows[r - 1][nr > kVec ? 1 : 0];
@@ -615,10 +664,11 @@ void tile_br_generic(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, con
   }
 }
 }  // namespace
+#endif
 
 void sgemm_tile_br(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
                    int nr, float* c, int64_t ldc, const Epilogue* ep, int64_t m0) {
-#if AB_ISA_LEVEL >= 2
+#if AB_ISA_LEVEL >= 1
   StoreArgs s{c, ldc, nr, 0, ep, m0, j0};
   kUkrBr[r - 1][nr > kVec ? 1 : 0](segs, nseg, lda, bdata, j0, s);
 #else
@@ -635,8 +685,8 @@ void sgemm_tile_br_wide(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, 
     kUkrBrWide[rr - 1](segs, nseg, lda, i0 * lda, bdata, j0, s);
   }
 #else
-  tile_br_generic(segs, nseg, lda, bdata, j0, r, kNR, c, ldc, ep, m0);
-  tile_br_generic(segs, nseg, lda, bdata, j0 + kNR, r, kNR, c + kNR, ldc, ep, m0);
+  sgemm_tile_br(segs, nseg, lda, bdata, j0, r, kNR, c, ldc, ep, m0);
+  sgemm_tile_br(segs, nseg, lda, bdata, j0 + kNR, r, kNR, c + kNR, ldc, ep, m0);
 #endif
 }
 
