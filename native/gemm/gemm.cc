@@ -46,6 +46,9 @@ using TileWideFnT = void (*)(const TileSeg*, int, int64_t, const float*, int64_t
                              int64_t);
 const DispatchStub<TileWideFnT> tile_wide_stub = {AB_STUB_SLOTS(sgemm_tile_br_wide)};
 const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS(sgemm_macro)};
+using MacroBdFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, int64_t, float*, int64_t, int,
+                           const Epilogue*, int64_t, int64_t);
+const DispatchStub<MacroBdFn> macro_bd_stub = {AB_STUB_SLOTS(sgemm_macro_bdirect)};
 const DispatchStub<GemvTFn> gemv_t_stub = {AB_STUB_SLOTS(sgemv_t)};
 const DispatchStub<GemvNFn> gemv_n_stub = {AB_STUB_SLOTS(sgemv_n)};
 const DispatchStub<EpiFn> epi_stub = {AB_STUB_SLOTS(sgemm_epilogue)};
@@ -66,6 +69,7 @@ struct Kern {
   PackBFn pack_b;
   PackRowsFnT pack_rows;
   MacroFn macro;
+  MacroBdFn macro_bd;
   GemvTFn gemv_t;
   GemvNFn gemv_n;
   EpiFn epi;
@@ -96,6 +100,7 @@ Kern current_kernel() {
   k.pack_b = pick(pack_b_stub, k.level);
   k.pack_rows = pick(pack_rows_stub, k.level);
   k.macro = pick(macro_stub, k.level);
+  k.macro_bd = pick(macro_bd_stub, k.level);
   k.gemv_t = pick(gemv_t_stub, k.level);
   k.gemv_n = pick(gemv_n_stub, k.level);
   k.epi = pick(epi_stub, k.level);
@@ -177,6 +182,9 @@ void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_
   const int64_t mc = balanced(m1 - m0, kn.p.mc, kn.p.mr);
   const int64_t nc = balanced(n1 - n0, kn.p.nc, kn.p.nr);
   const int64_t rsa = p.rsa(), csa = p.csa(), rsb = p.rsb(), csb = p.csb();
+  // Few rows: B would be packed for one or two register tiles only, so the kernel reads it as it
+  // is (same values, same order: the same bits as packing).
+  const bool b_direct = !p.pb && !p.tb && p.M <= kn.p.b_direct_max_m;
   for (int64_t jc = n0; jc < n1; jc += nc) {
     const int64_t ncur = min64(nc, n1 - jc);
     for (int64_t pc = 0; pc < p.K; pc += kc) {
@@ -184,7 +192,7 @@ void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_
       const bool last = pc + kcur >= p.K;
       const float* bpan = bbuf;
       if (p.pb) bpan = p.pb + pc * p.pb_npad + jc * kcur;  // K block pc, panel of column jc
-      else kn.pack_b(p.B + pc * rsb + jc * csb, rsb, csb, kcur, ncur, bbuf);
+      else if (!b_direct) kn.pack_b(p.B + pc * rsb + jc * csb, rsb, csb, kcur, ncur, bbuf);
       for (int64_t ic = m0; ic < m1; ic += mc) {
         const int64_t mcur = min64(mc, m1 - ic);
         if (p.agen) {
@@ -194,8 +202,12 @@ void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_
         } else {
           kn.pack_a(p.A + ic * rsa + pc * csa, rsa, csa, mcur, kcur, abuf);
         }
-        kn.macro(abuf, bpan, mcur, ncur, kcur, p.C + ic * p.ldc + jc, p.ldc, pc > 0 ? 1 : 0,
-                 last ? p.ep : nullptr, ic, jc);
+        if (b_direct)
+          kn.macro_bd(abuf, p.B + pc * p.ldb + jc, p.ldb, mcur, ncur, kcur, p.C + ic * p.ldc + jc, p.ldc,
+                      pc > 0 ? 1 : 0, last ? p.ep : nullptr, ic, jc);
+        else
+          kn.macro(abuf, bpan, mcur, ncur, kcur, p.C + ic * p.ldc + jc, p.ldc, pc > 0 ? 1 : 0,
+                   last ? p.ep : nullptr, ic, jc);
       }
     }
   }

@@ -18,6 +18,7 @@ namespace ab::gemm {
 struct KernelParams {
   int mr, nr, kc, mc, nc;
   const char* name;
+  int b_direct_max_m;  // M up to which B is read as it is instead of packed (0: never)
 };
 }  // namespace ab::gemm
 
@@ -35,6 +36,9 @@ AB_DECLARE_KERNEL(void, sgemm_tile_br,
 AB_DECLARE_KERNEL(void, sgemm_tile_br_wide,
                   (const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
                    float* c, int64_t ldc, const ::ab::gemm::Epilogue* ep, int64_t m0))
+AB_DECLARE_KERNEL(void, sgemm_macro_bdirect,
+                  (const float* pa, const float* b, int64_t ldb, int64_t mc, int64_t nc, int64_t kc, float* c,
+                   int64_t ldc, int accumulate, const ::ab::gemm::Epilogue* ep, int64_t m0, int64_t n0))
 // C[0:mc, 0:nc] (=|+=) packedA * packedB; if ep, the epilogue is applied on the final store, with
 // (m0, n0) the global coordinates of C[0][0] (for bias/slope lookup).
 AB_DECLARE_KERNEL(void, sgemm_macro,

@@ -281,18 +281,23 @@ AB_INLINE __m512 epi16(__m512 x, const Epilogue* ep, int64_t m, int64_t n, __mma
 
 // ROWS = false: A is a packed panel (pa[k * kMR + i]); ROWS = true: A is r rows lda apart
 // (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
-template <int R, int NV, bool ROWS = false>
+// BDIR = true: B is read as it is (row-major, rows ldb apart, masked to s.nr columns) instead of
+// a packed panel: small-M GEMMs whose B would be packed for one or two row tiles only.
+template <int R, int NV, bool ROWS = false, bool BDIR = false>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
-                                   const StoreArgs& s, int64_t lda = 0) {
+                                   const StoreArgs& s, int64_t lda = 0, int64_t ldb = 0) {
   __m512 acc[R][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
   for (int i = 0; i < R; ++i) _mm_prefetch(reinterpret_cast<const char*>(s.c + i * s.ldc), _MM_HINT_T0);
+  const __mmask16 bm0 = s.nr >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << s.nr) - 1u);
+  const __mmask16 bm1 = s.nr >= 32 ? static_cast<__mmask16>(0xFFFF) :
+                        s.nr > 16 ? static_cast<__mmask16>((1u << (s.nr - 16)) - 1u) : static_cast<__mmask16>(0);
   for (int64_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(pb);
-    const __m512 b1 = NV > 1 ? _mm512_load_ps(pb + 16) : b0;
+    const __m512 b0 = BDIR ? _mm512_maskz_loadu_ps(bm0, pb) : _mm512_load_ps(pb);
+    const __m512 b1 = NV > 1 ? (BDIR ? _mm512_maskz_loadu_ps(bm1, pb + 16) : _mm512_load_ps(pb + 16)) : b0;
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
       const __m512 a = _mm512_set1_ps(ROWS ? pa[i * lda] : pa[i]);
@@ -300,7 +305,7 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
       if (NV > 1) acc[i][NV - 1] = _mm512_fmadd_ps(a, b1, acc[i][NV - 1]);
     }
     pa += ROWS ? 1 : kMR;
-    pb += kNR;
+    pb += BDIR ? ldb : kNR;
   }
   __mmask16 mk[NV];
   for (int v = 0; v < NV; ++v) {
@@ -457,7 +462,7 @@ AB_INLINE __m256 epi8(__m256 x, const Epilogue* ep, int64_t m, int64_t n, __m256
 // (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
 template <int R, int NV, bool ROWS = false>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
-                                   const StoreArgs& s, int64_t lda = 0) {
+                                   const StoreArgs& s, int64_t lda = 0, int64_t /*ldb: avx512 only*/ = 0) {
   __m256 acc[R][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i)
@@ -556,7 +561,7 @@ const UkrBrFn kUkrBr[kMR][2] = {AB_UKR_BR(1), AB_UKR_BR(2), AB_UKR_BR(3), AB_UKR
 // (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
 template <int R, int NV, bool ROWS = false>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
-                                   const StoreArgs& s, int64_t lda = 0) {
+                                   const StoreArgs& s, int64_t lda = 0, int64_t /*ldb: avx512 only*/ = 0) {
   constexpr int W = 8 * NV;  // columns computed (NR = 16 = two "vectors" of 8)
   float acc[R][W];
   for (int i = 0; i < R; ++i)
@@ -582,7 +587,14 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
 constexpr int kVec = 8;
 #endif
 
-typedef void (*UkrFn)(int64_t, const float*, const float*, const StoreArgs&, int64_t);
+typedef void (*UkrFn)(int64_t, const float*, const float*, const StoreArgs&, int64_t, int64_t);
+#if AB_ISA_LEVEL >= 2
+#define AB_UKR_BD(R) {&ukr<R, 1, false, true>, &ukr<R, 2, false, true>}
+const UkrFn kUkrBd[kMR][2] = {AB_UKR_BD(1),  AB_UKR_BD(2),  AB_UKR_BD(3),  AB_UKR_BD(4),  AB_UKR_BD(5),
+                                AB_UKR_BD(6),  AB_UKR_BD(7),  AB_UKR_BD(8),  AB_UKR_BD(9),  AB_UKR_BD(10),
+                                AB_UKR_BD(11), AB_UKR_BD(12), AB_UKR_BD(13), AB_UKR_BD(14)};
+#undef AB_UKR_BD
+#endif
 #define AB_UKR_ROW(R) {&ukr<R, 1>, &ukr<R, 2>}
 #define AB_UKR_ROWS(R) {&ukr<R, 1, true>, &ukr<R, 2, true>}
 const UkrFn kUkr[kMR][2] = {
@@ -619,6 +631,7 @@ void sgemm_params(KernelParams* out) {
   out->mc = kMC;
   out->nc = kNC;
   out->name = kName;
+  out->b_direct_max_m = AB_ISA_LEVEL >= 2 ? 3 * kMR : 0;
 }
 
 void sgemm_pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* dst) {
@@ -642,9 +655,30 @@ void sgemm_macro(const float* pa, const float* pb, int64_t mc, int64_t nc, int64
     for (int64_t ir = 0; ir < mc; ir += kMR) {
       const int mr = static_cast<int>(mc - ir < kMR ? mc - ir : kMR);
       StoreArgs s{c + ir * ldc + jr, ldc, nr, accumulate, ep, m0 + ir, n0 + jr};
-      kUkr[mr - 1][nv - 1](kc, pa + ir * kc, b, s, 0);
+      kUkr[mr - 1][nv - 1](kc, pa + ir * kc, b, s, 0, 0);
     }
   }
+}
+
+// C[0:mc, 0:nc] (=|+=) packedA * B with B row-major as it is (ldb), for small mc (see
+// KernelParams::b_direct_max_m; levels without a direct-B kernel never get this call).
+void sgemm_macro_bdirect(const float* pa, const float* b, int64_t ldb, int64_t mc, int64_t nc, int64_t kc, float* c,
+                         int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
+#if AB_ISA_LEVEL >= 2
+  for (int64_t jr = 0; jr < nc; jr += kNR) {
+    const int nr = static_cast<int>(nc - jr < kNR ? nc - jr : kNR);
+    const int nv = nr > kVec ? 2 : 1;
+    for (int64_t ir = 0; ir < mc; ir += kMR) {
+      const int mr = static_cast<int>(mc - ir < kMR ? mc - ir : kMR);
+      StoreArgs s{c + ir * ldc + jr, ldc, nr, accumulate, ep, m0 + ir, n0 + jr};
+      kUkrBd[mr - 1][nv - 1](kc, pa + ir * kc, b + jr, s, 0, ldb);
+    }
+  }
+#else
+  (void)pa, (void)b, (void)ldb, (void)mc, (void)nc, (void)kc, (void)c, (void)ldc, (void)accumulate, (void)ep;
+  (void)m0, (void)n0;
+  __builtin_trap();  // b_direct_max_m is 0 here: the driver never calls this
+#endif
 }
 
 #if AB_ISA_LEVEL == 0
@@ -655,12 +689,12 @@ void tile_br_generic(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, con
   const UkrFn f = kUkrRows[r - 1][nr > kVec ? 1 : 0];
   if (nseg == 0) {
     StoreArgs s{c, ldc, nr, 0, ep, m0, j0};
-    f(0, nullptr, bdata, s, 0);
+    f(0, nullptr, bdata, s, 0, 0);
     return;
   }
   for (int q = 0; q < nseg; ++q) {
     StoreArgs s{c, ldc, nr, q > 0 ? 1 : 0, q + 1 == nseg ? ep : nullptr, m0, j0};
-    f(segs[q].len, segs[q].a, bdata + segs[q].boff + j0 * segs[q].kcur, s, lda);
+    f(segs[q].len, segs[q].a, bdata + segs[q].boff + j0 * segs[q].kcur, s, lda, 0);
   }
 }
 }  // namespace
