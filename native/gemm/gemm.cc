@@ -47,7 +47,7 @@ using TileWideFnT = void (*)(const TileSeg*, int, int64_t, const float*, int64_t
 const DispatchStub<TileWideFnT> tile_wide_stub = {AB_STUB_SLOTS(sgemm_tile_br_wide)};
 const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS(sgemm_macro)};
 using MacroBdFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, int64_t, float*, int64_t, int,
-                           const Epilogue*, int64_t, int64_t);
+                           const Epilogue*, int64_t, int64_t, int);
 const DispatchStub<MacroBdFn> macro_bd_stub = {AB_STUB_SLOTS(sgemm_macro_bdirect)};
 const DispatchStub<GemvTFn> gemv_t_stub = {AB_STUB_SLOTS(sgemv_t)};
 const DispatchStub<GemvNFn> gemv_n_stub = {AB_STUB_SLOTS(sgemv_n)};
@@ -185,6 +185,8 @@ void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_
   // Few rows: B would be packed for one or two register tiles only, so the kernel reads it as it
   // is (same values, same order: the same bits as packing).
   const bool b_direct = !p.pb && !p.tb && p.M <= kn.p.b_direct_max_m;
+  // A B past ~8 MiB is mostly not in cache: prefetch its strips ahead (on a cached B that costs).
+  const int b_prefetch = p.K * p.N >= (int64_t{2} << 20) ? 1 : 0;
   for (int64_t jc = n0; jc < n1; jc += nc) {
     const int64_t ncur = min64(nc, n1 - jc);
     for (int64_t pc = 0; pc < p.K; pc += kc) {
@@ -204,7 +206,7 @@ void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_
         }
         if (b_direct)
           kn.macro_bd(abuf, p.B + pc * p.ldb + jc, p.ldb, mcur, ncur, kcur, p.C + ic * p.ldc + jc, p.ldc,
-                      pc > 0 ? 1 : 0, last ? p.ep : nullptr, ic, jc);
+                      pc > 0 ? 1 : 0, last ? p.ep : nullptr, ic, jc, b_prefetch);
         else
           kn.macro(abuf, bpan, mcur, ncur, kcur, p.C + ic * p.ldc + jc, p.ldc, pc > 0 ? 1 : 0,
                    last ? p.ep : nullptr, ic, jc);

@@ -38,7 +38,8 @@ AB_DECLARE_KERNEL(void, sgemm_tile_br_wide,
                    float* c, int64_t ldc, const ::ab::gemm::Epilogue* ep, int64_t m0))
 AB_DECLARE_KERNEL(void, sgemm_macro_bdirect,
                   (const float* pa, const float* b, int64_t ldb, int64_t mc, int64_t nc, int64_t kc, float* c,
-                   int64_t ldc, int accumulate, const ::ab::gemm::Epilogue* ep, int64_t m0, int64_t n0))
+                   int64_t ldc, int accumulate, const ::ab::gemm::Epilogue* ep, int64_t m0, int64_t n0,
+                   int prefetch))
 // C[0:mc, 0:nc] (=|+=) packedA * packedB; if ep, the epilogue is applied on the final store, with
 // (m0, n0) the global coordinates of C[0][0] (for bias/slope lookup).
 AB_DECLARE_KERNEL(void, sgemm_macro,

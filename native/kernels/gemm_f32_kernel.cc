@@ -281,9 +281,12 @@ AB_INLINE __m512 epi16(__m512 x, const Epilogue* ep, int64_t m, int64_t n, __mma
 
 // ROWS = false: A is a packed panel (pa[k * kMR + i]); ROWS = true: A is r rows lda apart
 // (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
+constexpr int64_t kBdPrefetchRows = 16;
 // BDIR = true: B is read as it is (row-major, rows ldb apart, masked to s.nr columns) instead of
 // a packed panel: small-M GEMMs whose B would be packed for one or two row tiles only.
-template <int R, int NV, bool ROWS = false, bool BDIR = false>
+// BDIR = 2: the same, prefetching the strip kBdPrefetchRows rows ahead (large B: every row may be a
+// new page, which the hardware prefetchers do not cross; on a B that stays in cache it costs).
+template <int R, int NV, bool ROWS = false, int BDIR = 0>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
                                    const StoreArgs& s, int64_t lda = 0, int64_t ldb = 0) {
   __m512 acc[R][NV];
@@ -296,6 +299,10 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
   const __mmask16 bm1 = s.nr >= 32 ? static_cast<__mmask16>(0xFFFF) :
                         s.nr > 16 ? static_cast<__mmask16>((1u << (s.nr - 16)) - 1u) : static_cast<__mmask16>(0);
   for (int64_t k = 0; k < kc; ++k) {
+    if (BDIR == 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(pb + kBdPrefetchRows * ldb), _MM_HINT_T0);
+      if (NV > 1) _mm_prefetch(reinterpret_cast<const char*>(pb + kBdPrefetchRows * ldb + 16), _MM_HINT_T0);
+    }
     const __m512 b0 = BDIR ? _mm512_maskz_loadu_ps(bm0, pb) : _mm512_load_ps(pb);
     const __m512 b1 = NV > 1 ? (BDIR ? _mm512_maskz_loadu_ps(bm1, pb + 16) : _mm512_load_ps(pb + 16)) : b0;
 #pragma GCC unroll 16
@@ -589,10 +596,10 @@ constexpr int kVec = 8;
 
 typedef void (*UkrFn)(int64_t, const float*, const float*, const StoreArgs&, int64_t, int64_t);
 #if AB_ISA_LEVEL >= 2
-#define AB_UKR_BD(R) {&ukr<R, 1, false, true>, &ukr<R, 2, false, true>}
-const UkrFn kUkrBd[kMR][2] = {AB_UKR_BD(1),  AB_UKR_BD(2),  AB_UKR_BD(3),  AB_UKR_BD(4),  AB_UKR_BD(5),
-                                AB_UKR_BD(6),  AB_UKR_BD(7),  AB_UKR_BD(8),  AB_UKR_BD(9),  AB_UKR_BD(10),
-                                AB_UKR_BD(11), AB_UKR_BD(12), AB_UKR_BD(13), AB_UKR_BD(14)};
+#define AB_UKR_BD(R) {{&ukr<R, 1, false, 1>, &ukr<R, 2, false, 1>}, {&ukr<R, 1, false, 2>, &ukr<R, 2, false, 2>}}
+const UkrFn kUkrBd[kMR][2][2] = {AB_UKR_BD(1),  AB_UKR_BD(2),  AB_UKR_BD(3),  AB_UKR_BD(4),  AB_UKR_BD(5),
+                                   AB_UKR_BD(6),  AB_UKR_BD(7),  AB_UKR_BD(8),  AB_UKR_BD(9),  AB_UKR_BD(10),
+                                   AB_UKR_BD(11), AB_UKR_BD(12), AB_UKR_BD(13), AB_UKR_BD(14)};
 #undef AB_UKR_BD
 #endif
 #define AB_UKR_ROW(R) {&ukr<R, 1>, &ukr<R, 2>}
@@ -663,7 +670,7 @@ void sgemm_macro(const float* pa, const float* pb, int64_t mc, int64_t nc, int64
 // C[0:mc, 0:nc] (=|+=) packedA * B with B row-major as it is (ldb), for small mc (see
 // KernelParams::b_direct_max_m; levels without a direct-B kernel never get this call).
 void sgemm_macro_bdirect(const float* pa, const float* b, int64_t ldb, int64_t mc, int64_t nc, int64_t kc, float* c,
-                         int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
+                         int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0, int prefetch) {
 #if AB_ISA_LEVEL >= 2
   for (int64_t jr = 0; jr < nc; jr += kNR) {
     const int nr = static_cast<int>(nc - jr < kNR ? nc - jr : kNR);
@@ -671,12 +678,12 @@ void sgemm_macro_bdirect(const float* pa, const float* b, int64_t ldb, int64_t m
     for (int64_t ir = 0; ir < mc; ir += kMR) {
       const int mr = static_cast<int>(mc - ir < kMR ? mc - ir : kMR);
       StoreArgs s{c + ir * ldc + jr, ldc, nr, accumulate, ep, m0 + ir, n0 + jr};
-      kUkrBd[mr - 1][nv - 1](kc, pa + ir * kc, b + jr, s, 0, ldb);
+      kUkrBd[mr - 1][prefetch ? 1 : 0][nv - 1](kc, pa + ir * kc, b + jr, s, 0, ldb);
     }
   }
 #else
   (void)pa, (void)b, (void)ldb, (void)mc, (void)nc, (void)kc, (void)c, (void)ldc, (void)accumulate, (void)ep;
-  (void)m0, (void)n0;
+  (void)m0, (void)n0, (void)prefetch;
   __builtin_trap();  // b_direct_max_m is 0 here: the driver never calls this
 #endif
 }
