@@ -233,3 +233,25 @@ test('a tf.Variable re-assigned between uses never serves the old packed weight'
   tf.dispose([v, x, fresh, got, again, ref]);
   assert.equal(ab.prepackStats().count, s0.count);
 });
+
+test('small-M GEMMs reading B as it is (with and without prefetch) match the packed path bitwise', () => {
+  for (const [M, K, N] of [[8, 768, 3072], [41, 1024, 2100], [3, 70, 45], [42, 33, 65]]) {
+    const a = Float32Array.from({length: M * K}, (_, i) => Math.sin(i * 0.37));
+    const b = Float32Array.from({length: K * N}, (_, i) => Math.cos(i * 0.11));
+    const c1 = new Float32Array(M * N), c2 = new Float32Array(M * N);
+    nat.matmul(a, b, c1, 1, M, N, K, false, false, null, null, null, 0, 0, 0, null, 0);
+    const h = nat.packWeight(b, K, N, false);
+    nat.matmul(a, b, c2, 1, M, N, K, false, false, null, null, null, 0, 0, 0, null, 0, h);
+    nat.packedFree(h);
+    assert.deepEqual(new Uint32Array(c1.buffer), new Uint32Array(c2.buffer), `${M}x${K}x${N}`);
+    for (let t = 0; t < 50; ++t) {  // and right: a float64 spot check
+      const i = (t * 7) % M, j = (t * 131) % N;
+      let s = 0, abs = 0;
+      for (let k = 0; k < K; ++k) {
+        s += a[i * K + k] * b[k * N + j];
+        abs += Math.abs(a[i * K + k] * b[k * N + j]);
+      }
+      assert.ok(Math.abs(s - c1[i * N + j]) <= K * 2 ** -24 * abs + 1e-30, `${M}x${K}x${N} [${i},${j}]`);
+    }
+  }
+});
