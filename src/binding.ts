@@ -22,14 +22,15 @@ export interface NativeBinding {
       a: Float32Array, b: Float32Array, out: Float32Array, batch: number, M: number, N: number,
       K: number, transA: boolean, transB: boolean, aBatchIdx: Int32Array|null,
       bBatchIdx: Int32Array|null, bias: Float32Array|null, biasMode: number, act: number,
-      alpha: number, slope: Float32Array|null, slopeMode: number): void;
+      alpha: number, slope: Float32Array|null, slopeMode: number, packedB?: PackedHandle|null): void;
   /**
    * NHWC conv2d on the GEMM engine. dims = [batch, inH, inW, inC, outH, outW, outC, fH, fW,
    * strideH, strideW, dilH, dilW, padTop, padLeft]; filter is [fH, fW, inC, outC].
    */
   conv2d(
       x: Float32Array, filter: Float32Array, out: Float32Array, dims: readonly number[], bias: Float32Array|null,
-      biasMode: number, act: number, alpha: number, slope: Float32Array|null, slopeMode: number): void;
+      biasMode: number, act: number, alpha: number, slope: Float32Array|null, slopeMode: number,
+      packedFilter?: PackedHandle|null): void;
   /**
    * NHWC depthwise conv2d. dims = [batch, inH, inW, inC, outH, outW, mult, fH, fW, strideH,
    * strideW, dilH, dilW, padTop, padLeft]; filter is [fH, fW, inC, mult]; bias / slope: one value
@@ -102,10 +103,23 @@ export interface NativeBinding {
                 halfPixelCenters: boolean): void;
   /** float32 -> int32 (ToInt32), float32 / int32 -> bool (x != 0), by the arrays' types. */
   cast(x: Float32Array|Int32Array, out: Int32Array|Uint8Array): void;
+  /**
+   * Packs op(b) (K x N; b stored N x K when transB) once into the GEMM's B panels at the current
+   * ISA level. matmul (last argument) and conv2d (last argument) accept the handle next to the raw
+   * operand; a handle that does not fit the current kernel is ignored (B packed per call).
+   */
+  packWeight(b: Float32Array, K: number, N: number, transB: boolean): PackedHandle;
+  /** Frees a packed weight now; true if it was still live. The GC frees unreachable ones too. */
+  packedFree(handle: PackedHandle): boolean;
+  /** Live packed weights in this process (all backends and callers). */
+  packedStats(): {count: number; bytes: number};
 }
 
 /** Arrays of 4-byte elements, which the data-movement functions move bitwise. */
 export type Data4 = Float32Array|Int32Array|Uint32Array;
+
+/** A native packed weight (an N-API external). */
+export type PackedHandle = {readonly __packedWeight: unique symbol};
 
 /** Where the addon is looked for: AFTERBURNER_ADDON, then build/Release under the package root. */
 function addonCandidates(): string[] {

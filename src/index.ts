@@ -12,6 +12,8 @@ registerAfterburner();
 export const version: string = require('../../package.json').version;
 export {AfterburnerBackend, BACKEND_NAME, BACKEND_PRIORITY, getNumThreads, isa, ISA_LEVELS, setNumThreads};
 export type {IsaLevel};
+export {prepackStats, prepackWeight} from './backend/weight-cache';
+export type {PrepackStats, WeightKind} from './backend/weight-cache';
 
 export interface Info {
   version: string;

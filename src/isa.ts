@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The ISA ladder as seen from TypeScript: ab.isa.current(), supported(), built(), set().
 import {native} from './binding';
+import {invalidateIsaLevel} from './backend/weight-cache';
 
 /** The ladder, lowest first. */
 export const ISA_LEVELS = ['scalar', 'avx2', 'avx512', 'avx512_vnni', 'avx512_bf16', 'amx'] as const;
@@ -40,7 +41,9 @@ export const isa = {
     if (!(ISA_LEVELS as readonly string[]).includes(level)) {
       throw new RangeError(`afterburner: '${level}' is not an ISA level (expected one of ${ISA_LEVELS.join(', ')})`);
     }
-    return requireNative('isa.set').isaSet(level) as IsaLevel;
+    const now = requireNative('isa.set').isaSet(level) as IsaLevel;
+    invalidateIsaLevel();
+    return now;
   },
   /**
    * The distinct levels kernels can actually run at on this machine (supported levels capped by

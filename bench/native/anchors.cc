@@ -13,10 +13,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <vector>
 
 #ifdef AB_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl.hpp>
 #endif
 #ifdef AB_HAVE_OPENBLAS
 #include <cblas.h>
@@ -112,6 +114,41 @@ static double read_bandwidth(size_t bytes) {
 }
 
 
+#ifdef AB_HAVE_DNNL
+// oneDNN's own forward-inference convolution, NHWC source and destination, weights in the layout
+// oneDNN picks (format_tag::any, reordered once outside the timing, as a framework would), "same"
+// padding as tfjs computes it. Returns GFLOP/s (best of a few runs).
+static double onednn_conv(int n, int h, int w, int c, int oc, int k, int stride, bool same) {
+  using namespace dnnl;
+  using tag = memory::format_tag;
+  using dt = memory::data_type;
+  engine eng(engine::kind::cpu, 0);
+  stream st(eng);
+  const int oh = same ? (h + stride - 1) / stride : (h - k) / stride + 1;
+  const int ow = same ? (w + stride - 1) / stride : (w - k) / stride + 1;
+  const int pad_h = same ? std::max((oh - 1) * stride + k - h, 0) : 0;
+  const int pad_w = same ? std::max((ow - 1) * stride + k - w, 0) : 0;
+  memory::desc src_md({n, c, h, w}, dt::f32, tag::nhwc), dst_md({n, oc, oh, ow}, dt::f32, tag::nhwc);
+  memory::desc wany({oc, c, k, k}, dt::f32, tag::any), wuser({oc, c, k, k}, dt::f32, tag::hwio);
+  convolution_forward::desc d(prop_kind::forward_inference, algorithm::convolution_direct, src_md, wany, dst_md,
+                              {stride, stride}, {pad_h / 2, pad_w / 2}, {pad_h - pad_h / 2, pad_w - pad_w / 2});
+  convolution_forward::primitive_desc pd(d, eng);
+  std::vector<float> xs(size_t(n) * h * w * c, 0.5f), ws(size_t(oc) * c * k * k, 0.25f), ys(size_t(n) * oh * ow * oc);
+  memory src(src_md, eng, xs.data()), wu(wuser, eng, ws.data()), dst(dst_md, eng, ys.data());
+  memory wt(pd.weights_desc(), eng);
+  reorder(wu, wt).execute(st, wu, wt);
+  convolution_forward conv(pd);
+  auto run = [&] {
+    conv.execute(st, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wt}, {DNNL_ARG_DST, dst}});
+    st.wait();
+  };
+  for (int i = 0; i < 3; ++i) run();
+  const double flops = 2.0 * n * oh * ow * oc * c * k * k;
+  const int reps = std::max(5, static_cast<int>(2e9 / flops));
+  return flops / best_of(reps, run) / 1e9;
+}
+#endif
+
 // Threads: AB_THREADS (default 1) for OpenBLAS; oneDNN (OpenMP) follows OMP_NUM_THREADS, which the
 // caller sets to the same value. Nothing is pinned here: a pinned main thread would hand its
 // one-core mask to the libraries' worker threads.
@@ -122,6 +159,22 @@ int main() {
   }
   const int threads = getenv("AB_THREADS") ? std::atoi(getenv("AB_THREADS")) : 1;
   std::printf("{\"threads\": %d", threads);
+  // AB_ANCHORS=conv: only the oneDNN convolution anchors (same shapes as bench/conv-native.mjs).
+  const bool conv_only = getenv("AB_ANCHORS") && std::strcmp(getenv("AB_ANCHORS"), "conv") == 0;
+#ifdef AB_HAVE_DNNL
+  struct ConvShape { const char* name; int n, h, w, c, oc, k, stride; bool same; };
+  const ConvShape convs[] = {
+      {"3x3_64_64_56", 1, 56, 56, 64, 64, 3, 1, true},       {"3x3_128_128_28", 1, 28, 28, 128, 128, 3, 1, true},
+      {"3x3_64_128_56_s2", 1, 56, 56, 64, 128, 3, 2, true}, {"1x1_64_256_56", 1, 56, 56, 64, 256, 1, 1, false},
+      {"1x1_256_64_56", 1, 56, 56, 256, 64, 1, 1, false},   {"1x1_256_512_56_s2", 1, 56, 56, 256, 512, 1, 2, false},
+      {"3x3_3_32_224_s2", 1, 224, 224, 3, 32, 3, 2, true}};
+  for (const ConvShape& s : convs)
+    std::printf(", \"onednn_conv_%s\": %.1f", s.name, onednn_conv(s.n, s.h, s.w, s.c, s.oc, s.k, s.stride, s.same));
+#endif
+  if (conv_only) {
+    std::printf("}\n");
+    return 0;
+  }
   if (threads == 1)
     std::printf(", \"fma_peak_zmm_gflops\": %.1f, \"fma_peak_ymm_gflops\": %.1f, \"read_dram_gbs\": %.1f, "
                 "\"read_l3_gbs\": %.1f", fma_peak_zmm(), fma_peak_ymm(), read_bandwidth(256u << 20), read_bandwidth(8u << 20));

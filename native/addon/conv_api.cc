@@ -8,6 +8,7 @@
 #include "arg_checks.h"
 #include "napi_util.h"
 #include "ops/conv2d.h"
+#include "packed_handle.h"
 #include "ops/depthwise.h"
 #include "ops/pool.h"
 #include "ops/op_codes.h"
@@ -38,7 +39,8 @@ bool read_dims(Args& a, const std::string& fn, size_t count, std::vector<int64_t
 
 // conv2d(x, filter, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, outC, fH, fW,
 //        strideH, strideW, dilH, dilW, padTop, padLeft], bias|null, biasMode, act, alpha,
-//        slope|null, slopeMode): undefined
+//        slope|null, slopeMode[, packedFilter]): undefined
+// packedFilter (optional): a packWeight(filter, fH * fW * inC, outC, false) handle.
 napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "conv2d", 10);
   float *px, *pw, *py, *pbias, *pslope;
@@ -52,6 +54,8 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
       !a.i32(6, "act", &act) || !a.f64(7, "alpha", &alpha) || !a.f32_or_null(8, "slope", &pslope, &nslope) ||
       !a.i32(9, "slopeMode", &slope_mode))
     return nullptr;
+  const gemm::PackedB* packed = nullptr;
+  if (!napi::packed_or_null(a, 10, "packedFilter", &packed)) return nullptr;
   Conv2DParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
   if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1) {
     napi::throw_range_error(env, fn + "strides and dilations must be >= 1");
@@ -70,6 +74,12 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
                                      s(static_cast<int64_t>(ny)) + "/" + s(MN) + ")");
     return nullptr;
   }
+  if (packed && (gemm::packed_b_k(packed) != K || gemm::packed_b_n(packed) != p.out_c)) {
+    napi::throw_range_error(env, fn + "'packedFilter' was packed for K=" + s(gemm::packed_b_k(packed)) + " N=" +
+                                     s(gemm::packed_b_n(packed)) + ", but this convolution has K=" + s(K) +
+                                     " N=" + s(p.out_c));
+    return nullptr;
+  }
   gemm::Epilogue ep;
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, p.out_c, MN, &ep))
     return nullptr;
@@ -82,7 +92,7 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   if (MN == 0) return napi::make_undefined(env);
   hint_fresh_output(py, static_cast<size_t>(MN) * sizeof(float));
   try {
-    conv2d_nhwc_f32(px, pw, py, p, &ep);
+    conv2d_nhwc_f32(px, pw, py, p, &ep, packed);
   } catch (const std::bad_alloc&) {
     napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the im2col / packing buffers");
     return nullptr;

@@ -2,13 +2,15 @@
 // N-API: matmul (batched f32 GEMM with fused epilogue) and gemmInfo.
 //
 // matmul(a, b, out, batch, M, N, K, transA, transB, aBatchIdx, bBatchIdx,
-//        bias, biasMode, act, alpha, slope, slopeMode): undefined
+//        bias, biasMode, act, alpha, slope, slopeMode[, packedB]): undefined
 //   a: Float32Array, batches of M x K (K x M if transA);  b: batches of K x N (N x K if transB)
 //   out: Float32Array, batch x M x N (written, never read)
 //   aBatchIdx / bBatchIdx: Int32Array of length batch or null. null means batch i uses operand
 //     batch i, or operand batch 0 when the operand holds exactly one batch.
 //   bias/slope: Float32Array or null, with biasMode/slopeMode EpilogueOperand codes
 //     (0 none, 1 scalar, 2 row [N], 3 matrix [M*N]); act: Activation code; alpha: leakyrelu.
+//   packedB (optional): a packWeight(b, K, N, transB) handle for a b holding one batch; the raw b
+//     is still required (it serves when the handle does not fit the current kernel).
 // Every argument is validated; violations throw TypeError/RangeError and nothing is written.
 #include <cstdint>
 #include <new>
@@ -19,6 +21,7 @@
 #include "../ops/op_codes.h"
 #include "arg_checks.h"
 #include "napi_util.h"
+#include "packed_handle.h"
 #include "runtime/memory.h"
 
 namespace ab {
@@ -77,6 +80,8 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
       !a.i32(13, "act", &act) || !a.f64(14, "alpha", &alpha) || !a.f32_or_null(15, "slope", &pslope, &nslope) ||
       !a.i32(16, "slopeMode", &slope_mode))
     return nullptr;
+  const gemm::PackedB* packed = nullptr;
+  if (!napi::packed_or_null(a, 17, "packedB", &packed)) return nullptr;
   const std::string fn = "matmul: ";
   if (batch < 0 || M < 0 || N < 0 || K < 0) {
     napi::throw_range_error(env, fn + "sizes must be non-negative, got batch=" + s(batch) + " M=" + s(M) +
@@ -101,6 +106,12 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
   if (!batch_map(env, "a", "aBatchIdx", na, MK, batch, ia, nia, &stride_a) ||
       !batch_map(env, "b", "bBatchIdx", nb, KN, batch, ib, nib, &stride_b))
     return nullptr;
+  if (packed && (gemm::packed_b_k(packed) != K || gemm::packed_b_n(packed) != N || stride_b != 0 || ib)) {
+    napi::throw_range_error(env, fn + "'packedB' was packed for K=" + s(gemm::packed_b_k(packed)) + " N=" +
+                                     s(gemm::packed_b_n(packed)) + ", but this call has K=" + s(K) + " N=" + s(N) +
+                                     (stride_b != 0 || ib ? " and several batches of b" : ""));
+    return nullptr;
+  }
   gemm::Epilogue ep;
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, N, MN, &ep))
     return nullptr;
@@ -114,7 +125,7 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
   hint_fresh_output(pc, static_cast<size_t>(total_out) * sizeof(float));
   try {
     gemm::sgemm_batched(ta, tb, batch, M, N, K, pa, ta ? M : K, stride_a, ia, pb, tb ? K : N, stride_b, ib,
-                        pc, N, MN, &ep);
+                        pc, N, MN, &ep, packed);
   } catch (const std::bad_alloc&) {
     napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for packing buffers");
     return nullptr;

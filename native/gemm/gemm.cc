@@ -28,6 +28,9 @@ namespace {
 using ParamsFn = void (*)(KernelParams*);
 using PackAFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, float*);
 using PackBFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, float*);
+using PackRowsFnT = void (*)(const float* const*, int, int64_t, float*);
+using TileFnT = void (*)(const TileSeg*, int, int64_t, const float*, int64_t, int, int, float*, int64_t,
+                         const Epilogue*, int64_t);
 using MacroFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, float*, int64_t, int,
                          const Epilogue*, int64_t, int64_t);
 using GemvTFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, int64_t);
@@ -37,7 +40,15 @@ using EpiFn = void (*)(float*, int64_t, int64_t, int64_t, const Epilogue*, int64
 const DispatchStub<ParamsFn> params_stub = {AB_STUB_SLOTS(sgemm_params)};
 const DispatchStub<PackAFn> pack_a_stub = {AB_STUB_SLOTS(sgemm_pack_a)};
 const DispatchStub<PackBFn> pack_b_stub = {AB_STUB_SLOTS(sgemm_pack_b)};
+const DispatchStub<PackRowsFnT> pack_rows_stub = {AB_STUB_SLOTS(sgemm_pack_a_rows)};
+const DispatchStub<TileFnT> tile_rows_stub = {AB_STUB_SLOTS(sgemm_tile_br)};
+using TileWideFnT = void (*)(const TileSeg*, int, int64_t, const float*, int64_t, int, float*, int64_t, const Epilogue*,
+                             int64_t);
+const DispatchStub<TileWideFnT> tile_wide_stub = {AB_STUB_SLOTS(sgemm_tile_br_wide)};
 const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS(sgemm_macro)};
+using MacroBdFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, int64_t, float*, int64_t, int,
+                           const Epilogue*, int64_t, int64_t, int);
+const DispatchStub<MacroBdFn> macro_bd_stub = {AB_STUB_SLOTS(sgemm_macro_bdirect)};
 const DispatchStub<GemvTFn> gemv_t_stub = {AB_STUB_SLOTS(sgemv_t)};
 const DispatchStub<GemvNFn> gemv_n_stub = {AB_STUB_SLOTS(sgemv_n)};
 const DispatchStub<EpiFn> epi_stub = {AB_STUB_SLOTS(sgemm_epilogue)};
@@ -56,7 +67,9 @@ struct Kern {
   KernelParams p;
   PackAFn pack_a;
   PackBFn pack_b;
+  PackRowsFnT pack_rows;
   MacroFn macro;
+  MacroBdFn macro_bd;
   GemvTFn gemv_t;
   GemvNFn gemv_n;
   EpiFn epi;
@@ -85,7 +98,9 @@ Kern current_kernel() {
   }
   k.pack_a = pick(pack_a_stub, k.level);
   k.pack_b = pick(pack_b_stub, k.level);
+  k.pack_rows = pick(pack_rows_stub, k.level);
   k.macro = pick(macro_stub, k.level);
+  k.macro_bd = pick(macro_bd_stub, k.level);
   k.gemv_t = pick(gemv_t_stub, k.level);
   k.gemv_n = pick(gemv_n_stub, k.level);
   k.epi = pick(epi_stub, k.level);
@@ -106,6 +121,9 @@ struct Prob {
   float* C;
   int64_t ldc;
   const Epilogue* ep;  // resolved (lds filled) or null
+  const AGen* agen;    // A generated panel by panel (then A, lda, ta are unused), or null
+  const float* pb;     // prepacked B fitting this kernel (see PackedB), or null
+  int64_t pb_npad;     // its row length: N rounded up to NR
   // op(A)(i, k) = A[i * rsa + k * csa]; op(B)(k, j) = B[k * rsb + j * csb]
   int64_t rsa() const { return ta ? 1 : lda; }
   int64_t csa() const { return ta ? lda : 1; }
@@ -158,6 +176,7 @@ struct Scratch {
   }
 };
 thread_local Scratch t_ws;
+thread_local Scratch t_panel_b;  // panel_b()'s per-call packing
 
 // Single-threaded blocked GEMM on C[m0:m1, n0:n1].
 void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
@@ -166,17 +185,34 @@ void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_
   const int64_t mc = balanced(m1 - m0, kn.p.mc, kn.p.mr);
   const int64_t nc = balanced(n1 - n0, kn.p.nc, kn.p.nr);
   const int64_t rsa = p.rsa(), csa = p.csa(), rsb = p.rsb(), csb = p.csb();
+  // Few rows: B would be packed for one or two register tiles only, so the kernel reads it as it
+  // is (same values, same order: the same bits as packing).
+  const bool b_direct = !p.pb && !p.tb && p.M <= kn.p.b_direct_max_m;
+  // A B past ~8 MiB is mostly not in cache: prefetch its strips ahead (on a cached B that costs).
+  const int b_prefetch = p.K * p.N >= (int64_t{2} << 20) ? 1 : 0;
   for (int64_t jc = n0; jc < n1; jc += nc) {
     const int64_t ncur = min64(nc, n1 - jc);
     for (int64_t pc = 0; pc < p.K; pc += kc) {
       const int64_t kcur = min64(kc, p.K - pc);
       const bool last = pc + kcur >= p.K;
-      kn.pack_b(p.B + pc * rsb + jc * csb, rsb, csb, kcur, ncur, bbuf);
+      const float* bpan = bbuf;
+      if (p.pb) bpan = p.pb + pc * p.pb_npad + jc * kcur;  // K block pc, panel of column jc
+      else if (!b_direct) kn.pack_b(p.B + pc * rsb + jc * csb, rsb, csb, kcur, ncur, bbuf);
       for (int64_t ic = m0; ic < m1; ic += mc) {
         const int64_t mcur = min64(mc, m1 - ic);
-        kn.pack_a(p.A + ic * rsa + pc * csa, rsa, csa, mcur, kcur, abuf);
-        kn.macro(abuf, bbuf, mcur, ncur, kcur, p.C + ic * p.ldc + jc, p.ldc, pc > 0 ? 1 : 0,
-                 last ? p.ep : nullptr, ic, jc);
+        if (p.agen) {
+          for (int64_t q = 0; q < mcur; q += kn.p.mr)
+            p.agen->pack_panel(p.agen->ctx, ic + q, static_cast<int>(min64(kn.p.mr, mcur - q)), pc, kcur,
+                               abuf + q * kcur, kn.p.mr, kn.pack_rows);
+        } else {
+          kn.pack_a(p.A + ic * rsa + pc * csa, rsa, csa, mcur, kcur, abuf);
+        }
+        if (b_direct)
+          kn.macro_bd(abuf, p.B + pc * p.ldb + jc, p.ldb, mcur, ncur, kcur, p.C + ic * p.ldc + jc, p.ldc,
+                      pc > 0 ? 1 : 0, last ? p.ep : nullptr, ic, jc, b_prefetch);
+        else
+          kn.macro(abuf, bpan, mcur, ncur, kcur, p.C + ic * p.ldc + jc, p.ldc, pc > 0 ? 1 : 0,
+                   last ? p.ep : nullptr, ic, jc);
       }
     }
   }
@@ -273,7 +309,7 @@ Grid choose_grid(const Kern& kn, const Prob& p, int nt) {
 // One problem, up to nt threads. ws: scratch for nt threads (see ws_need).
 size_t ws_need(const Kern& kn, const Prob& p, int nt) {
   if (p.M == 0 || p.N == 0 || p.K == 0) return 16;
-  if (p.M == 1 || p.N == 1) return ws_gemv(p);
+  if ((p.M == 1 || p.N == 1) && !p.agen) return ws_gemv(p);
   const WsSize w = ws_blocked(kn, p.M, p.N, p.K);
   return static_cast<size_t>(nt) * static_cast<size_t>(w.a + w.b);
 }
@@ -281,7 +317,7 @@ size_t ws_need(const Kern& kn, const Prob& p, int nt) {
 void gemm_one(const Kern& kn, const Prob& p, int nt, float* ws) {
   if (p.M == 0 || p.N == 0) return;
   if (p.K == 0) return gemm_k0(kn, p);
-  if (p.M == 1 || p.N == 1) return gemv(kn, p, nt, ws);
+  if ((p.M == 1 || p.N == 1) && !p.agen) return gemv(kn, p, nt, ws);
   const int n = threads_for(p.M * p.N * p.K, nt);
   const WsSize w = ws_blocked(kn, p.M, p.N, p.K);
   if (n <= 1) {
@@ -324,6 +360,92 @@ const Epilogue* resolve(const Epilogue* ep, int64_t N, Epilogue* store) {
 
 }  // namespace
 
+struct PackedB {
+  int level, nr, kc_block;  // the kernel and K blocking it was packed for
+  int64_t K, N, npad;
+  float* data;
+  size_t bytes;
+};
+
+namespace {
+// The packed floats when pb fits this kernel and problem, else null (B is then packed per call).
+const float* packed_for(const Kern& kn, const PackedB* pb, int64_t K, int64_t N, int64_t* npad) {
+  if (!pb || pb->level != kn.level || pb->nr != kn.p.nr || pb->K != K || pb->N != N ||
+      pb->kc_block != k_block(kn, K))
+    return nullptr;
+  *npad = pb->npad;
+  return pb->data;
+}
+}  // namespace
+
+namespace {
+// op(B) into `data` in the PackedB layout (npad = N rounded up to NR, kc = k_block(K)).
+void pack_b_into(const Kern& kn, bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb, int64_t npad,
+                 int64_t kc, float* data) {
+  const int64_t rsb = trans_b ? 1 : ldb, csb = trans_b ? ldb : 1;
+  // K blocks x column panels, split over threads on panel boundaries.
+  const int64_t nblocks = K > 0 ? cdiv(K, kc) : 0, panels = npad / kn.p.nr;
+  const int64_t items = nblocks * panels;
+  auto body = [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t blk = it / panels, q = it % panels;
+      const int64_t pc = blk * kc, kcur = min64(kc, K - pc), jc = q * kn.p.nr;
+      kn.pack_b(B + pc * rsb + jc * csb, rsb, csb, kcur, min64(kn.p.nr, N - jc), data + pc * npad + jc * kcur);
+    }
+  };
+  if (K * N >= (int64_t{1} << 18)) parallel_for(items, 4, body);
+  else body(0, items);
+}
+}  // namespace
+
+PackedB* pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb) {
+  const Kern kn = current_kernel();
+  const int64_t npad = rup(N > 0 ? N : 1, kn.p.nr);
+  const int64_t kc = K > 0 ? k_block(kn, K) : 1;
+  const size_t floats = static_cast<size_t>(npad) * static_cast<size_t>(K > 0 ? K : 1);
+  const size_t bytes = (floats * sizeof(float) + 63) & ~size_t{63};
+  float* data = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (!data) throw std::bad_alloc();
+  PackedB* pb = new (std::nothrow) PackedB{kn.level, kn.p.nr, static_cast<int>(kc), K, N, npad, data, bytes};
+  if (!pb) {
+    std::free(data);
+    throw std::bad_alloc();
+  }
+  pack_b_into(kn, trans_b, K, N, B, ldb, npad, kc, data);
+  return pb;
+}
+
+PanelB panel_b(int64_t K, int64_t N, const float* B, int64_t ldb, const PackedB* packed) {
+  const Kern kn = current_kernel();
+  PanelB v;
+  v.K = K;
+  v.N = N;
+  v.mr = kn.p.mr;
+  v.nr = kn.p.nr;
+  v.tile = pick(tile_rows_stub, kn.level);
+  v.tile_wide = pick(tile_wide_stub, kn.level);
+  v.kc_block = K > 0 ? k_block(kn, K) : 1;
+  v.data = packed_for(kn, packed, K, N, &v.npad);
+  if (!v.data) {
+    v.npad = rup(N > 0 ? N : 1, kn.p.nr);
+    float* d = t_panel_b.get(static_cast<size_t>(v.npad) * static_cast<size_t>(K > 0 ? K : 1));
+    if (K > 0) pack_b_into(kn, false, K, N, B, ldb, v.npad, v.kc_block, d);
+    v.data = d;
+  }
+  return v;
+}
+
+const Epilogue* resolve_epilogue(const Epilogue* ep, int64_t N, Epilogue* store) { return resolve(ep, N, store); }
+
+void free_packed_b(PackedB* pb) {
+  if (!pb) return;
+  std::free(pb->data);
+  delete pb;
+}
+size_t packed_b_bytes(const PackedB* pb) { return pb ? pb->bytes : 0; }
+int64_t packed_b_k(const PackedB* pb) { return pb ? pb->K : 0; }
+int64_t packed_b_n(const PackedB* pb) { return pb ? pb->N : 0; }
+
 bool epilogue_is_identity(const Epilogue* ep) {
   return ep == nullptr || (ep->bias_mode == kOperandNone && ep->act == kActLinear);
 }
@@ -334,11 +456,13 @@ KernelInfo kernel_info() {
 }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float* C, int64_t ldc, const Epilogue* ep) {
+           const float* B, int64_t ldb, float* C, int64_t ldc, const Epilogue* ep, const PackedB* packed_b) {
   if (M <= 0 || N <= 0) return;
   Epilogue local;
   const Kern kn = current_kernel();
-  const Prob p{trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, resolve(ep, N, &local)};
+  int64_t npad = 0;
+  const float* pbd = packed_for(kn, packed_b, K, N, &npad);
+  const Prob p{trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, resolve(ep, N, &local), nullptr, pbd, npad};
   const int nt = get_num_threads();
   float* ws = t_ws.get(ws_need(kn, p, nt));
   gemm_one(kn, p, nt, ws);
@@ -347,15 +471,18 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const fl
 void sgemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
                    const float* A, int64_t lda, int64_t stride_a, const int32_t* a_idx,
                    const float* B, int64_t ldb, int64_t stride_b, const int32_t* b_idx,
-                   float* C, int64_t ldc, int64_t stride_c, const Epilogue* ep) {
+                   float* C, int64_t ldc, int64_t stride_c, const Epilogue* ep, const PackedB* packed_b) {
   if (batch <= 0 || M <= 0 || N <= 0) return;
   Epilogue local;
   const Kern kn = current_kernel();
   const Epilogue* rep = resolve(ep, N, &local);
+  int64_t npad = 0;
+  const bool one_b = stride_b == 0 && b_idx == nullptr;
+  const float* pbd = one_b ? packed_for(kn, packed_b, K, N, &npad) : nullptr;
   auto prob = [&](int64_t i) {
     const int64_t ia = a_idx ? a_idx[i] : i, ib = b_idx ? b_idx[i] : i;
     return Prob{trans_a, trans_b, M, N, K, A + ia * stride_a, lda, B + ib * stride_b, ldb,
-                C + i * stride_c, ldc, rep};
+                C + i * stride_c, ldc, rep, nullptr, pbd, npad};
   };
   const int nt = get_num_threads();
   const int64_t macs = M * N * K;
@@ -378,6 +505,19 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t
     float* w = ws + per * tid;
     for (int64_t i = b; i < e; ++i) gemm_one(kn, prob(i), 1, w);
   });
+}
+
+void sgemm_gen_a(const AGen& agen, int64_t M, int64_t N, int64_t K, const float* B, int64_t ldb,
+                 const PackedB* packed_b, float* C, int64_t ldc, const Epilogue* ep) {
+  if (M <= 0 || N <= 0) return;
+  Epilogue local;
+  const Kern kn = current_kernel();
+  int64_t npad = 0;
+  const float* pbd = packed_for(kn, packed_b, K, N, &npad);
+  const Prob p{false, false, M, N, K, nullptr, 1, B, ldb, C, ldc, resolve(ep, N, &local), &agen, pbd, npad};
+  const int nt = get_num_threads();
+  float* ws = t_ws.get(ws_need(kn, p, nt));
+  gemm_one(kn, p, nt, ws);
 }
 
 }  // namespace ab::gemm

@@ -28,6 +28,7 @@
 //   * Accuracy: f32 FMA accumulation in K order within K-blocks (blocks of a few hundred),
 //     blocks added in order. |error| <= ~K * 2^-24 * sum_k |a_ik||b_kj| (usually far less).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace ab::gemm {
@@ -56,9 +57,79 @@ struct Epilogue {
 // True if ep is null or does nothing (no bias, linear activation).
 bool epilogue_is_identity(const Epilogue* ep);
 
-// Single GEMM. ep may be null.
+// ---- Prepacked B (a weight used again: dense kernel, conv filter)
+// op(B) (K x N) packed once into the blocked layout the blocked path wants at the ISA level in use
+// when it was packed: for each K block (the K blocking depends on K only), ceil(N / NR) panels of
+// kc x NR floats, zero-padded. A call given a PackedB that does not fit it (another level, K or N)
+// packs B per call as usual, so the raw B must always be passed as well; results are bitwise the
+// same with and without it (same panels, same kernel order). Only the blocked path uses it (the
+// GEMV path, M == 1 or N == 1, streams the raw B).
+struct PackedB;
+// Throws std::bad_alloc. Use up to get_num_threads() threads.
+PackedB* pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb);
+void free_packed_b(PackedB* pb);
+size_t packed_b_bytes(const PackedB* pb);
+int64_t packed_b_k(const PackedB* pb);
+int64_t packed_b_n(const PackedB* pb);
+
+// ---- Generated A (implicit im2col)
+// Packs one A panel: pack_rows(rows, r, len, dst) writes dst[k * mr + i] = rows[i][k] for k < len,
+// i < r (rows[i] == nullptr reads zeros; lanes r..mr-1 are zero-filled).
+using PackRowsFn = void (*)(const float* const* rows, int r, int64_t len, float* dst);
+// An A operand that is never materialised: pack_panel(ctx, m0, r, k0, kc, dst, mr, pack_rows) must
+// write rows [m0, m0 + r) x columns [k0, k0 + kc) of A as one packed panel (dst[k * mr + i],
+// k < kc, i < mr, zero lanes past r), normally by calling pack_rows on runs of columns with
+// dst + (k - k0) * mr. r <= mr <= 16. Called from worker threads (must be thread-safe).
+struct AGen {
+  void (*pack_panel)(const void* ctx, int64_t m0, int r, int64_t k0, int64_t kc, float* dst, int mr,
+                     PackRowsFn pack_rows);
+  const void* ctx;
+};
+
+// ---- Register tiles on row-major A (for drivers that walk A themselves, e.g. direct convolution)
+// One term of a batch-reduce tile: A rows lda apart (a[i * lda + k], k < len) times rows
+// [k0, k0 + len) of B, which lie in one K block of the PackedB layout: the panel of column j0
+// starts at bdata + boff + j0 * kcur (PanelB::seg builds it).
+struct TileSeg {
+  const float* a;
+  int64_t len, boff, kcur;
+};
+// B (K x N) in the PackedB layout of the current level: the given PackedB when it fits, else
+// packed now into this thread's scratch (valid until the next panel_b call on this thread).
+struct PanelB {
+  const float* data;
+  int64_t K, N, npad, kc_block;
+  int mr, nr;
+  // C[0:r, 0:nr] = act(sum over segs of A_s * B_s + bias), one store; r <= mr, nr <= this->nr.
+  // No segs: C = epilogue(0). ep: resolved (see resolve_epilogue) or null.
+  void (*tile)(const TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r, int nr, float* c,
+               int64_t ldc, const Epilogue* ep, int64_t m0);
+  // The same on 2 * nr columns (two full panels, j0 and j0 + nr).
+  void (*tile_wide)(const TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r, float* c,
+                    int64_t ldc, const Epilogue* ep, int64_t m0);
+  // The term for A rows `a` (already at column k) and B rows [k, k + len) (inside one K block).
+  TileSeg seg(const float* a, int64_t k, int64_t len) const {
+    const int64_t pc = k / kc_block * kc_block, kcur = K - pc < kc_block ? K - pc : kc_block;
+    return TileSeg{a, len, pc * npad + (k - pc) * nr, kcur};
+  }
+  int64_t block_end(int64_t k) const {
+    const int64_t e = (k / kc_block + 1) * kc_block;
+    return e < K ? e : K;
+  }
+};
+PanelB panel_b(int64_t K, int64_t N, const float* B, int64_t ldb, const PackedB* packed);
+// ep with default strides filled in, or null when it does nothing (store is the storage).
+const Epilogue* resolve_epilogue(const Epilogue* ep, int64_t N, Epilogue* store);
+
+// Single GEMM. ep may be null. packed_b (optional) as above.
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float* C, int64_t ldc, const Epilogue* ep);
+           const float* B, int64_t ldb, float* C, int64_t ldc, const Epilogue* ep,
+           const PackedB* packed_b = nullptr);
+
+// C = act(A B + bias) with A given by `agen` (M x K) and B stored K x N (ldb >= N) or packed_b.
+// Always the blocked path (any M, N >= 1), threaded like sgemm.
+void sgemm_gen_a(const AGen& agen, int64_t M, int64_t N, int64_t K, const float* B, int64_t ldb,
+                 const PackedB* packed_b, float* C, int64_t ldc, const Epilogue* ep);
 
 // Batched GEMM: for i in [0, batch):
 //   A_i = A + (a_idx ? a_idx[i] : i) * stride_a      (stride_a = 0 broadcasts one A)
@@ -71,7 +142,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const fl
 void sgemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t N, int64_t K,
                    const float* A, int64_t lda, int64_t stride_a, const int32_t* a_idx,
                    const float* B, int64_t ldb, int64_t stride_b, const int32_t* b_idx,
-                   float* C, int64_t ldc, int64_t stride_c, const Epilogue* ep);
+                   float* C, int64_t ldc, int64_t stride_c, const Epilogue* ep,
+                   const PackedB* packed_b = nullptr);  // used only when every batch uses one B
 
 // Blocking parameters of the kernel the current ISA level uses.
 struct KernelInfo {

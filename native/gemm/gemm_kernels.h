@@ -18,6 +18,7 @@ namespace ab::gemm {
 struct KernelParams {
   int mr, nr, kc, mc, nc;
   const char* name;
+  int b_direct_max_m;  // M up to which B is read as it is instead of packed (0: never)
 };
 }  // namespace ab::gemm
 
@@ -26,6 +27,19 @@ AB_DECLARE_KERNEL(void, sgemm_pack_a,
                   (const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* dst))
 AB_DECLARE_KERNEL(void, sgemm_pack_b,
                   (const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* dst))
+// One packed-A panel from row pointers (see gemm::PackRowsFn): dst[k * MR + i] = rows[i][k].
+AB_DECLARE_KERNEL(void, sgemm_pack_a_rows, (const float* const* rows, int r, int64_t len, float* dst))
+// Batch-reduce register tiles on row-major A (see gemm::PanelB::tile / tile_wide).
+AB_DECLARE_KERNEL(void, sgemm_tile_br,
+                  (const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
+                   int nr, float* c, int64_t ldc, const ::ab::gemm::Epilogue* ep, int64_t m0))
+AB_DECLARE_KERNEL(void, sgemm_tile_br_wide,
+                  (const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
+                   float* c, int64_t ldc, const ::ab::gemm::Epilogue* ep, int64_t m0))
+AB_DECLARE_KERNEL(void, sgemm_macro_bdirect,
+                  (const float* pa, const float* b, int64_t ldb, int64_t mc, int64_t nc, int64_t kc, float* c,
+                   int64_t ldc, int accumulate, const ::ab::gemm::Epilogue* ep, int64_t m0, int64_t n0,
+                   int prefetch))
 // C[0:mc, 0:nc] (=|+=) packedA * packedB; if ep, the epilogue is applied on the final store, with
 // (m0, n0) the global coordinates of C[0][0] (for bias/slope lookup).
 AB_DECLARE_KERNEL(void, sgemm_macro,

@@ -120,11 +120,76 @@ void pack_a_impl(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc,
   }
 }
 
+// One A panel from row pointers (implicit im2col): d[k * kMR + i] = rows[i][k] (null rows and
+// lanes past r read zeros).
+void pack_a_rows_impl(const float* const* rows, int r, int64_t len, float* d) {
+#if AB_ISA_LEVEL >= 2
+  const __mmask16 lanes = static_cast<__mmask16>((1u << kMR) - 1);
+  for (int64_t k0 = 0; k0 < len; k0 += 16) {
+    const int n = static_cast<int>(len - k0 < 16 ? len - k0 : 16);
+    const __mmask16 m = n == 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+    __m512 v[16];
+    for (int i = 0; i < 16; ++i)
+      v[i] = i < r && rows[i] ? _mm512_maskz_loadu_ps(m, rows[i] + k0) : _mm512_setzero_ps();
+    transpose16x16(v);
+    float* dk = d + k0 * kMR;
+    for (int k = 0; k < n; ++k) _mm512_mask_storeu_ps(dk + k * kMR, lanes, v[k]);
+  }
+#else
+  for (int i = 0; i < kMR; ++i) {
+    const float* s = i < r ? rows[i] : nullptr;
+    if (s) {
+      for (int64_t k = 0; k < len; ++k) d[k * kMR + i] = s[k];
+    } else {
+      for (int64_t k = 0; k < len; ++k) d[k * kMR + i] = 0.f;
+    }
+  }
+#endif
+}
 
 void pack_b_impl(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* dst) {
   for (int64_t q = 0; q < nc; q += kNR) {
     const int n = static_cast<int>(nc - q < kNR ? nc - q : kNR);
     float* d = dst + q * kc;
+#if AB_ISA_LEVEL >= 2
+    static_assert(kNR == 32, "the avx512 B packing writes two vectors per k");
+    if (cs == 1) {  // row-major source: two (masked) vector copies per k
+      const __mmask16 m0 = n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+      const __mmask16 m1 = n >= 32 ? static_cast<__mmask16>(0xFFFF) :
+                           n > 16 ? static_cast<__mmask16>((1u << (n - 16)) - 1u) : static_cast<__mmask16>(0);
+      const float* s = b + q;
+      int64_t k = 0;
+      for (; k + 2 <= kc; k += 2) {
+        const __m512 a0 = _mm512_maskz_loadu_ps(m0, s), a1 = _mm512_maskz_loadu_ps(m1, s + 16);
+        const __m512 c0 = _mm512_maskz_loadu_ps(m0, s + rs), c1 = _mm512_maskz_loadu_ps(m1, s + rs + 16);
+        _mm512_store_ps(d + k * kNR, a0);
+        _mm512_store_ps(d + k * kNR + 16, a1);
+        _mm512_store_ps(d + k * kNR + 32, c0);
+        _mm512_store_ps(d + k * kNR + 48, c1);
+        s += 2 * rs;
+      }
+      if (k < kc) {
+        _mm512_store_ps(d + k * kNR, _mm512_maskz_loadu_ps(m0, s));
+        _mm512_store_ps(d + k * kNR + 16, _mm512_maskz_loadu_ps(m1, s + 16));
+      }
+      continue;
+    }
+    if (rs == 1) {  // transposed source (columns contiguous along k): 16x16 transposes
+      for (int h = 0; h < 2; ++h) {
+        const int cols = n - 16 * h < 0 ? 0 : (n - 16 * h > 16 ? 16 : n - 16 * h);
+        for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+          const int kn = static_cast<int>(kc - k0 < 16 ? kc - k0 : 16);
+          const __mmask16 mk = kn == 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << kn) - 1u);
+          __m512 v[16];
+          for (int j = 0; j < 16; ++j)
+            v[j] = j < cols ? _mm512_maskz_loadu_ps(mk, b + (q + 16 * h + j) * cs + k0) : _mm512_setzero_ps();
+          transpose16x16(v);
+          for (int k = 0; k < kn; ++k) _mm512_store_ps(d + (k0 + k) * kNR + 16 * h, v[k]);
+        }
+      }
+      continue;
+    }
+#endif
     if (cs == 1) {
       for (int64_t k = 0; k < kc; ++k) {
         const float* s = b + k * rs + q;
@@ -154,26 +219,40 @@ void pack_b_impl(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc,
 
 // ---------------------------------------------------------------- micro-kernels
 #if AB_ISA_LEVEL >= 2
-template <int R, int NV>
+// ROWS = false: A is a packed panel (pa[k * kMR + i]); ROWS = true: A is r rows lda apart
+// (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
+constexpr int64_t kBdPrefetchRows = 16;
+// BDIR = true: B is read as it is (row-major, rows ldb apart, masked to s.nr columns) instead of
+// a packed panel: small-M GEMMs whose B would be packed for one or two row tiles only.
+// BDIR = 2: the same, prefetching the strip kBdPrefetchRows rows ahead (large B: every row may be a
+// new page, which the hardware prefetchers do not cross; on a B that stays in cache it costs).
+template <int R, int NV, bool ROWS = false, int BDIR = 0>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
-                                   const StoreArgs& s) {
+                                   const StoreArgs& s, int64_t lda = 0, int64_t ldb = 0) {
   __m512 acc[R][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
   for (int i = 0; i < R; ++i) _mm_prefetch(reinterpret_cast<const char*>(s.c + i * s.ldc), _MM_HINT_T0);
+  const __mmask16 bm0 = s.nr >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << s.nr) - 1u);
+  const __mmask16 bm1 = s.nr >= 32 ? static_cast<__mmask16>(0xFFFF) :
+                        s.nr > 16 ? static_cast<__mmask16>((1u << (s.nr - 16)) - 1u) : static_cast<__mmask16>(0);
   for (int64_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(pb);
-    const __m512 b1 = NV > 1 ? _mm512_load_ps(pb + 16) : b0;
+    if (BDIR == 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(pb + kBdPrefetchRows * ldb), _MM_HINT_T0);
+      if (NV > 1) _mm_prefetch(reinterpret_cast<const char*>(pb + kBdPrefetchRows * ldb + 16), _MM_HINT_T0);
+    }
+    const __m512 b0 = BDIR ? _mm512_maskz_loadu_ps(bm0, pb) : _mm512_load_ps(pb);
+    const __m512 b1 = NV > 1 ? (BDIR ? _mm512_maskz_loadu_ps(bm1, pb + 16) : _mm512_load_ps(pb + 16)) : b0;
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
-      const __m512 a = _mm512_set1_ps(pa[i]);
+      const __m512 a = _mm512_set1_ps(ROWS ? pa[i * lda] : pa[i]);
       acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
       if (NV > 1) acc[i][NV - 1] = _mm512_fmadd_ps(a, b1, acc[i][NV - 1]);
     }
-    pa += kMR;
-    pb += kNR;
+    pa += ROWS ? 1 : kMR;
+    pb += BDIR ? ldb : kNR;
   }
   __mmask16 mk[NV];
   for (int v = 0; v < NV; ++v) {
@@ -197,10 +276,114 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
 }
 constexpr int kVec = 16;
 
-#elif AB_ISA_LEVEL == 1
+// Batch-reduce tiles on row-major A (A rows lda apart, read in place): the accumulators stay in
+// registers across every term, C is stored once. NV = 1 or 2 vectors of one B panel, or (wide)
+// R <= 7 rows x 64 columns over two panels: one broadcast feeds four FMAs.
+using ::ab::gemm::TileSeg;
 template <int R, int NV>
+__attribute__((noinline)) void ukr_br(const TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0,
+                                      const StoreArgs& s) {
+  __m512 acc[R][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (int q = 0; q < nseg; ++q) {
+    const float* __restrict pa = segs[q].a;
+    const float* __restrict pb = bdata + segs[q].boff + j0 * segs[q].kcur;
+    for (int64_t k = 0, kc = segs[q].len; k < kc; ++k) {
+      const __m512 b0 = _mm512_load_ps(pb);
+      const __m512 b1 = NV > 1 ? _mm512_load_ps(pb + 16) : b0;
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        const __m512 a = _mm512_set1_ps(pa[i * lda]);
+        acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+        if (NV > 1) acc[i][NV - 1] = _mm512_fmadd_ps(a, b1, acc[i][NV - 1]);
+      }
+      pa += 1;
+      pb += kNR;
+    }
+  }
+  __mmask16 mk[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int rem = s.nr - 16 * v;
+    mk[v] = rem >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << rem) - 1u);
+  }
+  const Epilogue* ep = s.ep;
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    float* crow = s.c + i * s.ldc;
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      __m512 x = acc[i][v];
+      if (ep) x = epi16(x, ep, s.m0 + i, s.n0 + 16 * v, mk[v]);
+      _mm512_mask_storeu_ps(crow + 16 * v, mk[v], x);
+    }
+  }
+  if (ep && act_is_heavy(ep->act))
+    for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, s.nr, ep->act, ep->alpha, nullptr);
+}
+
+constexpr int kWideMR = 7;
+template <int R>
+__attribute__((noinline)) void ukr_br_wide(const TileSeg* segs, int nseg, int64_t lda, int64_t aoff,
+                                           const float* bdata, int64_t j0, const StoreArgs& s) {
+  __m512 acc[R][4];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (int q = 0; q < nseg; ++q) {
+    const float* __restrict pa = segs[q].a + aoff;
+    const float* __restrict pb0 = bdata + segs[q].boff + j0 * segs[q].kcur;
+    const float* __restrict pb1 = pb0 + kNR * segs[q].kcur;
+    for (int64_t k = 0, kc = segs[q].len; k < kc; ++k) {
+      const __m512 b0 = _mm512_load_ps(pb0), b1 = _mm512_load_ps(pb0 + 16);
+      const __m512 b2 = _mm512_load_ps(pb1), b3 = _mm512_load_ps(pb1 + 16);
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) {
+        const __m512 a = _mm512_set1_ps(pa[i * lda]);
+        acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+        acc[i][2] = _mm512_fmadd_ps(a, b2, acc[i][2]);
+        acc[i][3] = _mm512_fmadd_ps(a, b3, acc[i][3]);
+      }
+      pa += 1;
+      pb0 += kNR;
+      pb1 += kNR;
+    }
+  }
+  const __mmask16 full = static_cast<__mmask16>(0xFFFF);
+  const Epilogue* ep = s.ep;
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+    float* crow = s.c + i * s.ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) {
+      __m512 x = acc[i][v];
+      if (ep) x = epi16(x, ep, s.m0 + i, s.n0 + 16 * v, full);
+      _mm512_storeu_ps(crow + 16 * v, x);
+    }
+  }
+  if (ep && act_is_heavy(ep->act))
+    for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, 64, ep->act, ep->alpha, nullptr);
+}
+typedef void (*UkrBrFn)(const TileSeg*, int, int64_t, const float*, int64_t, const StoreArgs&);
+#define AB_UKR_BR(R) {&ukr_br<R, 1>, &ukr_br<R, 2>}
+const UkrBrFn kUkrBr[kMR][2] = {AB_UKR_BR(1),  AB_UKR_BR(2),  AB_UKR_BR(3),  AB_UKR_BR(4),  AB_UKR_BR(5),
+                                AB_UKR_BR(6),  AB_UKR_BR(7),  AB_UKR_BR(8),  AB_UKR_BR(9),  AB_UKR_BR(10),
+                                AB_UKR_BR(11), AB_UKR_BR(12), AB_UKR_BR(13), AB_UKR_BR(14)};
+#undef AB_UKR_BR
+typedef void (*UkrBrWideFn)(const TileSeg*, int, int64_t, int64_t, const float*, int64_t, const StoreArgs&);
+const UkrBrWideFn kUkrBrWide[kWideMR] = {&ukr_br_wide<1>, &ukr_br_wide<2>, &ukr_br_wide<3>, &ukr_br_wide<4>,
+                                     &ukr_br_wide<5>, &ukr_br_wide<6>, &ukr_br_wide<7>};
+
+#elif AB_ISA_LEVEL == 1
+// ROWS = false: A is a packed panel (pa[k * kMR + i]); ROWS = true: A is r rows lda apart
+// (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
+template <int R, int NV, bool ROWS = false>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
-                                   const StoreArgs& s) {
+                                   const StoreArgs& s, int64_t lda = 0, int64_t /*ldb: avx512 only*/ = 0) {
   __m256 acc[R][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i)
@@ -212,11 +395,11 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
     const __m256 b1 = NV > 1 ? _mm256_load_ps(pb + 8) : b0;
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
-      const __m256 a = _mm256_broadcast_ss(pa + i);
+      const __m256 a = _mm256_broadcast_ss(ROWS ? pa + i * lda : pa + i);
       acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
       if (NV > 1) acc[i][NV - 1] = _mm256_fmadd_ps(a, b1, acc[i][NV - 1]);
     }
-    pa += kMR;
+    pa += ROWS ? 1 : kMR;
     pb += kNR;
   }
   __m256i mk[NV];
@@ -246,20 +429,70 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
 }
 constexpr int kVec = 8;
 
-#else
+// Batch-reduce tile on row-major A (see the avx512 one): accumulators in registers across terms.
+using ::ab::gemm::TileSeg;
 template <int R, int NV>
+__attribute__((noinline)) void ukr_br(const TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0,
+                                      const StoreArgs& s) {
+  __m256 acc[R][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_ps();
+  for (int q = 0; q < nseg; ++q) {
+    const float* __restrict pa = segs[q].a;
+    const float* __restrict pb = bdata + segs[q].boff + j0 * segs[q].kcur;
+    for (int64_t k = 0, kc = segs[q].len; k < kc; ++k) {
+      const __m256 b0 = _mm256_load_ps(pb);
+      const __m256 b1 = NV > 1 ? _mm256_load_ps(pb + 8) : b0;
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) {
+        const __m256 a = _mm256_broadcast_ss(pa + i * lda);
+        acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+        if (NV > 1) acc[i][NV - 1] = _mm256_fmadd_ps(a, b1, acc[i][NV - 1]);
+      }
+      pa += 1;
+      pb += kNR;
+    }
+  }
+  __m256i mk[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) mk[v] = mask8(s.nr - 8 * v);
+  const Epilogue* ep = s.ep;
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+    float* crow = s.c + i * s.ldc;
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      __m256 x = acc[i][v];
+      if (ep) x = epi8(x, ep, s.m0 + i, s.n0 + 8 * v, mk[v]);
+      _mm256_maskstore_ps(crow + 8 * v, mk[v], x);
+    }
+  }
+  if (ep && act_is_heavy(ep->act))
+    for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, s.nr, ep->act, ep->alpha, nullptr);
+}
+typedef void (*UkrBrFn)(const TileSeg*, int, int64_t, const float*, int64_t, const StoreArgs&);
+#define AB_UKR_BR(R) {&ukr_br<R, 1>, &ukr_br<R, 2>}
+const UkrBrFn kUkrBr[kMR][2] = {AB_UKR_BR(1), AB_UKR_BR(2), AB_UKR_BR(3), AB_UKR_BR(4), AB_UKR_BR(5), AB_UKR_BR(6)};
+#undef AB_UKR_BR
+
+#else
+// ROWS = false: A is a packed panel (pa[k * kMR + i]); ROWS = true: A is r rows lda apart
+// (pa[i * lda + k]), e.g. straight from a convolution's NHWC input.
+template <int R, int NV, bool ROWS = false>
 __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const float* __restrict pb,
-                                   const StoreArgs& s) {
+                                   const StoreArgs& s, int64_t lda = 0, int64_t /*ldb: avx512 only*/ = 0) {
   constexpr int W = 8 * NV;  // columns computed (NR = 16 = two "vectors" of 8)
   float acc[R][W];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < W; ++j) acc[i][j] = 0.f;
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < R; ++i) {
-      const float a = pa[i];
+      const float a = ROWS ? pa[i * lda] : pa[i];
       for (int j = 0; j < W; ++j) acc[i][j] += a * pb[j];
     }
-    pa += kMR;
+    pa += ROWS ? 1 : kMR;
     pb += kNR;
   }
   for (int i = 0; i < R; ++i) {
@@ -275,8 +508,16 @@ __attribute__((noinline)) void ukr(int64_t kc, const float* __restrict pa, const
 constexpr int kVec = 8;
 #endif
 
-typedef void (*UkrFn)(int64_t, const float*, const float*, const StoreArgs&);
+typedef void (*UkrFn)(int64_t, const float*, const float*, const StoreArgs&, int64_t, int64_t);
+#if AB_ISA_LEVEL >= 2
+#define AB_UKR_BD(R) {{&ukr<R, 1, false, 1>, &ukr<R, 2, false, 1>}, {&ukr<R, 1, false, 2>, &ukr<R, 2, false, 2>}}
+const UkrFn kUkrBd[kMR][2][2] = {AB_UKR_BD(1),  AB_UKR_BD(2),  AB_UKR_BD(3),  AB_UKR_BD(4),  AB_UKR_BD(5),
+                                   AB_UKR_BD(6),  AB_UKR_BD(7),  AB_UKR_BD(8),  AB_UKR_BD(9),  AB_UKR_BD(10),
+                                   AB_UKR_BD(11), AB_UKR_BD(12), AB_UKR_BD(13), AB_UKR_BD(14)};
+#undef AB_UKR_BD
+#endif
 #define AB_UKR_ROW(R) {&ukr<R, 1>, &ukr<R, 2>}
+#define AB_UKR_ROWS(R) {&ukr<R, 1, true>, &ukr<R, 2, true>}
 const UkrFn kUkr[kMR][2] = {
     AB_UKR_ROW(1), AB_UKR_ROW(2), AB_UKR_ROW(3), AB_UKR_ROW(4),
 #if AB_ISA_LEVEL >= 1
@@ -287,7 +528,18 @@ const UkrFn kUkr[kMR][2] = {
     AB_UKR_ROW(13), AB_UKR_ROW(14),
 #endif
 };
+const UkrFn kUkrRows[kMR][2] = {
+    AB_UKR_ROWS(1), AB_UKR_ROWS(2), AB_UKR_ROWS(3), AB_UKR_ROWS(4),
+#if AB_ISA_LEVEL >= 1
+    AB_UKR_ROWS(5), AB_UKR_ROWS(6),
+#endif
+#if AB_ISA_LEVEL >= 2
+    AB_UKR_ROWS(7), AB_UKR_ROWS(8), AB_UKR_ROWS(9), AB_UKR_ROWS(10), AB_UKR_ROWS(11), AB_UKR_ROWS(12),
+    AB_UKR_ROWS(13), AB_UKR_ROWS(14),
+#endif
+};
 #undef AB_UKR_ROW
+#undef AB_UKR_ROWS
 static_assert(kNR == 2 * kVec, "tile is two vectors wide");
 
 }  // namespace
@@ -300,6 +552,7 @@ void sgemm_params(KernelParams* out) {
   out->mc = kMC;
   out->nc = kNC;
   out->name = kName;
+  out->b_direct_max_m = AB_ISA_LEVEL >= 2 ? 3 * kMR : 0;
 }
 
 void sgemm_pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float* dst) {
@@ -308,6 +561,10 @@ void sgemm_pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc
 
 void sgemm_pack_b(const float* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, float* dst) {
   pack_b_impl(b, rs, cs, kc, nc, dst);
+}
+
+void sgemm_pack_a_rows(const float* const* rows, int r, int64_t len, float* dst) {
+  pack_a_rows_impl(rows, r, len, dst);
 }
 
 void sgemm_macro(const float* pa, const float* pb, int64_t mc, int64_t nc, int64_t kc, float* c,
@@ -319,9 +576,73 @@ void sgemm_macro(const float* pa, const float* pb, int64_t mc, int64_t nc, int64
     for (int64_t ir = 0; ir < mc; ir += kMR) {
       const int mr = static_cast<int>(mc - ir < kMR ? mc - ir : kMR);
       StoreArgs s{c + ir * ldc + jr, ldc, nr, accumulate, ep, m0 + ir, n0 + jr};
-      kUkr[mr - 1][nv - 1](kc, pa + ir * kc, b, s);
+      kUkr[mr - 1][nv - 1](kc, pa + ir * kc, b, s, 0, 0);
     }
   }
+}
+
+// C[0:mc, 0:nc] (=|+=) packedA * B with B row-major as it is (ldb), for small mc (see
+// KernelParams::b_direct_max_m; levels without a direct-B kernel never get this call).
+void sgemm_macro_bdirect(const float* pa, const float* b, int64_t ldb, int64_t mc, int64_t nc, int64_t kc, float* c,
+                         int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0, int prefetch) {
+#if AB_ISA_LEVEL >= 2
+  for (int64_t jr = 0; jr < nc; jr += kNR) {
+    const int nr = static_cast<int>(nc - jr < kNR ? nc - jr : kNR);
+    const int nv = nr > kVec ? 2 : 1;
+    for (int64_t ir = 0; ir < mc; ir += kMR) {
+      const int mr = static_cast<int>(mc - ir < kMR ? mc - ir : kMR);
+      StoreArgs s{c + ir * ldc + jr, ldc, nr, accumulate, ep, m0 + ir, n0 + jr};
+      kUkrBd[mr - 1][prefetch ? 1 : 0][nv - 1](kc, pa + ir * kc, b + jr, s, 0, ldb);
+    }
+  }
+#else
+  (void)pa, (void)b, (void)ldb, (void)mc, (void)nc, (void)kc, (void)c, (void)ldc, (void)accumulate, (void)ep;
+  (void)m0, (void)n0, (void)prefetch;
+  __builtin_trap();  // b_direct_max_m is 0 here: the driver never calls this
+#endif
+}
+
+#if AB_ISA_LEVEL == 0
+namespace {
+// The scalar level: one register tile per term, accumulating in C.
+void tile_br_generic(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
+                     int nr, float* c, int64_t ldc, const Epilogue* ep, int64_t m0) {
+  const UkrFn f = kUkrRows[r - 1][nr > kVec ? 1 : 0];
+  if (nseg == 0) {
+    StoreArgs s{c, ldc, nr, 0, ep, m0, j0};
+    f(0, nullptr, bdata, s, 0, 0);
+    return;
+  }
+  for (int q = 0; q < nseg; ++q) {
+    StoreArgs s{c, ldc, nr, q > 0 ? 1 : 0, q + 1 == nseg ? ep : nullptr, m0, j0};
+    f(segs[q].len, segs[q].a, bdata + segs[q].boff + j0 * segs[q].kcur, s, lda, 0);
+  }
+}
+}  // namespace
+#endif
+
+void sgemm_tile_br(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
+                   int nr, float* c, int64_t ldc, const Epilogue* ep, int64_t m0) {
+#if AB_ISA_LEVEL >= 1
+  StoreArgs s{c, ldc, nr, 0, ep, m0, j0};
+  kUkrBr[r - 1][nr > kVec ? 1 : 0](segs, nseg, lda, bdata, j0, s);
+#else
+  tile_br_generic(segs, nseg, lda, bdata, j0, r, nr, c, ldc, ep, m0);
+#endif
+}
+
+void sgemm_tile_br_wide(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
+                        float* c, int64_t ldc, const Epilogue* ep, int64_t m0) {
+#if AB_ISA_LEVEL >= 2
+  for (int i0 = 0; i0 < r; i0 += kWideMR) {
+    const int rr = r - i0 < kWideMR ? r - i0 : kWideMR;
+    StoreArgs s{c + i0 * ldc, ldc, 2 * kNR, 0, ep, m0 + i0, j0};
+    kUkrBrWide[rr - 1](segs, nseg, lda, i0 * lda, bdata, j0, s);
+  }
+#else
+  sgemm_tile_br(segs, nseg, lda, bdata, j0, r, kNR, c, ldc, ep, m0);
+  sgemm_tile_br(segs, nseg, lda, bdata, j0 + kNR, r, kNR, c + kNR, ldc, ep, m0);
+#endif
 }
 
 void sgemm_epilogue(float* c, int64_t ldc, int64_t rows, int64_t cols, const Epilogue* ep, int64_t m0,

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "conv2d.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -39,15 +42,208 @@ void im2col_rows(const float* x, const Conv2DParams& p, int64_t m0, int64_t m1, 
 
 thread_local std::vector<float> t_cols;
 
+// The direct path (register tiles on A read in place) when its runs (a filter row with dil_w == 1,
+// else one tap) hold at least this many floats; below it the C tile reloads per run cost more than
+// the implicit-im2col packing.
+constexpr int64_t kDirectMinRun = 8;
+constexpr int64_t kPointwiseDirectMinC = 128;
+
+struct GenCtx {
+  const float* x;
+  const Conv2DParams* p;
+};
+
+// Implicit im2col: one packed A panel for output positions [m0, m0 + r) and im2col columns
+// [k0, k0 + kc) (k = (fh * f_w + fw) * in_c + c), read straight from the NHWC input. Columns go
+// in runs: with dil_w == 1 a run covers the rest of a filter row (contiguous in x) when every row of
+// the panel has that stretch wholly inside or wholly outside the input; otherwise one tap at a time
+// (each row in bounds or zeros).
+void conv_pack_panel(const void* vctx, int64_t m0, int r, int64_t k0, int64_t kc, float* dst, int mr,
+                     gemm::PackRowsFn pack_rows) {
+  const GenCtx& g = *static_cast<const GenCtx*>(vctx);
+  const Conv2DParams& p = *g.p;
+  const float* img[16];
+  int64_t ih0[16], iw0[16];
+  {
+    int64_t ow = m0 % p.out_w, t = m0 / p.out_w, oh = t % p.out_h, b = t / p.out_h;
+    for (int i = 0; i < r; ++i) {
+      img[i] = g.x + b * p.in_h * p.in_w * p.in_c;
+      ih0[i] = oh * p.stride_h - p.pad_top;
+      iw0[i] = ow * p.stride_w - p.pad_left;
+      if (++ow == p.out_w) {
+        ow = 0;
+        if (++oh == p.out_h) {
+          oh = 0;
+          ++b;
+        }
+      }
+    }
+  }
+  const float* rows[16];
+  const int64_t C = p.in_c, kend = k0 + kc;
+  for (int64_t k = k0; k < kend;) {
+    const int64_t tap = k / C, c = k - tap * C, fh = tap / p.f_w, fw = tap - fh * p.f_w;
+    int64_t len = (p.f_w - fw) * C - c;  // to the end of this filter row
+    if (len > kend - k) len = kend - k;
+    const int64_t fw_last = fw + (c + len - 1) / C;
+    bool whole = p.dil_w == 1 && fw_last > fw;
+    if (whole) {
+      for (int i = 0; i < r; ++i) {
+        const int64_t ih = ih0[i] + fh * p.dil_h, a = iw0[i] + fw, e = iw0[i] + fw_last;
+        if (ih < 0 || ih >= p.in_h || e < 0 || a >= p.in_w) {
+          rows[i] = nullptr;
+        } else if (a >= 0 && e < p.in_w) {
+          rows[i] = img[i] + (ih * p.in_w + a) * C + c;
+        } else {
+          whole = false;
+          break;
+        }
+      }
+    }
+    if (!whole) {
+      len = C - c;
+      if (len > kend - k) len = kend - k;
+      for (int i = 0; i < r; ++i) {
+        const int64_t ih = ih0[i] + fh * p.dil_h, iw = iw0[i] + fw * p.dil_w;
+        rows[i] = ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w ? nullptr : img[i] + (ih * p.in_w + iw) * C + c;
+      }
+    }
+    pack_rows(rows, r, len, dst + (k - k0) * mr);
+    k += len;
+  }
+}
+
+// Direct convolution on register tiles (no im2col, no A packing, no copies): an M panel is up to
+// MR consecutive output positions of one output row. Its rows split into groups: the interior rows
+// (every tap inside the input) form one group, each border row is a group of its own. For a group
+// and a filter row fh inside the input, the taps are stretches of x read in place as a strided
+// matrix (rows stride_w * in_c apart): with dil_w == 1 one run over the group's valid fw range,
+// else one run per tap. Taps outside the input are skipped, as tfjs-cpu skips them. Each tile sums
+// its runs in filter order (split at the B panel's K blocks), stores once per run.
+thread_local std::vector<gemm::TileSeg> t_segs;
+
+void conv_direct(const float* x, const Conv2DParams& p, const gemm::PanelB& B, float* y, const gemm::Epilogue* ep) {
+  const int64_t C = p.in_c, N = p.out_c, run = p.f_w * C, K = p.f_h * run;
+  const int mr = B.mr, nr = B.nr;
+  const bool wide_ok = !std::getenv("AFTERBURNER_CONV_NARROW");
+  const int64_t per_row = (p.out_w + mr - 1) / mr, panels = p.batch * p.out_h * per_row;
+  const int64_t macs_per_panel = static_cast<int64_t>(mr) * N * (K > 0 ? K : 1);
+  const int64_t grain = macs_per_panel >= (int64_t{1} << 18) ? 1 : (int64_t{1} << 18) / macs_per_panel;
+  const int64_t lda = p.stride_w * C;
+  // Threads take chunks of panels from a shared counter (about 8 per thread): on a shared machine a
+  // thread whose core is busy takes fewer instead of holding the others up (as the GEMM does).
+  int nt = get_num_threads();
+  if (panels / grain < nt) nt = static_cast<int>(panels / grain > 1 ? panels / grain : 1);
+  const int64_t chunk = nt > 1 ? std::max<int64_t>(grain, panels / (8 * nt)) : panels;
+  std::atomic<int64_t> next{0};
+  auto work = [&](int64_t pb0, int64_t pb1) {
+    std::vector<gemm::TileSeg>& segs = t_segs;
+    struct Group {
+      int i0, i1;            // rows [i0, i1) of the panel
+      size_t s0, s1;         // its runs in segs
+    } groups[40];
+    for (int64_t pi = pb0; pi < pb1; ++pi) {
+      const int64_t row = pi / per_row, ow0 = (pi - row * per_row) * mr;
+      const int64_t oh = row % p.out_h, b = row / p.out_h;
+      const int r = static_cast<int>(p.out_w - ow0 < mr ? p.out_w - ow0 : mr);
+      const float* img = x + b * p.in_h * p.in_w * C;
+      const int64_t m = row * p.out_w + ow0;
+      const int64_t iw_lo = ow0 * p.stride_w - p.pad_left;
+      // The valid fw range of row i: iw = iw_lo + i * stride_w + fw * dil_w inside [0, in_w).
+      auto fw_range = [&](int i, int64_t* lo, int64_t* hi) {
+        const int64_t iw0 = iw_lo + i * p.stride_w;
+        *lo = iw0 >= 0 ? 0 : (-iw0 + p.dil_w - 1) / p.dil_w;
+        *hi = iw0 > p.in_w - 1 ? -1 : (p.in_w - 1 - iw0) / p.dil_w;
+        if (*hi > p.f_w - 1) *hi = p.f_w - 1;
+      };
+      // Groups: border rows alone, the interior rows (full fw range; contiguous in i) together.
+      int ng = 0;
+      segs.clear();
+      for (int i = 0; i < r;) {
+        int64_t lo, hi;
+        fw_range(i, &lo, &hi);
+        int i1 = i + 1;
+        if (lo == 0 && hi == p.f_w - 1) {
+          for (int64_t lo2, hi2; i1 < r; ++i1) {
+            fw_range(i1, &lo2, &hi2);
+            if (lo2 != 0 || hi2 != p.f_w - 1) break;
+          }
+        }
+        Group& g = groups[ng++];
+        g.i0 = i;
+        g.i1 = i1;
+        g.s0 = segs.size();
+        const int64_t iw0 = iw_lo + i * p.stride_w;
+        for (int64_t fh = 0; fh < p.f_h && lo <= hi; ++fh) {
+          const int64_t ih = oh * p.stride_h - p.pad_top + fh * p.dil_h;
+          if (ih < 0 || ih >= p.in_h) continue;
+          const float* xrow = img + ih * p.in_w * C;
+          const int64_t nrun = p.dil_w == 1 ? 1 : hi - lo + 1;
+          for (int64_t t = 0; t < nrun; ++t) {
+            const int64_t fw = lo + t;
+            const int64_t kb = fh * run + fw * C, len = p.dil_w == 1 ? (hi - lo + 1) * C : C;
+            const float* a = xrow + (iw0 + fw * p.dil_w) * C;
+            for (int64_t k = kb; k < kb + len;) {  // split at the K blocks of B
+              const int64_t k1 = B.block_end(k) < kb + len ? B.block_end(k) : kb + len;
+              segs.push_back(B.seg(a + (k - kb), k, k1 - k));
+              k = k1;
+            }
+          }
+        }
+        g.s1 = segs.size();
+        i = i1;
+      }
+      for (int64_t j0 = 0; j0 < N;) {
+        const bool wide = wide_ok && N - j0 >= 2 * nr;
+        const int ncur = static_cast<int>(wide ? 2 * nr : N - j0 < nr ? N - j0 : nr);
+        for (int gi = 0; gi < ng; ++gi) {
+          const Group& g = groups[gi];
+          const int rows = g.i1 - g.i0;
+          float* c = y + (m + g.i0) * N + j0;
+          // one batch-reduce tile over all the group's runs (none: epilogue(0))
+          const gemm::TileSeg* sg = segs.data() + g.s0;
+          const int nseg = static_cast<int>(g.s1 - g.s0);
+          if (wide) B.tile_wide(sg, nseg, lda, B.data, j0, rows, c, N, ep, m + g.i0);
+          else B.tile(sg, nseg, lda, B.data, j0, rows, ncur, c, N, ep, m + g.i0);
+        }
+        j0 += ncur;
+      }
+    }
+  };
+  if (nt <= 1) {
+    work(0, panels);
+    return;
+  }
+  parallel_run(nt, [&](int, int) {
+    for (int64_t b = next.fetch_add(chunk); b < panels; b = next.fetch_add(chunk)) work(b, std::min(panels, b + chunk));
+  });
+}
+
 }  // namespace
 
-void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParams& p, const gemm::Epilogue* ep) {
+void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParams& p, const gemm::Epilogue* ep,
+                     const gemm::PackedB* packed_w) {
   const int64_t M = p.batch * p.out_h * p.out_w, N = p.out_c, K = p.f_h * p.f_w * p.in_c;
   if (M == 0 || N == 0) return;
   const bool pointwise = p.f_h == 1 && p.f_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
                          p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
-  if (pointwise || K == 0) {
-    gemm::sgemm(false, false, M, N, K, x, K > 0 ? K : 1, w, N, y, N, ep);
+  const char* mode = std::getenv("AFTERBURNER_CONV");  // for comparisons: "direct", "implicit", "im2col"
+  // 1x1 stride 1: one GEMM on x as it is, unless the channels are many (then the direct tiles,
+  // which read x in place too, skip the GEMM's A packing: 256->64 at 56x56 ~97 -> ~111 GFLOP/s).
+  const bool forced_direct = mode && std::strcmp(mode, "direct") == 0;
+  if (K == 0 || (pointwise && p.in_c < kPointwiseDirectMinC && !forced_direct)) {
+    gemm::sgemm(false, false, M, N, K, x, K > 0 ? K : 1, w, N, y, N, ep, packed_w);
+    return;
+  }
+  const bool direct = mode ? std::strcmp(mode, "direct") == 0 : (p.dil_w == 1 ? p.f_w : 1) * p.in_c >= kDirectMinRun;
+  if (direct) {
+    gemm::Epilogue local;
+    conv_direct(x, p, gemm::panel_b(K, N, w, N, packed_w), y, gemm::resolve_epilogue(ep, N, &local));
+    return;
+  }
+  if (!mode || std::strcmp(mode, "im2col") != 0) {
+    const GenCtx ctx{x, &p};
+    gemm::sgemm_gen_a(gemm::AGen{&conv_pack_panel, &ctx}, M, N, K, w, N, packed_w, y, N, ep);
     return;
   }
   const int64_t R = chunk_rows(K, M);
@@ -64,7 +260,7 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
       if (ep->slope_mode == kOperandMatrix) chunk_ep.slope += m0 * (ep->slope_ld ? ep->slope_ld : N);
       e = &chunk_ep;
     }
-    gemm::sgemm(false, false, m1 - m0, N, K, cols, K, w, N, y + m0 * N, N, e);
+    gemm::sgemm(false, false, m1 - m0, N, K, cols, K, w, N, y + m0 * N, N, e, packed_w);
   }
 }
 

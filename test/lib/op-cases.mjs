@@ -321,6 +321,24 @@ convCase([1, 7, 9, 6], [3, 3, 6, 10], 2, 'same', 1, {bias: [1], act: 'relu'});
 convCase([1, 7, 9, 6], [3, 3, 6, 10], 1, 'valid', 1, {bias: [10], act: 'prelu', slope: [10]});
 convCase([1, 7, 9, 6], [3, 3, 6, 10], 1, 'same', 1, {bias: [1, 7, 9, 10], act: 'prelu', slope: [1, 9, 10]});
 convCase([2, 8, 8, 16], [1, 1, 16, 24], 1, 'valid', 1, {bias: [24], act: 'relu6'});
+// Implicit im2col: K blocks split inside a tap (K = 630, 1800), panels across images, 1x1 stride 2,
+// dilation with uneven explicit padding, wide images (runs over whole filter rows).
+convCase([1, 9, 9, 70], [3, 3, 70, 20], 1, 'same', 1, null);
+convCase([1, 6, 6, 200], [3, 3, 200, 17], 1, 'same', 1, {bias: [17], act: 'relu'});
+convCase([3, 5, 6, 19], [3, 3, 19, 40], 1, 'same', 1, null);
+convCase([2, 9, 9, 37], [1, 1, 37, 33], 2, 'valid', 1, null);
+convCase([1, 15, 16, 5], [3, 3, 5, 9], 1, [[0, 0], [2, 1], [3, 0], [0, 0]], 2, null);
+convCase([1, 4, 40, 3], [3, 5, 3, 8], 1, 'same', 1, null);
+// Direct path (f_w * in_c >= 48): dilation, stride 2 with padding, 1x1 stride 2, output rows with
+// no tap inside the input (epilogue of zeros), partial panels.
+convCase([1, 12, 13, 24], [3, 3, 24, 20], 1, 'same', 2, null);
+convCase([2, 11, 10, 32], [3, 3, 32, 40], 2, 'same', 1, null);
+convCase([1, 9, 9, 64], [1, 1, 64, 30], 2, 'valid', 1, null);
+convCase([1, 5, 6, 16], [3, 3, 16, 8], 1, [[0, 0], [4, 0], [1, 1], [0, 0]], 1, {bias: [8], act: 'relu'});
+convCase([1, 3, 30, 16], [3, 3, 16, 33], 1, [[0, 0], [2, 2], [0, 5], [0, 0]], 1, null);
+convCase([1, 8, 9, 16], [3, 3, 16, 70], 1, 'same', 1, {bias: [70], act: 'prelu', slope: [70]});
+convCase([2, 6, 20, 8], [2, 7, 8, 64], 1, 'same', 1, {bias: [1, 6, 20, 64], act: 'leakyrelu'});
+convCase([2, 5, 7, 130], [1, 1, 130, 70], 1, 'valid', 1, {bias: [70], act: 'relu'});  // 1x1, many channels: direct
 
 // ---- depthwise conv2d (NHWC) -----------------------------------------------------------------
 function dwCase(xs, ws, stride, pad, dil, fused) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// tf.conv2d, NHWC: im2col + the GEMM engine (1x1 stride-1 convolutions are one GEMM on x).
+// tf.conv2d, NHWC: the native conv2d (direct register tiles reading x in place; 1x1 stride-1 as one
+// GEMM on x; see native/ops/conv2d.h); the filter is prepacked when used again (weight-cache.ts).
 // NCHW: the NHWC kernel between two transposes (nchw.ts).
 import {convKernel, runConv2D} from './conv';
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Shared by the convolution kernels: conv info, the native NHWC conv2d runner (im2col in native
-// code + the GEMM engine), and the kernel-config builders for plain and fused convolutions
+// Shared by the convolution kernels: conv info, the native NHWC conv2d runner (native/ops/conv2d.h;
+// the filter prepacked on reuse), and the kernel-config builders for plain and fused convolutions
 // (Conv2D / DepthwiseConv2dNative, FusedConv2D / FusedDepthwiseConv2D). NCHW Conv2D / FusedConv2D
 // run the NHWC kernel between transposes (nchw.ts); the depthwise kernels ignore dataFormat, as
 // tfjs-cpu's do. A filter whose in-channels differ from x's runs the cpu kernel.
@@ -9,6 +9,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
 import {f32, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
+import {weightCacheOf} from '../weight-cache';
 import {Epilogue, NO_EPILOGUE, runFused} from './fused';
 import {fusedNCHW, nchwNativePays, nhwcPad, viaNHWC} from './nchw';
 
@@ -33,11 +34,15 @@ export function runConv2D(
     backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, filter: TensorInfo, c: backend_util.Conv2DInfo,
     ep: Epilogue): TensorInfo {
   const out = newOutput(sizeOf(c.outShape));
+  // The filter is the GEMM's K x N B operand: prepacked when used again.
+  const K = c.filterHeight * c.filterWidth * c.inChannels, M = c.batchSize * c.outHeight * c.outWidth;
+  const cache = M > 1 && c.outChannels > 1 && K > 0 ? weightCacheOf(backend) : null;
+  const packed = cache ? cache.f32(nat, filter, K, c.outChannels, false) : null;
   nat.conv2d(
       f32(backend, x), f32(backend, filter), out,
       [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels, c.filterHeight,
        c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left],
-      ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
+      ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode, packed);
   return output(backend, c.outShape.slice(), out);
 }
 

@@ -5,6 +5,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
 import {f32, newOutput, output, sizeOf} from '../kernel-utils';
+import {weightCacheOf} from '../weight-cache';
 import type {Epilogue} from './fused';
 
 /** Output batch i -> operand batch index, for numpy broadcasting of the batch dims. */
@@ -55,9 +56,12 @@ export function runMatMul(
   const s = matmulShape(a, b, transA, transB);
   const batchShape = s.outShape.slice(0, -2);
   const out = newOutput(s.batch * s.M * s.N);
+  // A weight used again (one B matrix for every batch, a GEMM on the blocked path) is prepacked.
+  const cache = s.M > 1 && s.N > 1 && s.K > 0 && sizeOf(b.shape.slice(0, -2)) === 1 ? weightCacheOf(backend) : null;
+  const packed = cache ? cache.f32(nat, b, s.K, s.N, transB) : null;
   nat.matmul(
       f32(backend, a), f32(backend, b), out, s.batch, s.M, s.N, s.K, transA, transB,
       batchIndexMap(a.shape.slice(0, -2), batchShape), batchIndexMap(b.shape.slice(0, -2), batchShape),
-      ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
+      ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode, packed);
   return output(backend, s.outShape, out);
 }

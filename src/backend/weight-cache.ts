@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+// Prepacked weights: a weight used again as a GEMM's B operand (a dense kernel, a conv filter) is
+// packed once into the blocked layout its kernel wants, cached on the backend by dataId, and
+// released when the tensor's data is disposed. A one-off operand is never packed: the first use of
+// a (dataId, layout) only marks it, the second packs it.
+//
+// Aliasing: tfjs reshapes share dataIds, so an entry is keyed by dataId and layout — the K x N
+// interpretation, transposition, format and ISA level it was packed for. An entry also remembers the
+// values array it was packed from; if the backend's storage for that dataId ever holds another
+// array (move, or anything else that rewrites it), the entry is stale and is dropped. Memory is
+// bounded by a byte budget (AFTERBURNER_PREPACK_MB, default 1024; 0 turns prepacking off): past it
+// new weights are simply not packed.
+import {backend_util, DataId, engine, TensorInfo} from '@tensorflow/tfjs-core';
+import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
+
+import {native, NativeBinding, PackedHandle} from '../binding';
+
+/** The packed formats an entry can hold (bf16 is for the bf16 GEMM, wired in later). */
+export type PackedFormat = 'f32'|'bf16';
+
+export interface PackedEntry {
+  format: PackedFormat;
+  /** `${format}:${K}x${N}:${'n'|'t'}:${isaLevel}` for f32 */
+  layout: string;
+  /** The native object the kernel takes (for f32: a packWeight handle). */
+  handle: unknown;
+  bytes: number;
+  /** The stored values it was packed from (identity check against rewrites). */
+  source: unknown;
+  /** Frees the native object. */
+  release: () => void;
+}
+
+/** How to make one packed form of a weight (another format plugs in through this). */
+export interface Packer {
+  format: PackedFormat;
+  /** Bytes it will hold (checked against the budget before packing). */
+  bytes: number;
+  /** Entries whose layout starts with this are the same weight for another ISA level: dropped first. */
+  stalePrefix: string;
+  pack(values: backend_util.BackendValues): {handle: unknown, release: () => void};
+}
+
+/** How a tensor is used: B of a matmul ([..., K, N]), B of a matmul with transposeB ([..., N, K]), or a conv2d filter. */
+export type WeightKind = 'matmul'|'matmulT'|'conv2d';
+
+export interface PrepackStats {
+  /** Live packed entries and their bytes. */
+  count: number;
+  bytes: number;
+  /** Calls served from the cache, packs made, packs refused by the budget (since the backend was made). */
+  hits: number;
+  packs: number;
+  skipped: number;
+  budgetBytes: number;
+}
+
+function defaultBudget(): number {
+  const env = typeof process !== 'undefined' ? process.env.AFTERBURNER_PREPACK_MB : undefined;
+  const mb = env != null && env !== '' ? Number(env) : 1024;
+  return Number.isFinite(mb) && mb > 0 ? mb * 1024 * 1024 : 0;
+}
+
+// The ISA level in layout keys, read from the addon once and again after isa.set() (a caller that
+// changes the level behind isa.set's back only loses the cache: the addon ignores a handle packed
+// for another level).
+let levelCache: string|null = null;
+export function invalidateIsaLevel(): void {
+  levelCache = null;
+}
+function level(nat: NativeBinding): string {
+  return levelCache ?? (levelCache = nat.isaCurrent());
+}
+
+function asF32(values: unknown): Float32Array {
+  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+}
+
+export class WeightCache {
+  private readonly entries = new Map<DataId, Map<string, PackedEntry>>();
+  /** (dataId, layout) seen once as a B operand and not packed yet. Weak: no leak for one-offs. */
+  private readonly seen = new WeakMap<DataId, Set<string>>();
+  private bytes = 0;
+  private count = 0;
+  private hits = 0;
+  private packs = 0;
+  private skipped = 0;
+  budgetBytes = defaultBudget();
+
+  constructor(private readonly backend: MathBackendCPU) {}
+
+  /**
+   * The packed f32 form of `t` as a K x N B operand (stored N x K when transB), or null: null on
+   * the first use of this (dataId, layout), when prepacking is off, or past the budget.
+   */
+  f32(nat: NativeBinding, t: TensorInfo, K: number, N: number, transB: boolean, eager = false): PackedHandle|null {
+    if (K < 1 || N < 1) return null;
+    const layout = `f32:${K}x${N}:${transB ? 't' : 'n'}:${level(nat)}`;
+    return this.use(t, layout, eager, () => {
+      const nr = nat.gemmInfo().nr;
+      return {
+        format: 'f32',
+        bytes: Math.ceil(N / nr) * nr * K * 4,
+        stalePrefix: layout.slice(0, layout.lastIndexOf(':') + 1),
+        pack: (values) => {
+          const handle = nat.packWeight(asF32(values), K, N, transB);
+          return {handle, release: () => void nat.packedFree(handle)};
+        },
+      };
+    }) as PackedHandle | null;
+  }
+
+  /**
+   * The generic lookup: the cached handle of (t.dataId, layout), made by `packer()` on the second
+   * use (or now, if eager). Null on a first use, when prepacking is off, or past the budget.
+   */
+  use(t: TensorInfo, layout: string, eager: boolean, packer: () => Packer): unknown {
+    if (this.budgetBytes <= 0) return null;
+    const stored = this.backend.data.get(t.dataId);
+    if (stored == null || stored.values == null) return null;
+    const e = this.entries.get(t.dataId)?.get(layout);
+    if (e) {
+      if (e.source === stored.values) {
+        ++this.hits;
+        return e.handle;
+      }
+      this.drop(t.dataId, layout);  // the data was rewritten under this dataId
+    }
+    if (!eager) {
+      let s = this.seen.get(t.dataId);
+      if (s == null) this.seen.set(t.dataId, s = new Set());
+      if (!s.has(layout)) {
+        s.add(layout);
+        return null;
+      }
+    }
+    const p = packer();
+    const m0 = this.entries.get(t.dataId);
+    if (m0) for (const l of [...m0.keys()]) if (l.startsWith(p.stalePrefix)) this.drop(t.dataId, l);
+    if (this.bytes + p.bytes > this.budgetBytes) {
+      ++this.skipped;
+      return null;
+    }
+    const values = stored.values;
+    const {handle, release} = p.pack(values);
+    let m = this.entries.get(t.dataId);
+    if (m == null) this.entries.set(t.dataId, m = new Map());
+    m.set(layout, {format: p.format, layout, handle, bytes: p.bytes, source: values, release});
+    this.bytes += p.bytes;
+    ++this.count;
+    ++this.packs;
+    this.seen.get(t.dataId)?.delete(layout);
+    return handle;
+  }
+
+  /** Frees every entry of a dataId (its data was disposed or rewritten). */
+  release(dataId: DataId): void {
+    const m = this.entries.get(dataId);
+    if (m == null) return;
+    for (const l of [...m.keys()]) this.drop(dataId, l);
+  }
+
+  clear(): void {
+    for (const id of [...this.entries.keys()]) this.release(id);
+  }
+
+  stats(): PrepackStats {
+    return {count: this.count, bytes: this.bytes, hits: this.hits, packs: this.packs, skipped: this.skipped,
+            budgetBytes: this.budgetBytes};
+  }
+
+  private drop(dataId: DataId, layout: string): void {
+    const m = this.entries.get(dataId);
+    const e = m?.get(layout);
+    if (m == null || e == null) return;
+    m.delete(layout);
+    if (m.size === 0) this.entries.delete(dataId);
+    this.bytes -= e.bytes;
+    --this.count;
+    e.release();
+  }
+}
+
+/** The cache of a backend, if it has one (the afterburner backend does). */
+export function weightCacheOf(backend: unknown): WeightCache|null {
+  return (backend as {weightCache?: WeightCache}).weightCache ?? null;
+}
+
+function afterburnerCache(): {cache: WeightCache, backend: MathBackendCPU}|null {
+  const backend = engine().findBackend('afterburner') as MathBackendCPU|null;
+  const cache = backend ? weightCacheOf(backend) : null;
+  return backend && cache ? {cache, backend} : null;
+}
+
+/**
+ * Packs a weight now, for the way it will be used (internal API, for ab.optimize()): 'matmul' =
+ * the B operand [..., K, N] of a matMul, 'matmulT' = the B operand [..., N, K] of a matMul with
+ * transposeB, 'conv2d' = a conv2d filter [fH, fW, inC, outC]. Returns whether a packed form is
+ * now cached (false: not float32 on the afterburner backend, no addon, or past the budget).
+ */
+export function prepackWeight(t: TensorInfo, kind: WeightKind): boolean {
+  const c = afterburnerCache();
+  if (c == null || native == null || t.dtype !== 'float32' || !c.backend.data.has(t.dataId)) return false;
+  const s = t.shape, r = s.length;
+  let K: number, N: number;
+  if (kind === 'conv2d') {
+    if (r !== 4) throw new Error(`prepackWeight: a conv2d filter is [fH, fW, inC, outC], got [${s}]`);
+    K = s[0] * s[1] * s[2];
+    N = s[3];
+  } else {
+    if (r < 2 || s.slice(0, r - 2).some((d) => d !== 1)) {
+      throw new Error(`prepackWeight: a matmul weight is one matrix (leading dims of 1), got [${s}]`);
+    }
+    [K, N] = kind === 'matmul' ? [s[r - 2], s[r - 1]] : [s[r - 1], s[r - 2]];
+  }
+  return c.cache.f32(native, t, K, N, kind === 'matmulT', true) != null;
+}
+
+/** Packed-weight statistics of the afterburner backend (zeros when it is not created). */
+export function prepackStats(): PrepackStats {
+  const c = afterburnerCache();
+  return c ? c.cache.stats() : {count: 0, bytes: 0, hits: 0, packs: 0, skipped: 0, budgetBytes: defaultBudget()};
+}
