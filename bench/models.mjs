@@ -36,7 +36,7 @@ const CPU_SECONDS = {
 };
 
 function parseArgs(argv) {
-  const o = {quick: false, filter: null, engines: ['afterburner', 'cpu', 'wasm'], batch: 8, minTime: null, full: false,
+  const o = {quick: false, filter: null, engines: ['afterburner', 'ab+optimize', 'ab+compile', 'cpu', 'wasm'], batch: 8, minTime: null, full: false,
     json: null, jobTimeout: null};
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i], next = () => argv[++i];
@@ -57,11 +57,13 @@ function parseArgs(argv) {
 function jobsFor(m, opt) {
   const jobs = [];
   const s = CPU_SECONDS[m.id] ?? 5;
-  for (const engine of ['afterburner', 'cpu', 'wasm']) {
+  for (const engine of ['afterburner', 'ab+optimize', 'ab+compile', 'cpu', 'wasm']) {
     if (!opt.engines.includes(engine)) continue;
     for (const batch of [1, opt.batch]) {
       const job = {engine, batch, key: `${engine}:${batch}`};
       if (batch > 1 && m.input.batch !== 'dynamic') continue;
+      // ab.optimize() and ab.compile() (graph mode) variants: latency (batch 1) only.
+      if (batch > 1 && engine.startsWith('ab+')) continue;
       if (engine === 'cpu') {
         if (batch > 1 && s * batch > 20 && !opt.full) job.skip = `tfjs-cpu: ~${Math.round(s * batch)} s a call (--full runs it)`;
         else if (s * batch > 1) Object.assign(job, {minReps: 1, maxReps: 2});
@@ -184,7 +186,8 @@ export async function runModels(options = {}) {
     const jobs = jobsFor(m, opt);
     const res = {id: m.id, input: `${m.input.h}x${m.input.w}x${m.input.c}`, dynamic: m.input.batch === 'dynamic', jobs: {}};
     for (const j of jobs) if (j.skip) res.jobs[j.key] = {skipped: j.skip};
-    for (const group of [jobs.filter((j) => !j.skip && j.engine === 'afterburner'), jobs.filter((j) => !j.skip && j.engine !== 'afterburner')]) {
+    const ours = (j) => j.engine === 'afterburner' || j.engine.startsWith('ab+');
+    for (const group of [jobs.filter((j) => !j.skip && ours(j)), jobs.filter((j) => !j.skip && !ours(j))]) {
       let todo = group;
       while (todo.length) {
         const done = await runChild(m.id, todo, {opt, minTime, outdir}, (job, r) => {
@@ -204,6 +207,10 @@ export async function runModels(options = {}) {
       const w = res.jobs[`wasm:${b}`], c = res.jobs[`cpu:${b}`];
       if (w?.outputFile && c?.outputFile) w.check = scaledError(readOutputs(w), readOutputs(c));
     }
+    for (const v of ['ab+optimize', 'ab+compile']) {
+      const j = res.jobs[`${v}:1`], ref = res.jobs['cpu:1']?.outputFile ? res.jobs['cpu:1'] : res.jobs['wasm:1'];
+      if (j?.outputFile && ref?.outputFile) j.check = scaledError(readOutputs(j), readOutputs(ref));
+    }
     for (const r of Object.values(res.jobs)) {
       if (r.outputFile) fs.rmSync(r.outputFile, {force: true});
       delete r.outputFile;
@@ -221,7 +228,8 @@ export async function runModels(options = {}) {
   const ips = (r, b) => (r?.best != null ? b / r.best : null);
   const fmtIps = (v) => (v == null ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
   const ratio = (x, a) => (x?.best != null && a?.best != null ? x.best / a.best : null);
-  const rows = [], ratios = {cpu1: [], wasm1: [], cpuB: [], wasmB: []};
+  const rows = [], ratios = {cpu1: [], wasm1: [], cpuB: [], wasmB: [], opt1: [], comp1: [], optWasm1: [], compWasm1: []};
+  const vrows = [];
   for (const r of results) {
     const a1 = r.jobs['afterburner:1'], c1 = r.jobs['cpu:1'], w1 = r.jobs['wasm:1'];
     const aB = r.jobs[`afterburner:${B}`], cB = r.jobs[`cpu:${B}`], wB = r.jobs[`wasm:${B}`];
@@ -231,6 +239,14 @@ export async function runModels(options = {}) {
       ratios.cpuB.push(ratio(cB, aB));
       ratios.wasmB.push(ratio(wB, aB));
     }
+    const o1 = r.jobs['ab+optimize:1'], k1 = r.jobs['ab+compile:1'];
+    ratios.opt1.push(ratio(a1, o1));
+    ratios.comp1.push(ratio(a1, k1));
+    ratios.optWasm1.push(ratio(w1, o1));
+    ratios.compWasm1.push(ratio(w1, k1));
+    const vchk = [o1, k1].map((x) => (x?.check == null ? '—' : !(x.check <= 2e-2) ? `BAD ${x.check.toExponential(1)}` : x.check.toExponential(0)));
+    vrows.push([r.id, cell(a1, (x) => fmtMs(ms(x))), cell(o1, (x) => fmtMs(ms(x))), fmtRatio(ratio(a1, o1)), fmtRatio(ratio(w1, o1)),
+                cell(k1, (x) => fmtMs(ms(x))), fmtRatio(ratio(a1, k1)), fmtRatio(ratio(w1, k1)), vchk.join(' / ')]);
     const chk = [a1, aB].filter((x) => x?.check != null).map((x) => x.check);
     const worst = chk.length ? Math.max(...chk) : null;
     rows.push([
@@ -241,7 +257,8 @@ export async function runModels(options = {}) {
       worst == null ? '—' : !(worst <= 2e-2) ? `BAD ${worst.toExponential(1)}` : worst.toExponential(0),
     ]);
   }
-  const medians = {cpu1: median(ratios.cpu1), wasm1: median(ratios.wasm1), cpuB: median(ratios.cpuB), wasmB: median(ratios.wasmB)};
+  const medians = {cpu1: median(ratios.cpu1), wasm1: median(ratios.wasm1), cpuB: median(ratios.cpuB), wasmB: median(ratios.wasmB),
+                   opt1: median(ratios.opt1), comp1: median(ratios.comp1), optWasm1: median(ratios.optWasm1), compWasm1: median(ratios.compWasm1)};
   rows.push(['median', '', '', '', fmtRatio(medians.cpu1), '', fmtRatio(medians.wasm1), '', '', fmtRatio(medians.cpuB), '', fmtRatio(medians.wasmB), '']);
   console.log(markdownTable(
       ['model', 'input', 'ab ms', 'cpu ms', '×cpu', 'wasm ms', '×wasm', `ab img/s b${B}`, 'cpu img/s', '×cpu', 'wasm img/s', '×wasm', 'check'],
@@ -251,6 +268,15 @@ export async function runModels(options = {}) {
   console.log(`median over the models: vs tfjs-wasm ${fmtRatio(medians.wasm1)} latency, ${fmtRatio(medians.wasmB)} throughput; ` +
       `vs tfjs-cpu ${fmtRatio(medians.cpu1)} latency, ${fmtRatio(medians.cpuB)} throughput.`);
   console.log('check: afterburner vs tfjs-cpu (else wasm), worst over outputs of max |diff| / max(1e-3, max |ref|); BAD above 2e-2.');
+  if (vrows.some((r) => r[2] !== '—' || r[5] !== '—')) {
+    vrows.push(['median', '', '', fmtRatio(medians.opt1), fmtRatio(medians.optWasm1), '', fmtRatio(medians.comp1), fmtRatio(medians.compWasm1), '']);
+    console.log('\nab.optimize() and ab.compile() (graph mode), batch 1, one thread:');
+    console.log(markdownTable(
+        ['model', 'eager ms', 'optimized ms', '×eager', '×wasm', 'compiled ms', '×eager', '×wasm', 'check opt / compiled'],
+        vrows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']));
+    console.log('optimized: ab.optimize(model) (O1) on afterburner; compiled: ab.compile(model) (traced once, O1 passes, arena). ' +
+                '×eager = eager afterburner time / this time; check vs tfjs-cpu (else wasm) as above.');
+  }
   for (const r of results) {
     for (const [k, j] of Object.entries(r.jobs)) {
       if (j.error) console.log(`${r.id} ${k}: error: ${j.error}`);
@@ -279,10 +305,13 @@ async function child(args) {
     console.log(`@@START ${job.key}`);
     let r, loaded = null, x = null;
     try {
-      if (status[job.engine]) throw new Error(status[job.engine]);
-      if (!(await tf.setBackend(job.engine))) throw new Error(`tf.setBackend('${job.engine}') failed`);
-      if (job.engine === 'afterburner') ab.setNumThreads(1);
+      const backend = job.engine.startsWith('ab+') ? 'afterburner' : job.engine;
+      if (status[backend]) throw new Error(status[backend]);
+      if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') failed`);
+      if (backend === 'afterburner') ab.setNumThreads(1);
       loaded = await loadModel(m);
+      if (job.engine === 'ab+optimize') loaded = {...loaded, model: ab.optimize(loaded.model)};
+      if (job.engine === 'ab+compile') loaded = {...loaded, model: ab.compile(loaded.model)};
       const inp = inputBatch(m, job.batch);
       x = tf.tensor(inp.data, inp.shape, inp.dtype);
       let first = null;
