@@ -125,7 +125,7 @@ const only = process.env.AB_MODELS;
 const SUITE = MODELS.filter((m) => (only === 'all' ? true : only ? only.split(',').includes(m.id) : !SLOW.has(m.id)));
 
 for (const m of SUITE) {
-  test(`${m.id} (${m.source} ${m.kind === 'graph' ? 'GraphModel' : 'LayersModel'}, ${m.task}): afterburner at ${levels.join(', ')} matches cpu`, async (t) => {
+  test(`${m.id} (${m.source} ${m.kind === 'graph' ? 'GraphModel' : 'LayersModel'}, ${m.task}): afterburner at ${levels.join(', ')}, optimized and compiled, matches cpu`, async (t) => {
     await tf.setBackend('cpu');
     quietCpu();
     const loaded = await loadModel(m);
@@ -137,12 +137,22 @@ for (const m of SUITE) {
     const cpuMs = performance.now() - t0;
     const lines = [`images ${batch.names.join(', ')} -> ${m.input.h}x${m.input.w}x${m.input.c} ${m.input.range} ${m.input.dtype}; cpu ${cpuMs.toFixed(0)} ms`];
     const failures = [];
-    for (const level of levels) {
-      const trace = level === topLevel ? traceKernels('afterburner') : null;
+    // The model as loaded at every level; ab.optimize()'s rewrite at every level too (issue 3);
+    // ab.compile()'s graph-mode plan at the top level, run twice (the second run uses its arena).
+    const optimized = {...loaded, model: ab.optimize(loaded.model)};
+    const compiled = {...loaded, model: ab.compile(loaded.model)};
+    t.after(() => {
+      if (optimized.model !== loaded.model) optimized.model.dispose();
+      compiled.model.dispose();
+    });
+    const runs = [...levels.map((level) => ['eager', loaded, level]), ...levels.map((level) => ['optimized', optimized, level]),
+                  ['compiled', compiled, topLevel], ['compiled (arena)', compiled, topLevel]];
+    for (const [variant, model, level] of runs) {
+      const trace = level === topLevel && variant === 'eager' ? traceKernels('afterburner') : null;
       const t1 = performance.now();
       let got;
       try {
-        got = await runBatch('afterburner', m, loaded, batch, {isa: level});
+        got = await runBatch('afterburner', m, model, batch, {isa: level});
       } finally {
         trace?.stop();
         ab.isa.set(topLevel);
@@ -152,25 +162,25 @@ for (const m of SUITE) {
       for (let c = 0; c < ref.length; ++c) {
         for (let o = 0; o < ref[c].length; ++o) {
           const r = ref[c][o], g = got[c][o];
-          assert.deepEqual(g.shape, r.shape, `${level} call ${c} output ${r.name}: shape`);
-          assert.equal(g.dtype, r.dtype, `${level} call ${c} output ${r.name}: dtype`);
+          assert.deepEqual(g.shape, r.shape, `${variant} ${level} call ${c} output ${r.name}: shape`);
+          assert.equal(g.dtype, r.dtype, `${variant} ${level} call ${c} output ${r.name}: dtype`);
           const e = compare(g.data, r.data);
           const tol = tolFor(m.id, r.name);
           if (c === 0) parts.push(`${r.name} ${e.max.toExponential(1)}/${e.rms.toExponential(1)}`);
           if (!(e.max <= tol.max) || !(e.rms <= tol.rms)) {
-            failures.push(`${level} call ${c} ${r.name} [${r.shape}]: max ${e.max} (tol ${tol.max}), rms ${e.rms} (tol ${tol.rms}), scale ${e.scale}`);
+            failures.push(`${variant} ${level} call ${c} ${r.name} [${r.shape}]: max ${e.max} (tol ${tol.max}), rms ${e.rms} (tol ${tol.rms}), scale ${e.scale}`);
           }
           if (m.task === 'classification' && r.shape.length === 2 && r.shape[1] > 1) {
             const rr = argmaxRows(r.data, r.shape[1]), gg = argmaxRows(g.data, r.shape[1]);
             for (let i = 0; i < rr.length; ++i) {
               if (rr[i].best === gg[i].best) continue;
-              if (rr[i].margin < TOP1_TIE * e.scale) lines.push(`${level}: top-1 differs on a near-tie (margin ${rr[i].margin})`);
-              else failures.push(`${level} call ${c} row ${i}: top-1 ${gg[i].best}, cpu ${rr[i].best} (margin ${rr[i].margin})`);
+              if (rr[i].margin < TOP1_TIE * e.scale) lines.push(`${variant} ${level}: top-1 differs on a near-tie (margin ${rr[i].margin})`);
+              else failures.push(`${variant} ${level} call ${c} row ${i}: top-1 ${gg[i].best}, cpu ${rr[i].best} (margin ${rr[i].margin})`);
             }
           }
         }
       }
-      lines.push(`${level}: ${abMs.toFixed(0)} ms; max/rms ${parts.join(', ')}`);
+      lines.push(`${variant} ${level}: ${abMs.toFixed(0)} ms; max/rms ${parts.join(', ')}`);
       if (trace) {
         const fb = summariseCalls(trace.calls).filter((k) => k.fallbackCount > 0).map((k) => `${k.name} x${k.fallbackCount}`);
         lines.push(`cpu fallback kernels: ${fb.join(', ') || 'none'}`);
