@@ -60,6 +60,8 @@ export interface NativeBinding {
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
+  /** tfjs ArgMax (isMin false) / ArgMin over the middle axis of [outer, r, inner] into out [outer, inner]. */
+  argReduce(isMin: boolean, x: Float32Array, out: Int32Array, outer: number, r: number, inner: number): void;
   /**
    * Graph mode's fused elementwise chain (native/ops/ew_chain.h): `prog` is 5 int32 words per
    * instruction (kind 0 unary / 1 binary, op code, destination register, operand a, operand b or

@@ -225,6 +225,33 @@ napi_value softmax_fn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// argReduce(isMin, x, out: Int32Array, outer, r, inner)
+napi_value arg_reduce_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "argReduce", 6);
+  bool is_min;
+  float* px;
+  int32_t* po;
+  size_t nx, no;
+  int64_t outer, r, inner;
+  if (!a.boolean(0, "isMin", &is_min) || !f32(a, 1, "x", &px, &nx) || !a.i32_array_or_null(2, "out", &po, &no) ||
+      !read_count(a, 3, "outer", &outer) || !read_count(a, 4, "r", &r) || !read_count(a, 5, "inner", &inner))
+    return nullptr;
+  const int64_t dx[3] = {outer, r, inner}, dout[2] = {outer, inner};
+  if (po == nullptr && no == 0 && (outer == 0 || inner == 0)) return nullptr;  // an empty output (null data)
+  if (po == nullptr) {
+    arg_error(a, "'out' must be an Int32Array");
+    return nullptr;
+  }
+  if (!check_len(a, "x", nx, "[outer, r, inner]", dx, 3) || !check_len(a, "out", no, "[outer, inner]", dout, 2))
+    return nullptr;
+  if (overlaps(px, nx, reinterpret_cast<float*>(po), no)) {
+    arg_error(a, "'out' must not overlap 'x'");
+    return nullptr;
+  }
+  ew_argreduce(is_min ? 1 : 0, px, po, outer, r, inner);
+  return nullptr;
+}
+
 napi_value reduce_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "reduce", 6);
   int32_t op;
@@ -249,6 +276,7 @@ AB_EXPORT("binary", binary_fn);
 AB_EXPORT("unary", unary_fn);
 AB_EXPORT("softmax", softmax_fn);
 AB_EXPORT("reduce", reduce_fn);
+AB_EXPORT("argReduce", arg_reduce_fn);
 
 }  // namespace
 }  // namespace ab

@@ -132,3 +132,43 @@ void reduce_cols_f32(int op, const float* x, float* out, int64_t r, int64_t ncol
 }
 
 } }  // namespace ab::AB_ISA_NS
+
+namespace ab { namespace AB_ISA_NS {
+
+// tfjs-cpu's argMax / argMin scan over the middle axis of [r, ncols] (rows ldx apart): the first
+// element starts as the best, and a later one replaces it only if strictly greater (smaller), so
+// NaN never wins unless it comes first, and ties keep the first index. Written as plain loops over
+// the columns: the compiler vectorizes the compare-and-select at each level.
+void argreduce_cols_f32(int is_min, const float* x, int32_t* out, int64_t r, int64_t ncols, int64_t ldx) {
+  constexpr int64_t kC = 64;
+  float best[kC];
+  int32_t idx[kC];
+  for (int64_t c0 = 0; c0 < ncols; c0 += kC) {
+    const int64_t w = ncols - c0 < kC ? ncols - c0 : kC;
+    const float* xc = x + c0;
+    for (int64_t c = 0; c < w; ++c) {
+      best[c] = xc[c];
+      idx[c] = 0;
+    }
+    for (int64_t j = 1; j < r; ++j) {
+      const float* row = xc + j * ldx;
+      const int32_t jj = static_cast<int32_t>(j);
+      if (is_min) {
+        for (int64_t c = 0; c < w; ++c) {
+          const bool take = row[c] < best[c];
+          best[c] = take ? row[c] : best[c];
+          idx[c] = take ? jj : idx[c];
+        }
+      } else {
+        for (int64_t c = 0; c < w; ++c) {
+          const bool take = row[c] > best[c];
+          best[c] = take ? row[c] : best[c];
+          idx[c] = take ? jj : idx[c];
+        }
+      }
+    }
+    for (int64_t c = 0; c < w; ++c) out[c0 + c] = idx[c];
+  }
+}
+
+} }  // namespace ab::AB_ISA_NS

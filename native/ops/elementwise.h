@@ -20,5 +20,7 @@ void ew_softmax(const float* x, float* out, int64_t rows, int64_t cols);
 // Reduces the middle axis of [outer, r, inner] into out[outer, inner]. r == 0 gives tfjs's
 // values: Sum 0, Mean 0, Max NaN, Min NaN, Prod 1.
 void ew_reduce(int op, const float* x, float* out, int64_t outer, int64_t r, int64_t inner);
+// tfjs ArgMax (is_min 0) / ArgMin (1) over the middle axis of [outer, r, inner]; r == 0 gives 0s.
+void ew_argreduce(int is_min, const float* x, int32_t* out, int64_t outer, int64_t r, int64_t inner);
 
 }  // namespace ab

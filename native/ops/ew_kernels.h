@@ -26,3 +26,7 @@ AB_DECLARE_KERNEL(void, reduce_rows_f32, (int op, const float* x, float* out, in
 // out[c] = reduce_j x[j*ld + c] for c < ncols, j < r; r >= 1.
 AB_DECLARE_KERNEL(void, reduce_cols_f32,
                   (int op, const float* x, float* out, int64_t r, int64_t ncols, int64_t ld))
+// out[c] = index of the first maximum (is_min: minimum) of x[j*ldx + c] over j < r, tfjs-cpu's
+// scan (strictly greater replaces; NaN wins only when first); r >= 1.
+AB_DECLARE_KERNEL(void, argreduce_cols_f32,
+                  (int is_min, const float* x, int32_t* out, int64_t r, int64_t ncols, int64_t ldx))

@@ -12,6 +12,8 @@ const DispatchStub<void (*)(int, const float*, float*, int64_t, int64_t)> rows_s
     AB_STUB_SLOTS(reduce_rows_f32)};
 const DispatchStub<void (*)(int, const float*, float*, int64_t, int64_t, int64_t)> cols_stub = {
     AB_STUB_SLOTS(reduce_cols_f32)};
+const DispatchStub<void (*)(int, const float*, int32_t*, int64_t, int64_t, int64_t)> arg_stub = {
+    AB_STUB_SLOTS(argreduce_cols_f32)};
 
 constexpr int64_t kGrain = int64_t{1} << 15;  // input elements per task
 constexpr int64_t kColChunk = 256;            // columns per task when inner > 1
@@ -81,6 +83,31 @@ void ew_reduce(int op, const float* x, float* out, int64_t outer, int64_t r, int
   }
   const int64_t per_item = r * (inner < kColChunk ? inner : kColChunk);
   parallel_for(outer * chunks, per_item >= kGrain ? 1 : kGrain / per_item, run);
+}
+
+void ew_argreduce(int is_min, const float* x, int32_t* out, int64_t outer, int64_t r, int64_t inner) {
+  const int64_t nout = outer * inner;
+  if (nout == 0) return;
+  if (r == 0) {  // tfjs-cpu's scan over nothing leaves index 0
+    for (int64_t i = 0; i < nout; ++i) out[i] = 0;
+    return;
+  }
+  const auto fn = arg_stub.get();
+  // inner == 1: each row is one column of a [r, 1] problem; rows run as columns of x^T would
+  // need a transpose, so they go one at a time (r contiguous values, ldx 1 per step).
+  auto run = [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      if (inner == 1) fn(is_min, x + o * r, out + o, r, 1, 1);
+      else fn(is_min, x + o * r * inner, out + o * inner, r, inner, inner);
+    }
+  };
+  const int64_t per = r * inner;
+  const int64_t grain = per >= kGrain ? 1 : kGrain / per;
+  if (outer < 2 * grain || get_num_threads() <= 1) {
+    run(0, outer);
+    return;
+  }
+  parallel_for(outer, grain, run);
 }
 
 }  // namespace ab

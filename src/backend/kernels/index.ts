@@ -5,6 +5,8 @@ import type {KernelConfig} from '@tensorflow/tfjs-core';
 
 import {AbsConfig} from './Abs';
 import {AddConfig} from './Add';
+import {ArgMaxConfig} from './ArgMax';
+import {ArgMinConfig} from './ArgMin';
 import {AvgPoolConfig} from './AvgPool';
 import {BatchMatMulConfig} from './BatchMatMul';
 import {Conv2DConfig} from './Conv2D';
@@ -62,7 +64,7 @@ import {UnpackConfig} from './Unpack';
 
 export const kernelConfigs: KernelConfig[] = [
   AbsConfig,
-  AddConfig,
+  AddConfig, ArgMaxConfig, ArgMinConfig,
   AvgPoolConfig,
   BatchMatMulConfig,
   Conv2DConfig,
