@@ -599,6 +599,35 @@ for (const dtype of ['int32', 'bool']) {
     },
   });
 }
+// ArgMax / ArgMin: a float64 scan in tfjs-cpu's order (first best, strictly better replaces).
+for (const kernel of ['ArgMax', 'ArgMin']) {
+  for (const [shape, axis] of [[[5, 7, 3], 1], [[4, 9], -1], [[6, 2, 5], 0]]) {
+    opCases.push({
+      kernel, name: `[${shape}] axis ${axis}`, outDtype: 'int32',
+      run: (tf, x) => (kernel === 'ArgMax' ? tf.argMax(x, axis) : tf.argMin(x, axis)),
+      build: () => {
+        const x = data(shape, -4, 4).map((v) => Math.round(v * 2) / 2);  // a half-step grid: ties
+        const a = axis < 0 ? axis + shape.length : axis;
+        const outer = size(shape.slice(0, a)), r = shape[a], inner = size(shape.slice(a + 1));
+        const ref = new Float64Array(outer * inner);
+        for (let o = 0; o < outer; ++o) {
+          for (let c = 0; c < inner; ++c) {
+            let best = x[o * r * inner + c], at = 0;
+            for (let j = 1; j < r; ++j) {
+              const v = x[(o * r + j) * inner + c];
+              if (kernel === 'ArgMax' ? v > best : v < best) {
+                best = v;
+                at = j;
+              }
+            }
+            ref[o * inner + c] = at;
+          }
+        }
+        return {inputs: [{data: x, shape}], expected: {data: ref, shape: shape.filter((_, k) => k !== a)}, check: EXACT};
+      },
+    });
+  }
+}
 moveCase('Reverse', '[3,4,5] dims [0,2]', [[3, 4, 5]], [3, 4, 5], (tf, x) => tf.reverse(x, [0, 2]),
          (loc) => flat([3, 4, 5], [2 - loc[0], loc[1], 4 - loc[2]]));
 moveCase('DepthToSpace', '[1,3,4,8] block 2', [[1, 3, 4, 8]], [1, 6, 8, 2], (tf, x) => tf.depthToSpace(x, 2),
