@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+// 2-D convolution, NHWC, with a bf16 filter (packed once by gemm::bf16_pack_b as a K x N matrix,
+// K = f_h * f_w * in_c, N = out_c) on the bf16 GEMM engine (native/gemm/gemm_bf16.h): the same
+// arithmetic as gemm_bf16 on im2col(x) (x rounded to bf16 in the GEMM's A packing, f32 accumulation
+// in K blocks that depend on K only, then the epilogue), so the same bits at every ISA level and
+// thread count, and the same bits as gemm_bf16 on an explicit im2col matrix.
+#pragma once
+#include <cstdint>
+
+#include "gemm/gemm.h"
+#include "ops/conv2d.h"
+
+namespace ab {
+
+// x, y as conv2d_nhwc_f32's; packed_w: bf16_packed_words(K, out_c) words. Paths: a 1x1 stride-1
+// unpadded convolution is one gemm_bf16 on x as it is; any other runs im2col rows (f32, taps
+// outside the input read zeros) chunk by chunk into a bounded thread_local scratch, each chunk one
+// gemm_bf16 (matrix-mode epilogue operands shifted to the chunk). Throws std::bad_alloc.
+void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const Conv2DParams& p,
+                      const gemm::Epilogue* ep);
+
+}  // namespace ab
