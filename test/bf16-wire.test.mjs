@@ -104,6 +104,7 @@ const CONVS = [
   {name: '3x3 batch 2 same, fused bias+relu', x: [2, 8, 7, 12], f: [3, 3, 12, 20], strides: 1, pad: 'same', bias: true, act: 'relu'},
   {name: '1x1 batch 2, fused bias+prelu', x: [2, 5, 5, 18], f: [1, 1, 18, 10], strides: 1, pad: 'valid', bias: true, act: 'prelu'},
   {name: '3x3 stride 2 valid, fused prelu, K > 2 blocks', x: [1, 7, 7, 130], f: [3, 3, 130, 9], strides: 2, pad: 'valid', bias: true, act: 'prelu'},
+  {name: '3x3 batch 2 same, threaded (M = 800)', x: [2, 20, 20, 32], f: [3, 3, 32, 48], strides: 1, pad: 'same', bias: true, act: 'relu'},
   {name: '5x5 dilation 2 same', x: [1, 12, 12, 4], f: [5, 5, 4, 8], strides: 1, pad: 'same', dilations: 2},
 ];
 
@@ -230,6 +231,53 @@ test('bf16 entries: opt-in, one per layout, freed on dispose, f32 packs dropped,
   assert.throws(() => wc.toBf16Weight(a, 'conv2d'), /toBf16Weight: a conv2d filter is \[fH, fW, inC, outC\]/);
   assert.equal(wc.toBf16Weight(tf.zeros([2, 2], 'int32'), 'matmul'), false);
   tf.dispose([x, g, a]);
+});
+
+test('conv2dBf16: implicit im2col = explicit im2col path = bf16Gemm on a JS-built im2col matrix, bitwise, any level and thread count', () => {
+  for (const c of CONVS) {
+    const xv = randArray(c.x.reduce((a, b) => a * b)), fv = randArray(c.f.reduce((a, b) => a * b), 0.5);
+    const oc = c.f[3], bv = randArray(oc);
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.f, c.strides, c.dilations ?? 1, c.pad);
+    const {outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw} = info;
+    const [B, H, W, C] = c.x, [FH, FW] = c.f, {top, left} = info.padInfo;
+    const K = FH * FW * C, M = B * OH * OW;
+    const dims = [B, H, W, C, OH, OW, oc, FH, FW, sh, sw, dh, dw, top, left];
+    const packed = nat.bf16Pack(fv, K, oc, false);
+    const cols = new Float32Array(M * K);
+    for (let m = 0; m < M; ++m) {
+      const ow = m % OW, oh = Math.floor(m / OW) % OH, b = Math.floor(m / (OW * OH));
+      for (let fh = 0; fh < FH; ++fh)
+        for (let fw = 0; fw < FW; ++fw) {
+          const ih = oh * sh - top + fh * dh, iw = ow * sw - left + fw * dw;
+          if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+          for (let ci = 0; ci < C; ++ci) cols[m * K + (fh * FW + fw) * C + ci] = xv[((b * H + ih) * W + iw) * C + ci];
+        }
+    }
+    const ref = new Float32Array(M * oc);
+    nat.bf16Gemm(cols, packed, ref, M, oc, K, false, bv, 2, 1, 0, null, 0);
+    for (const level of LEVELS) {
+      for (const threads of [1, 2]) {
+        for (const mode of ['', 'im2col']) {
+          const out = new Float32Array(M * oc);
+          const prevT = ab.getNumThreads();
+          if (mode) process.env.AFTERBURNER_CONV = mode;
+          ab.setNumThreads(threads);
+          try {
+            withLevel(level, () => nat.conv2dBf16(xv, packed, out, dims, bv, 2, 1, 0, null, 0));
+          } finally {
+            delete process.env.AFTERBURNER_CONV;
+            ab.setNumThreads(prevT);
+          }
+          sameBits(out, withLevel(level, () => {
+            const r = new Float32Array(M * oc);
+            nat.bf16Gemm(cols, packed, r, M, oc, K, false, bv, 2, 1, 0, null, 0);
+            return r;
+          }), `${c.name} ${level} ${threads}T ${mode || 'implicit'}`);
+          sameBits(out, ref, `${c.name} ${level} ${threads}T ${mode || 'implicit'} vs ${TOP}`);
+        }
+      }
+    }
+  }
 });
 
 test('conv2dBf16: arguments validated, errors name the function and argument', () => {

@@ -13,9 +13,11 @@
 namespace ab {
 
 // x, y as conv2d_nhwc_f32's; packed_w: bf16_packed_words(K, out_c) words. Paths: a 1x1 stride-1
-// unpadded convolution is one gemm_bf16 on x as it is; any other runs im2col rows (f32, taps
-// outside the input read zeros) chunk by chunk into a bounded thread_local scratch, each chunk one
-// gemm_bf16 (matrix-mode epilogue operands shifted to the chunk). Throws std::bad_alloc.
+// unpadded convolution is one gemm_bf16 on x as it is; any other is one gemm_bf16_gen_a whose A
+// blocks (a row tile or MC rows by one K block) are gathered from x right before they are packed
+// (implicit im2col: taps outside the input read zeros; no im2col matrix in memory).
+// AFTERBURNER_CONV=im2col (read per call; for comparisons, the same bits) runs explicit im2col rows
+// chunk by chunk into a bounded scratch, each chunk one gemm_bf16. Throws std::bad_alloc.
 void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const Conv2DParams& p,
                       const gemm::Epilogue* ep);
 
