@@ -383,3 +383,34 @@ test('optimize({dtype: "bfloat16"}) on nsfwjs MobileNetV2: same top-1, probabili
   opt.dispose();
   loaded.model.dispose();
 });
+
+test('optimize({dtype: "bfloat16"}) on a GraphModel (nsfwjs MobileNetV2Mid): own weight data, original unchanged, same top-1', async () => {
+  const spec = modelById('nsfw-mobilenetv2mid');
+  const loaded = await loadModel(spec);
+  const inp = inputBatch(spec, 2);
+  const x = tf.tensor(inp.data, inp.shape, inp.dtype);
+  const [y0t] = await predict(spec, loaded, x);
+  const y0 = y0t.dataSync().slice();
+  const s0 = ab.prepackStats();
+  const opt = ab.optimize(loaded.model, {dtype: 'bfloat16'});
+  const r = opt.optimizationReport;
+  const gemm = r.weightCandidates.filter((w) => w.kind !== 'depthwiseConv2d').length;
+  assert.ok(gemm > 30, `conv/matmul candidates: ${gemm}`);
+  assert.equal(r.weightsBf16, gemm);
+  assert.ok(ab.prepackStats().bf16Weights - s0.bf16Weights > 30, 'the copy\'s weights, marked bf16 (data of their own)');
+  const [y1t] = await predict(spec, {...loaded, model: opt}, x);
+  const y1 = y1t.dataSync().slice();
+  const [y2t] = await predict(spec, loaded, x);
+  sameBits(y2t.dataSync(), y0, 'the original GraphModel still computes in f32');
+  const C = y0.length / 2;
+  for (let i = 0; i < 2; ++i) {
+    const r0 = y0.subarray(i * C, (i + 1) * C), r1 = y1.subarray(i * C, (i + 1) * C);
+    assert.equal(r1.indexOf(Math.max(...r1)), r0.indexOf(Math.max(...r0)), `${inp.names[i]}: top-1`);
+  }
+  const d = maxAbsDiff(y0, y1);
+  assert.ok(d > 0 && d < 0.03, `max |p_bf16 - p_f32| = ${d}`);
+  tf.dispose([x, y0t, y1t, y2t]);
+  opt.dispose();
+  assert.equal(ab.prepackStats().bf16Weights, s0.bf16Weights, 'disposing the optimized model frees its bf16 weights');
+  loaded.model.dispose();
+});
