@@ -5,7 +5,7 @@
 // on its second use) and with a bf16-marked copy of it (toBf16Weight): best of a few calls each.
 // Cases: tf.conv2d 3x3 64->64 'same' on 1x56x56x64 (the target: bf16 >= 1.6x f32), the
 // same conv with the im2col f32 path (AFTERBURNER_CONV=im2col is read per call) for reference, a
-// dense [8,768]x[768,3072], and nsfwjs MobileNetV2 (batch 1) optimized with dtype float32 vs
+// the same conv on the addon directly (kernel only), a dense [8,768]x[768,3072], and nsfwjs MobileNetV2 (batch 1) optimized with dtype float32 vs
 // bfloat16. Prints medians over rounds of the times and of the per-round f32/bf16 speedups.
 import {createRequire} from 'node:module';
 
@@ -51,6 +51,17 @@ const cases = [];
       delete process.env.AFTERBURNER_CONV;
     }
   }, bf16: conv(bfw), n: 5});
+}
+{
+  // the same conv on the addon directly, output reused (no tfjs bookkeeping, no fresh-output page faults)
+  const nat = require('../build/Release/afterburner.node');
+  const r = (n) => Float32Array.from({length: n}, () => Math.random() - 0.5);
+  const xv = r(56 * 56 * 64), wv = r(576 * 64), yv = new Float32Array(56 * 56 * 64);
+  const dims = [1, 56, 56, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1];
+  const pk = nat.bf16Pack(wv, 576, 64, false), pf = nat.packWeight(wv, 576, 64, false);
+  cases.push({name: 'same conv, addon only (conv2d vs conv2dBf16)', gflop: 2 * 56 * 56 * 64 * 576 / 1e9,
+    f32: () => nat.conv2d(xv, wv, yv, dims, null, 0, 0, 0, null, 0, pf),
+    bf16: () => nat.conv2dBf16(xv, pk, yv, dims, null, 0, 0, 0, null, 0), n: 5});
 }
 {
   const a = tf.randomNormal([8, 768]);

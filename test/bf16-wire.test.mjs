@@ -4,7 +4,8 @@
 // (native/gemm/gemm_bf16.h, native/ops/conv2d_bf16.h). Checked against float64 on the
 // bf16-rounded operands (f32 accumulation's bound) and against the f32 result (bf16's bound), the
 // same bits at every ISA level, freed on dispose; ab.optimize(model, {dtype: 'bfloat16'}) on a
-// small LayersModel and on nsfwjs MobileNetV2 (same top-1, probabilities within 0.03).
+// small LayersModel, on nsfwjs MobileNetV2 (same top-1, probabilities within 0.03; 0.007 seen over 8
+// images) and on the MobileNetV2Mid GraphModel (within 0.05; 0.026 seen).
 import assert from 'node:assert/strict';
 import {createRequire} from 'node:module';
 import {test} from 'node:test';
@@ -408,7 +409,7 @@ test('optimize({dtype: "bfloat16"}) on a GraphModel (nsfwjs MobileNetV2Mid): own
     assert.equal(r1.indexOf(Math.max(...r1)), r0.indexOf(Math.max(...r0)), `${inp.names[i]}: top-1`);
   }
   const d = maxAbsDiff(y0, y1);
-  assert.ok(d > 0 && d < 0.03, `max |p_bf16 - p_f32| = ${d}`);
+  assert.ok(d > 0 && d < 0.05, `max |p_bf16 - p_f32| = ${d}`);  // 0.026 seen over 8 images
   tf.dispose([x, y0t, y1t, y2t]);
   opt.dispose();
   assert.equal(ab.prepackStats().bf16Weights, s0.bf16Weights, 'disposing the optimized model frees its bf16 weights');
