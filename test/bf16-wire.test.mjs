@@ -415,3 +415,27 @@ test('optimize({dtype: "bfloat16"}) on a GraphModel (nsfwjs MobileNetV2Mid): own
   assert.equal(ab.prepackStats().bf16Weights, s0.bf16Weights, 'disposing the optimized model frees its bf16 weights');
   loaded.model.dispose();
 });
+
+test('bf16 filter through NCHW conv2d (run on NHWC between transposes) and optimize({inplace: true})', () => {
+  const x = tf.randomNormal([1, 8, 8, 16]), f = tf.randomNormal([3, 3, 16, 24]);
+  assert.equal(wc.toBf16Weight(f, 'conv2d'), true);
+  const nhwc = tf.conv2d(x, f, 1, 'same');
+  const xc = tf.transpose(x, [0, 3, 1, 2]);
+  const nchw = tf.transpose(tf.conv2d(xc, f, 1, 'same', 'NCHW'), [0, 2, 3, 1]);
+  sameBits(nchw.dataSync(), nhwc.dataSync(), 'NCHW vs NHWC with a bf16 filter');
+  tf.dispose([x, f, nhwc, xc, nchw]);
+
+  const m = tfl.sequential({layers: [tfl.layers.dense({inputShape: [32], units: 16, activation: 'relu'}), tfl.layers.dense({units: 4})]});
+  const xi = tf.randomNormal([3, 32]);
+  const y0 = m.predict(xi).dataSync().slice();
+  const s0 = ab.prepackStats();
+  const same = ab.optimize(m, {dtype: 'bfloat16', inplace: true});
+  assert.equal(same, m);
+  assert.equal(same.optimizationReport.weightsBf16, 2);
+  assert.equal(ab.prepackStats().bf16Weights, s0.bf16Weights + 2);
+  const y1 = m.predict(xi).dataSync();
+  assert.ok(maxAbsDiff(y0, y1) > 0 && maxAbsDiff(y0, y1) < 0.05, `${maxAbsDiff(y0, y1)}`);
+  m.dispose();
+  xi.dispose();
+  assert.equal(ab.prepackStats().bf16Weights, s0.bf16Weights);
+});
