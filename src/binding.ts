@@ -87,6 +87,10 @@ export interface NativeBinding {
       slope: Float32Array|null, slopeMode: number): void;
   /** The bf16 GEMM kernel chosen at the current level, and its blocking. */
   bf16Info(): {level: string; kernel: string; mr: number; nr: number; kc: number; mc: number; nc: number; summary: string};
+  /** NHWC conv2d with the filter packed by bf16Pack(filter, fH * fW * inC, outC, false); dims and epilogue as conv2d's. */
+  conv2dBf16(
+      x: Float32Array, packed: ArrayBuffer, out: Float32Array, dims: readonly number[], bias: Float32Array|null,
+      biasMode: number, act: number, alpha: number, slope: Float32Array|null, slopeMode: number): void;
   // ---- data movement (4-byte elements moved bitwise: Float32Array, Int32Array, Uint32Array) ----
   /** out (dense over shape)[i] = x[offset + sum_k i_k * strides[k]]; strides may be negative or 0. */
   stridedCopy(x: Data4, out: Data4, shape: readonly number[], offset: number, strides: readonly number[]): void;

@@ -142,19 +142,24 @@ test('options: validated with clear errors', () => {
   assert.equal(ab.optimize(m).optimizationReport.options.level, 'O1');
 });
 
-test('prepack and bf16 are reported as not applied in this build, with the weights they would take', () => {
+test('prepack and bf16: the report counts the weights converted, depthwise filters left alone', () => {
   const m = tfl.sequential({layers: [
     tfl.layers.conv2d({inputShape: [6, 6, 2], filters: 3, kernelSize: 3}),
     tfl.layers.depthwiseConv2d({kernelSize: 3}),
     tfl.layers.flatten(), tfl.layers.dense({units: 2}),
   ]});
   const r = ab.optimize(m, {dtype: 'bfloat16'}).optimizationReport;
-  assert.equal(r.weightsPacked, 0);
-  assert.equal(r.prepack, 'unavailable in this build');
-  assert.equal(r.weightsBf16, 0);
-  assert.equal(r.bf16, 'unavailable in this build');
+  assert.equal(r.weightsBf16, 2);
+  assert.equal(r.bf16, 'applied');
+  assert.equal(r.weightsPacked, 0, 'bf16 weights are not also packed f32');
+  assert.equal(r.prepack, 'applied');
+  assert.deepEqual(r.leftAlone.filter((l) => /bf16/.test(l.reason)).map((l) => l.op), ['depthwise filter']);
   assert.deepEqual(r.weightCandidates.map((w) => [w.kind, w.shape]),
       [['conv2d', [3, 3, 2, 3]], ['depthwiseConv2d', [3, 3, 3, 1]], ['matmul', [12, 2]]]);
+  const r32 = ab.optimize(m).optimizationReport;
+  assert.equal(r32.weightsPacked, 2);
+  assert.equal(r32.weightsBf16, 0);
+  assert.equal(r32.bf16, 'not requested');
   assert.equal(ab.optimize(m, {weightsPrepack: false}).optimizationReport.prepack, 'disabled');
 });
 

@@ -9,15 +9,22 @@
 // bf16Gemm(a, packed, out, M, N, K, transA, bias, biasMode, act, alpha, slope, slopeMode): undefined
 //   a: Float32Array M x K (K x M if transA); packed: from bf16Pack with this K and N;
 //   out: Float32Array M x N (written, never read); the epilogue arguments as in matmul.
+// conv2dBf16(x, packed, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, outC, fH, fW,
+//            strideH, strideW, dilH, dilW, padTop, padLeft], bias|null, biasMode, act, alpha,
+//            slope|null, slopeMode): undefined
+//   NHWC conv2d (native/ops/conv2d_bf16.h) with the filter [fH, fW, inC, outC] packed by
+//   bf16Pack(filter, fH * fW * inC, outC, false); dims and the epilogue as conv2d's.
 // bf16Info(): {level, kernel, mr, nr, kc, mc, nc, summary} of the kernel the current level uses.
 // Every argument is validated; violations throw TypeError/RangeError and nothing is written.
 #include <cstdint>
 #include <cstring>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "../dispatch/isa.h"
 #include "../gemm/gemm_bf16.h"
+#include "../ops/conv2d_bf16.h"
 #include "../ops/op_codes.h"
 #include "arg_checks.h"
 #include "napi_util.h"
@@ -171,6 +178,72 @@ napi_value gemm_fn(napi_env env, napi_callback_info info) {
   return napi::make_undefined(env);
 }
 
+napi_value conv2d_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "conv2dBf16", 10);
+  float *px, *py, *pbias, *pslope;
+  size_t nx, ny, nbias, nslope;
+  std::vector<int64_t> d;
+  int32_t bias_mode, act, slope_mode;
+  double alpha;
+  const std::string fn = "conv2dBf16: ";
+  if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(2, "out", &py, &ny) || !a.i64_list(3, "dims", &d)) return nullptr;
+  if (d.size() != 15) {
+    napi::throw_range_error(env, fn + "'dims' must hold 15 integers, got " + s(static_cast<int64_t>(d.size())));
+    return nullptr;
+  }
+  for (size_t i = 0; i < 13; ++i) {
+    if (d[i] < 0 || d[i] > INT32_MAX) {
+      napi::throw_range_error(env, fn + "dims[" + s(static_cast<int64_t>(i)) + "] must be in [0, 2^31), got " + s(d[i]));
+      return nullptr;
+    }
+  }
+  if (d[13] < -INT32_MAX || d[13] > INT32_MAX || d[14] < -INT32_MAX || d[14] > INT32_MAX) {
+    napi::throw_range_error(env, fn + "pads are out of range");
+    return nullptr;
+  }
+  if (!a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "biasMode", &bias_mode) || !a.i32(6, "act", &act) ||
+      !a.f64(7, "alpha", &alpha) || !a.f32_or_null(8, "slope", &pslope, &nslope) || !a.i32(9, "slopeMode", &slope_mode))
+    return nullptr;
+  Conv2DParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
+  if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1) {
+    napi::throw_range_error(env, fn + "strides and dilations must be >= 1");
+    return nullptr;
+  }
+  int64_t xin, K, M, MN;
+  if (!mul_checked(p.batch, p.in_h, &xin) || !mul_checked(xin, p.in_w, &xin) || !mul_checked(xin, p.in_c, &xin) ||
+      !mul_checked(p.f_h, p.f_w, &K) || !mul_checked(K, p.in_c, &K) || !mul_checked(p.batch, p.out_h, &M) ||
+      !mul_checked(M, p.out_w, &M) || !mul_checked(M, p.out_c, &MN) || K > INT32_MAX) {
+    napi::throw_range_error(env, fn + "sizes overflow");
+    return nullptr;
+  }
+  PackedView bp{};
+  if (!read_packed(env, fn, a.argv[1], K, p.out_c, &bp)) return nullptr;
+  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(ny) < MN) {
+    napi::throw_range_error(env, fn + "x or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xin) +
+                                     ", out " + s(static_cast<int64_t>(ny)) + "/" + s(MN) + ")");
+    return nullptr;
+  }
+  gemm::Epilogue ep;
+  if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, p.out_c, MN, &ep))
+    return nullptr;
+  const float* pk = reinterpret_cast<const float*>(bp.base);
+  if (MN > 0 && (overlaps(py, ny, px, nx) || overlaps(py, ny, pk, bp.bytes / 4) ||
+                 (bias_mode != kOperandNone && overlaps(py, ny, pbias, nbias)) ||
+                 (act == kActPrelu && overlaps(py, ny, pslope, nslope)))) {
+    napi::throw_range_error(env, fn + "'out' must not share memory with x, packed, bias or slope");
+    return nullptr;
+  }
+  if (MN == 0) return napi::make_undefined(env);
+  hint_fresh_output(py, static_cast<size_t>(MN) * sizeof(float));
+  try {
+    conv2d_nhwc_bf16(px, bp.data, py, p, &ep);
+  } catch (const std::bad_alloc&) {
+    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the im2col / packing buffers");
+    return nullptr;
+  }
+  return napi::make_undefined(env);
+}
+
 napi_value info_fn(napi_env env, napi_callback_info info) {
   const gemm::KernelInfo k = gemm::bf16_kernel_info();
   napi_value obj;
@@ -192,6 +265,7 @@ napi_value info_fn(napi_env env, napi_callback_info info) {
 AB_EXPORT("bf16Pack", pack_fn);
 AB_EXPORT("bf16Gemm", gemm_fn);
 AB_EXPORT("bf16Info", info_fn);
+AB_EXPORT("conv2dBf16", conv2d_fn);
 
 }  // namespace
 }  // namespace ab

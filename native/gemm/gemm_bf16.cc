@@ -101,6 +101,8 @@ struct Prob {
   float* C;
   int64_t ldc;
   const Epilogue* ep;
+  Bf16AGenFn gen = nullptr;  // A generated (gemm_bf16_gen_a): A, lda and ta unused
+  const void* gen_ctx = nullptr;
   int64_t rsa() const { return ta ? 1 : lda; }
   int64_t csa() const { return ta ? lda : 1; }
 };
@@ -141,6 +143,20 @@ struct Scratch {
   }
 };
 thread_local Scratch t_ws;
+thread_local Scratch t_gen;  // f32 rows of a generated A block, packed right after
+
+// Packs op(A)[m0:m0+rows, k0:k0+kc] (layout of bf16_pack_a): from A, or generated into a small
+// f32 block first (the same values, so the same packed words).
+inline void pack_a_block(const Kern& kn, const Prob& p, int64_t m0, int64_t rows, int64_t k0, int64_t kc,
+                         uint32_t* dst) {
+  if (p.gen == nullptr) {
+    kn.pack_a(p.A + m0 * p.rsa() + k0 * p.csa(), p.rsa(), p.csa(), rows, kc, dst);
+    return;
+  }
+  float* blk = reinterpret_cast<float*>(t_gen.get(static_cast<size_t>(rows * kc)));
+  p.gen(p.gen_ctx, m0, rows, k0, kc, blk);
+  kn.pack_a(blk, kc, 1, rows, kc, dst);
+}
 
 // One row tile (GEMV-like): A packed for every K block up front, then each panel of B streamed
 // once from start to end (K blocks inner; the same sums in the same order as blocked_range).
@@ -150,8 +166,7 @@ void row_tile_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64
   const int64_t pstride = p.K2 * kBf16PanelN;
   for (int64_t pc = 0, b = 0; pc < p.K2; pc += kcp, ++b) {
     const int64_t kpcur = min64(kcp, p.K2 - pc);
-    kn.pack_a(p.A + m0 * p.rsa() + 2 * pc * p.csa(), p.rsa(), p.csa(), m1 - m0, min64(2 * kpcur, p.K - 2 * pc),
-              abuf + b * astride);
+    pack_a_block(kn, p, m0, m1 - m0, 2 * pc, min64(2 * kpcur, p.K - 2 * pc), abuf + b * astride);
   }
   for (int64_t jr = n0; jr < n1; jr += kBf16PanelN) {
     const int64_t ncur = min64(kBf16PanelN, n1 - jr);
@@ -175,7 +190,6 @@ void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_
   const bool narrow = (n1 - n0) * kcp * 4 <= kNarrowBytes;
   const int64_t mc = narrow ? kn.p.mr : balanced(m1 - m0, kn.p.mc, kn.p.mr);
   const int64_t nc = balanced(n1 - n0, kn.nc, kBf16PanelN);
-  const int64_t rsa = p.rsa(), csa = p.csa();
   const int64_t pstride = p.K2 * kBf16PanelN;
   for (int64_t jc = n0; jc < n1; jc += nc) {
     const int64_t ncur = min64(nc, n1 - jc);
@@ -186,7 +200,7 @@ void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_
       const uint32_t* b = p.B + (jc / kBf16PanelN) * pstride + pc * kBf16PanelN;
       for (int64_t ic = m0; ic < m1; ic += mc) {
         const int64_t mcur = min64(mc, m1 - ic);
-        kn.pack_a(p.A + ic * rsa + k0 * csa, rsa, csa, mcur, kcur, abuf);
+        pack_a_block(kn, p, ic, mcur, k0, kcur, abuf);
         kn.macro(abuf, b, pstride, mcur, ncur, kpcur, p.C + ic * p.ldc + jc, p.ldc, pc > 0 ? 1 : 0,
                  last ? p.ep : nullptr, ic, jc);
       }
@@ -337,6 +351,29 @@ void gemm_bf16(bool trans_a, int64_t M, int64_t N, int64_t K, const float* A, in
   }
   const Kern kn = current_kernel();
   const Prob p{trans_a, M, N, K, (K + 1) / 2, A, lda, Bp, C, ldc, rep};
+  gemm_run(kn, p);
+}
+
+void gemm_bf16_gen_a(Bf16AGenFn gen, const void* ctx, int64_t M, int64_t N, int64_t K, const uint32_t* Bp, float* C,
+                     int64_t ldc, const Epilogue* ep) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    sgemm(false, false, M, N, 0, nullptr, 1, nullptr, N, C, ldc, ep);
+    return;
+  }
+  Epilogue local;
+  const Epilogue* rep = nullptr;
+  if (!epilogue_is_identity(ep)) {
+    local = *ep;
+    if (local.bias_ld == 0) local.bias_ld = N;
+    if (local.slope_ld == 0) local.slope_ld = N;
+    if (local.act != kActPrelu) local.slope_mode = kOperandNone;
+    rep = &local;
+  }
+  const Kern kn = current_kernel();
+  Prob p{false, M, N, K, (K + 1) / 2, nullptr, K, Bp, C, ldc, rep};
+  p.gen = gen;
+  p.gen_ctx = ctx;
   gemm_run(kn, p);
 }
 

@@ -58,6 +58,14 @@ void bf16_pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb
 void gemm_bf16(bool trans_a, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
                const uint32_t* Bp, float* C, int64_t ldc, const Epilogue* ep);
 
+// A generated on the fly (implicit im2col): gen(ctx, m0, r, k0, kc, dst) writes A[m0 + i][k0 + k]
+// to dst[i * kc + k] for i < r, k < kc (f32; called from the worker threads at once, for blocks of
+// at most the kernel's MC rows and 2 * kBf16KcPairs columns). Otherwise as gemm_bf16 with that A,
+// not transposed: the same bits.
+using Bf16AGenFn = void (*)(const void* ctx, int64_t m0, int64_t r, int64_t k0, int64_t kc, float* dst);
+void gemm_bf16_gen_a(Bf16AGenFn gen, const void* ctx, int64_t M, int64_t N, int64_t K, const uint32_t* Bp, float* C,
+                     int64_t ldc, const Epilogue* ep);
+
 // The kernel the current level uses (kc is kBf16KcPairs * 2, nc the panel width).
 KernelInfo bf16_kernel_info();
 

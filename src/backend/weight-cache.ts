@@ -10,12 +10,20 @@
 // array (move, or anything else that rewrites it), the entry is stale and is dropped. Memory is
 // bounded by a byte budget (AFTERBURNER_PREPACK_MB, default 1024; 0 turns prepacking off): past it
 // new weights are simply not packed.
+//
+// bf16 (opt-in: it changes numerics): a weight marked by toBf16Weight() is packed with bf16Pack
+// (eagerly, for each K x N interpretation it is used in) and from then on every matmul that takes it
+// as B and every conv2d that takes it as the filter runs the bf16 GEMM (activations rounded to bf16
+// inside the GEMM, f32 accumulation, the same epilogue); its f32 packed forms are dropped. The bf16
+// layout is the same at every ISA level (the lower levels emulate the same arithmetic). The mark
+// lives as long as the data: released with it on dispose (a Variable.assign() gives the variable
+// new data, unmarked).
 import {backend_util, DataId, engine, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {native, NativeBinding, PackedHandle} from '../binding';
 
-/** The packed formats an entry can hold (bf16 is for the bf16 GEMM, wired in later). */
+/** The packed formats an entry can hold: f32 (packWeight handles) and bf16 (bf16Pack buffers). */
 export type PackedFormat = 'f32'|'bf16';
 
 export interface PackedEntry {
@@ -53,6 +61,11 @@ export interface PrepackStats {
   packs: number;
   skipped: number;
   budgetBytes: number;
+  /** Of count / bytes: the bf16 entries. */
+  bf16Count: number;
+  bf16Bytes: number;
+  /** Weights marked bf16 (toBf16Weight) whose data is alive. */
+  bf16Weights: number;
 }
 
 function defaultBudget(): number {
@@ -80,6 +93,8 @@ export class WeightCache {
   private readonly entries = new Map<DataId, Map<string, PackedEntry>>();
   /** (dataId, layout) seen once as a B operand and not packed yet. Weak: no leak for one-offs. */
   private readonly seen = new WeakMap<DataId, Set<string>>();
+  /** dataIds marked for bf16 (toBf16Weight); cleared when their data is released. */
+  private readonly bf16Marks = new Set<DataId>();
   private bytes = 0;
   private count = 0;
   private hits = 0;
@@ -108,6 +123,38 @@ export class WeightCache {
         },
       };
     }) as PackedHandle | null;
+  }
+
+  /** Whether t's data is marked for bf16. */
+  isBf16(t: TensorInfo): boolean {
+    return this.bf16Marks.has(t.dataId);
+  }
+
+  /** Marks t's data for bf16 (or unmarks it) and drops its f32 packed forms. */
+  markBf16(t: TensorInfo, on: boolean): void {
+    if (!on) {
+      this.bf16Marks.delete(t.dataId);
+      return;
+    }
+    this.bf16Marks.add(t.dataId);
+    const m = this.entries.get(t.dataId);
+    if (m) for (const [l, e] of [...m]) if (e.format === 'f32') this.drop(t.dataId, l);
+  }
+
+  /**
+   * The bf16 packed form (a bf16Pack buffer) of `t` as a K x N B operand (stored N x K when
+   * transB) if t's data is marked for bf16 (packed now if this layout is new), else null. Null too
+   * when prepacking is off or past the budget (the caller then computes in f32).
+   */
+  bf16(nat: NativeBinding, t: TensorInfo, K: number, N: number, transB: boolean): ArrayBuffer|null {
+    if (K < 1 || N < 1 || !this.bf16Marks.has(t.dataId)) return null;
+    const layout = `bf16:${K}x${N}:${transB ? 't' : 'n'}`;
+    return this.use(t, layout, true, () => ({
+      format: 'bf16',
+      bytes: 128 + Math.ceil(N / 32) * 32 * Math.ceil(K / 2) * 4,  // bf16Pack's byteLength
+      stalePrefix: layout,  // one layout at every ISA level
+      pack: (values) => ({handle: nat.bf16Pack(asF32(values), K, N, transB), release: () => {}}),
+    })) as ArrayBuffer | null;
   }
 
   /**
@@ -155,6 +202,7 @@ export class WeightCache {
 
   /** Frees every entry of a dataId (its data was disposed or rewritten). */
   release(dataId: DataId): void {
+    this.bf16Marks.delete(dataId);
     const m = this.entries.get(dataId);
     if (m == null) return;
     for (const l of [...m.keys()]) this.drop(dataId, l);
@@ -162,11 +210,21 @@ export class WeightCache {
 
   clear(): void {
     for (const id of [...this.entries.keys()]) this.release(id);
+    this.bf16Marks.clear();
   }
 
   stats(): PrepackStats {
+    let bf16Count = 0, bf16Bytes = 0;
+    for (const m of this.entries.values()) {
+      for (const e of m.values()) {
+        if (e.format === 'bf16') {
+          ++bf16Count;
+          bf16Bytes += e.bytes;
+        }
+      }
+    }
     return {count: this.count, bytes: this.bytes, hits: this.hits, packs: this.packs, skipped: this.skipped,
-            budgetBytes: this.budgetBytes};
+            budgetBytes: this.budgetBytes, bf16Count, bf16Bytes, bf16Weights: this.bf16Marks.size};
   }
 
   private drop(dataId: DataId, layout: string): void {
@@ -201,23 +259,48 @@ function afterburnerCache(): {cache: WeightCache, backend: MathBackendCPU}|null 
 export function prepackWeight(t: TensorInfo, kind: WeightKind): boolean {
   const c = afterburnerCache();
   if (c == null || native == null || t.dtype !== 'float32' || !c.backend.data.has(t.dataId)) return false;
-  const s = t.shape, r = s.length;
-  let K: number, N: number;
-  if (kind === 'conv2d') {
-    if (r !== 4) throw new Error(`prepackWeight: a conv2d filter is [fH, fW, inC, outC], got [${s}]`);
-    K = s[0] * s[1] * s[2];
-    N = s[3];
-  } else {
-    if (r < 2 || s.slice(0, r - 2).some((d) => d !== 1)) {
-      throw new Error(`prepackWeight: a matmul weight is one matrix (leading dims of 1), got [${s}]`);
-    }
-    [K, N] = kind === 'matmul' ? [s[r - 2], s[r - 1]] : [s[r - 1], s[r - 2]];
-  }
+  const [K, N] = weightKN('prepackWeight', t, kind);
+  if (c.cache.isBf16(t)) return false;  // computed in bf16: an f32 packed form would go unused
   return c.cache.f32(native, t, K, N, kind === 'matmulT', true) != null;
+}
+
+/** The K x N GEMM operand a weight of `kind` is. */
+function weightKN(fn: string, t: TensorInfo, kind: WeightKind): [number, number] {
+  const s = t.shape, r = s.length;
+  if (kind === 'conv2d') {
+    if (r !== 4) throw new Error(`${fn}: a conv2d filter is [fH, fW, inC, outC], got [${s}]`);
+    return [s[0] * s[1] * s[2], s[3]];
+  }
+  if (kind !== 'matmul' && kind !== 'matmulT') throw new Error(`${fn}: unknown weight kind '${kind}'`);
+  if (r < 2 || s.slice(0, r - 2).some((d) => d !== 1)) {
+    throw new Error(`${fn}: a matmul weight is one matrix (leading dims of 1), got [${s}]`);
+  }
+  return kind === 'matmul' ? [s[r - 2], s[r - 1]] : [s[r - 1], s[r - 2]];
+}
+
+/**
+ * Marks a weight bf16 (internal API, for ab.optimize({dtype: 'bfloat16'})): packs it now with
+ * bf16Pack for the way it will be used (kinds as prepackWeight's), and from then on every
+ * matmul using it as B and every conv2d using it as the filter computes with the bf16 GEMM
+ * (operands rounded to bf16, f32 accumulation; the tensor itself stays float32 and unchanged).
+ * Returns whether it is now bf16 (false: not float32 on the afterburner backend, no addon, empty,
+ * or past the prepack budget — then it stays f32).
+ */
+export function toBf16Weight(t: TensorInfo, kind: WeightKind): boolean {
+  const c = afterburnerCache();
+  if (c == null || native == null || t.dtype !== 'float32' || !c.backend.data.has(t.dataId)) return false;
+  const [K, N] = weightKN('toBf16Weight', t, kind);
+  if (K < 1 || N < 1) return false;
+  const was = c.cache.isBf16(t);
+  c.cache.markBf16(t, true);
+  if (c.cache.bf16(native, t, K, N, kind === 'matmulT') != null) return true;
+  if (!was) c.cache.markBf16(t, false);
+  return false;
 }
 
 /** Packed-weight statistics of the afterburner backend (zeros when it is not created). */
 export function prepackStats(): PrepackStats {
   const c = afterburnerCache();
-  return c ? c.cache.stats() : {count: 0, bytes: 0, hits: 0, packs: 0, skipped: 0, budgetBytes: defaultBudget()};
+  return c ? c.cache.stats() : {count: 0, bytes: 0, hits: 0, packs: 0, skipped: 0, budgetBytes: defaultBudget(), bf16Count: 0, bf16Bytes: 0,
+                 bf16Weights: 0};
 }

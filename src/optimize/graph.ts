@@ -541,7 +541,17 @@ function collectWeights(ex: ExecutorLike): WeightRef[] {
     if (t == null) continue;
     const kind = spec.kind === 'conv' ? 'conv2d' : spec.kind === 'depthwise' ? 'depthwiseConv2d' :
         n.attrParams.transposeB?.value ? 'matmulT' : 'matmul';
-    out.push({name: n.name, kind, shape: t.shape.slice(), tensor: t});
+    // bf16 marks data: give the optimized model's weight data of its own (copies share it with the original)
+    const own = (): Tensor => {
+      const cur = ex.weightMap[w.name]?.[0];
+      if (cur !== t) return cur;  // replaced already (a weight feeding several nodes)
+      const c = makeTensor(t.dataSync().slice(), t.shape, t.dtype);
+      ex.weightMap[w.name] = [c];
+      ex.weightMap = ex.weightMap;  // the setter recomputes the weight ids
+      t.dispose();
+      return c;
+    };
+    out.push({name: n.name, kind, shape: t.shape.slice(), tensor: t, own});
   }
   return out;
 }

@@ -5,6 +5,16 @@
 import {isGraphModel, optimizeGraphModel} from './graph';
 import {isLayersModel, optimizeLayersModel} from './layers';
 import {emptyReport, OptimizationReport, OptimizeOptions, resolveOptions} from './types';
+import {prepackWeight, toBf16Weight} from '../backend/weight-cache';
+import {native} from '../binding';
+import {setWeightPasses} from './weights';
+
+// The weight passes of this build: f32 prepacking and bf16 weights, from the weight cache (a
+// depthwise filter is neither: its kernel reads the filter as it is).
+if (native != null) setWeightPasses({
+  prepack: (t, kind) => kind !== 'depthwiseConv2d' && prepackWeight(t, kind),
+  bf16: (t, kind) => kind !== 'depthwiseConv2d' && toBf16Weight(t, kind),
+});
 
 export type {LeftAlone, OptimizationReport, OptimizeOptions, WeightCandidate} from './types';
 

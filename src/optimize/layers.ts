@@ -464,7 +464,17 @@ function collectWeights(model: LayersModelLike): WeightRef[] {
       else if (cls === 'SeparableConv2D' && role === 'pointwise_kernel') kind = 'conv2d';
       else if ((cls === 'DepthwiseConv2D' || cls === 'SeparableConv2D') && role === 'depthwise_kernel') kind = 'depthwiseConv2d';
       else if (cls === 'Dense' && role === 'kernel') kind = 'matmul';
-      if (kind) out.push({name: layer.name, kind, shape: v.shape.slice(), tensor: v.read()});
+      if (kind) {
+        const val = v.read();
+        // bf16 marks data: give the optimized model's variable data of its own (the copy shares it with the original)
+        const own = (): Tensor => {
+          const c = makeTensor(val.dataSync().slice(), val.shape, val.dtype);
+          (val as unknown as {assign(t: Tensor): void}).assign(c);
+          c.dispose();
+          return val;
+        };
+        out.push({name: layer.name, kind, shape: v.shape.slice(), tensor: val, own});
+      }
     }
   }
   return out;

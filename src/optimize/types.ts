@@ -72,13 +72,13 @@ export interface OptimizationReport {
   padsFused: number;
   /** Dropout-like layers / Identity nodes removed. */
   dropoutsRemoved: number;
-  /** Weights converted to the prepacked layout (0 while this build has no prepacking). */
+  /** Weights packed (f32) into the native kernels' blocked layout now (bf16 ones are not counted here). */
   weightsPacked: number;
-  /** 'applied', 'disabled' (option off) or why not ('unavailable in this build'). */
+  /** 'applied', 'disabled' (option off), or 'unavailable: the native addon is not loaded' (no native addon passes). */
   prepack: string;
-  /** Weights converted to bfloat16 (0 while this build has no bf16 GEMM). */
+  /** Weights marked bfloat16 (bf16 packed; their matmuls/convs run the bf16 GEMM); depthwise filters stay f32. */
   weightsBf16: number;
-  /** 'not requested', 'applied', or why not ('unavailable in this build'). */
+  /** 'not requested', 'applied', or why not ('unavailable: the native addon is not loaded'). */
   bf16: string;
   /** The conv filters and dense kernels that prepacking / bf16 apply to (one call per weight). */
   weightCandidates: WeightCandidate[];
@@ -145,9 +145,9 @@ export function emptyReport(modelType: OptimizationReport['modelType'], options:
     padsFused: 0,
     dropoutsRemoved: 0,
     weightsPacked: 0,
-    prepack: options.weightsPrepack ? 'unavailable in this build' : 'disabled',
+    prepack: options.weightsPrepack ? 'unavailable: the native addon is not loaded' : 'disabled',
     weightsBf16: 0,
-    bf16: options.dtype === 'bfloat16' ? 'unavailable in this build' : 'not requested',
+    bf16: options.dtype === 'bfloat16' ? 'unavailable: the native addon is not loaded' : 'not requested',
     weightCandidates: [],
     leftAlone: [],
     cpuFallback: [],

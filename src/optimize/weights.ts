@@ -2,11 +2,10 @@
 // Weight passes of ab.optimize(): prepacking and bfloat16. Both work one weight at a time, on the
 // conv filters and dense/matmul kernels that the model rewrites collect (WeightRef).
 //
-// Wiring point: this build has neither a prepacking cache nor a bf16 GEMM, so both passes are null
-// and the report says 'unavailable in this build'. To wire one in, call setWeightPasses() once (at
-// import) with a function that converts (or registers) one weight and returns whether it did, e.g.
-//   setWeightPasses({prepack: (t, kind) => kind !== 'depthwiseConv2d' && prepackWeight(t, kind)})
-// (the kinds 'conv2d' | 'matmul' | 'matmulT' are those of the weight cache's prepackWeight).
+// Wiring: setWeightPasses() is called once at import (src/optimize/index.ts) with the weight
+// cache's passes (prepackWeight, toBf16Weight). With dtype 'bfloat16' the bf16 pass runs first and
+// prepacking then takes the weights it did not convert. Depthwise filters stay float32 (no bf16
+// depthwise kernel, and their kernel reads the filter as it is) and are listed in leftAlone.
 import type {Tensor} from '@tensorflow/tfjs-core';
 
 import type {OptimizationReport, ResolvedOptions, WeightCandidate} from './types';
@@ -14,6 +13,12 @@ import type {OptimizationReport, ResolvedOptions, WeightCandidate} from './types
 export interface WeightRef extends WeightCandidate {
   /** The weight tensor exactly as the kernel receives it (a Variable for LayersModel). */
   tensor: Tensor;
+  /**
+   * Gives the model's weight data of its own (a copy, where optimize() made a model that shares
+   * it with the original) and returns the tensor the kernel now receives. Used before marking a
+   * weight bf16, which is a property of its data.
+   */
+  own?: () => Tensor;
 }
 
 export type WeightPass = (tensor: Tensor, kind: WeightCandidate['kind']) => boolean;
@@ -32,22 +37,47 @@ export function setWeightPasses(passes: {prepack?: WeightPass|null; bf16?: Weigh
 /** Runs the weight passes the options ask for over `weights` and records the outcome in `report`. */
 export function applyWeightPasses(weights: WeightRef[], options: ResolvedOptions, report: OptimizationReport): void {
   report.weightCandidates = weights.map(({name, kind, shape}) => ({name, kind, shape}));
-  if (options.weightsPrepack) {
-    if (PREPACK == null) {
-      report.prepack = 'unavailable in this build';
-    } else {
-      const pass = PREPACK;
-      for (const w of weights) if (pass(w.tensor, w.kind)) report.weightsPacked++;
-      report.prepack = 'applied';
-    }
-  }
+  const current = weights.map((w) => w.tensor);  // the tensor each weight is after the passes
+  const isBf16 = weights.map(() => false);
   if (options.dtype === 'bfloat16') {
     if (TO_BF16 == null) {
-      report.bf16 = 'unavailable in this build';
+      report.bf16 = 'unavailable: the native addon is not loaded';
     } else {
       const pass = TO_BF16;
-      for (const w of weights) if (pass(w.tensor, w.kind)) report.weightsBf16++;
+      const owned = new Map<unknown, Tensor>();  // original dataId -> the tensor with data of its own
+      weights.forEach((w, i) => {
+        if (w.kind === 'depthwiseConv2d') {
+          report.leftAlone.push({name: w.name, op: 'depthwise filter',
+                                 reason: 'bf16: stays float32 (there is no bf16 depthwise kernel)'});
+          return;
+        }
+        const id = (w.tensor as unknown as {dataId: unknown}).dataId;
+        let t = owned.get(id);
+        if (t == null) {
+          t = !options.inplace && w.own ? w.own() : w.tensor;
+          owned.set(id, t);
+        }
+        current[i] = t;
+        if (pass(t, w.kind)) {
+          isBf16[i] = true;
+          report.weightsBf16++;
+        } else {
+          report.leftAlone.push({name: w.name, op: `${w.kind} weight`,
+                                 reason: 'bf16: not converted (not float32 on the afterburner backend, or past the prepack budget)'});
+        }
+      });
       report.bf16 = 'applied';
+    }
+  }
+  if (options.weightsPrepack) {
+    if (PREPACK == null) {
+      report.prepack = 'unavailable: the native addon is not loaded';
+    } else {
+      const pass = PREPACK;
+      weights.forEach((w, i) => {
+        if (!isBf16[i] && pass(current[i], w.kind)) report.weightsPacked++;
+      });
+      report.prepack = 'applied';
     }
   }
 }

@@ -36,13 +36,20 @@ export function runConv2D(
   const out = newOutput(sizeOf(c.outShape));
   // The filter is the GEMM's K x N B operand: prepacked when used again.
   const K = c.filterHeight * c.filterWidth * c.inChannels, M = c.batchSize * c.outHeight * c.outWidth;
+  const dims = [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels,
+                c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
+                c.padInfo.top, c.padInfo.left];
+  // A filter marked bf16 (toBf16Weight): the bf16 GEMM path.
+  const wc = K > 0 && c.outChannels > 0 ? weightCacheOf(backend) : null;
+  const bf = wc ? wc.bf16(nat, filter, K, c.outChannels, false) : null;
+  if (bf) {
+    nat.conv2dBf16(f32(backend, x), bf, out, dims, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
+    return output(backend, c.outShape.slice(), out);
+  }
   const cache = M > 1 && c.outChannels > 1 && K > 0 ? weightCacheOf(backend) : null;
   const packed = cache ? cache.f32(nat, filter, K, c.outChannels, false) : null;
   nat.conv2d(
-      f32(backend, x), f32(backend, filter), out,
-      [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels, c.filterHeight,
-       c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left],
-      ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode, packed);
+      f32(backend, x), f32(backend, filter), out, dims, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode, packed);
   return output(backend, c.outShape.slice(), out);
 }
 

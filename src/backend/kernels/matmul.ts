@@ -6,6 +6,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import type {NativeBinding} from '../../binding';
 import {f32, newOutput, output, sizeOf} from '../kernel-utils';
 import {weightCacheOf} from '../weight-cache';
+import {Operand} from '../../op-codes';
 import type {Epilogue} from './fused';
 
 /** Output batch i -> operand batch index, for numpy broadcasting of the batch dims. */
@@ -56,6 +57,13 @@ export function runMatMul(
   const s = matmulShape(a, b, transA, transB);
   const batchShape = s.outShape.slice(0, -2);
   const out = newOutput(s.batch * s.M * s.N);
+  // A weight marked bf16 (toBf16Weight) as the one B matrix: the bf16 GEMM, at any M.
+  const wc = s.K > 0 && s.N > 0 && sizeOf(b.shape.slice(0, -2)) === 1 ? weightCacheOf(backend) : null;
+  const bf = wc ? wc.bf16(nat, b, s.K, s.N, transB) : null;
+  if (bf) {
+    runBf16(nat, f32(backend, a), bf, out, s, transA, ep);
+    return output(backend, s.outShape, out);
+  }
   // A weight used again (one B matrix for every batch, a GEMM on the blocked path) is prepacked.
   const cache = s.M > 1 && s.N > 1 && s.K > 0 && sizeOf(b.shape.slice(0, -2)) === 1 ? weightCacheOf(backend) : null;
   const packed = cache ? cache.f32(nat, b, s.K, s.N, transB) : null;
@@ -64,4 +72,20 @@ export function runMatMul(
       batchIndexMap(a.shape.slice(0, -2), batchShape), batchIndexMap(b.shape.slice(0, -2), batchShape),
       ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode, packed);
   return output(backend, s.outShape, out);
+}
+
+/** out = epilogue(op(a) x B) with B packed bf16 (one matrix for every batch; a's batch is out's). */
+function runBf16(nat: NativeBinding, a: Float32Array, packed: ArrayBuffer, out: Float32Array, s: MatMulShape,
+                 transA: boolean, ep: Epilogue): void {
+  const {M, N, K, batch} = s;
+  if (batch === 1 || (!transA && ep.biasMode !== Operand.matrix && ep.slopeMode !== Operand.matrix)) {
+    // the batches of a (not transposed) are one (batch * M) x K matrix
+    nat.bf16Gemm(a, packed, out, batch * M, N, K, transA, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
+    return;
+  }
+  for (let i = 0; i < batch; ++i) {
+    nat.bf16Gemm(
+        a.subarray(i * M * K, (i + 1) * M * K), packed, out.subarray(i * M * N, (i + 1) * M * N), M, N, K, transA,
+        ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
+  }
 }

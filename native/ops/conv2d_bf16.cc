@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "ops/conv2d_bf16.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "gemm/gemm_bf16.h"
+#include "ops/op_codes.h"
+#include "runtime/thread_pool.h"
+
+namespace ab {
+namespace {
+
+// Rows of im2col per chunk: about 4 MiB of f32 rows (they are read once more, by the GEMM's A
+// packing, while still in L2/L3), but at least 512 rows so each GEMM threads well.
+int64_t chunk_rows(int64_t K, int64_t M) {
+  int64_t r = (int64_t{4} << 20) / (4 * (K > 0 ? K : 1));
+  if (r < 512) r = 512;
+  return r < M ? r : M;
+}
+
+// im2col rows [m0, m1) (m = (b * out_h + oh) * out_w + ow) into dst[(m - m0) * K + (fh * f_w + fw) * in_c + c].
+void im2col_rows(const float* x, const Conv2DParams& p, int64_t m0, int64_t m1, float* dst) {
+  const int64_t K = p.f_h * p.f_w * p.in_c;
+  const size_t run = static_cast<size_t>(p.in_c) * sizeof(float);
+  for (int64_t m = m0; m < m1; ++m) {
+    const int64_t ow = m % p.out_w, t = m / p.out_w, oh = t % p.out_h, b = t / p.out_h;
+    float* row = dst + (m - m0) * K;
+    for (int64_t fh = 0; fh < p.f_h; ++fh) {
+      const int64_t ih = oh * p.stride_h - p.pad_top + fh * p.dil_h;
+      for (int64_t fw = 0; fw < p.f_w; ++fw) {
+        const int64_t iw = ow * p.stride_w - p.pad_left + fw * p.dil_w;
+        float* d = row + (fh * p.f_w + fw) * p.in_c;
+        if (ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w) std::memset(d, 0, run);
+        else std::memcpy(d, x + ((b * p.in_h + ih) * p.in_w + iw) * p.in_c, run);
+      }
+    }
+  }
+}
+
+struct GenCtx {
+  const float* x;
+  const Conv2DParams* p;
+};
+
+thread_local std::vector<float> t_cols_bf16;
+
+// Implicit im2col for gemm_bf16_gen_a: rows [m0, m0 + r), columns [k0, k0 + kc) of im2col(x) into
+// dst (r x kc), one channel run of a tap at a time (taps outside the input read zeros).
+void gen_rows(const void* ctx, int64_t m0, int64_t r, int64_t k0, int64_t kc, float* dst) {
+  const GenCtx& g = *static_cast<const GenCtx*>(ctx);
+  const Conv2DParams& p = *g.p;
+  const int64_t C = p.in_c, kend = k0 + kc;
+  int64_t ow = m0 % p.out_w, t = m0 / p.out_w, oh = t % p.out_h, b = t / p.out_h;
+  for (int64_t i = 0; i < r; ++i) {
+    const float* img = g.x + b * p.in_h * p.in_w * C;
+    float* row = dst + i * kc;
+    for (int64_t k = k0; k < kend;) {
+      const int64_t tap = k / C, c = k - tap * C, fh = tap / p.f_w, fw = tap - fh * p.f_w;
+      const int64_t len = C - c < kend - k ? C - c : kend - k;
+      const int64_t ih = oh * p.stride_h - p.pad_top + fh * p.dil_h, iw = ow * p.stride_w - p.pad_left + fw * p.dil_w;
+      float* d = row + (k - k0);
+      if (ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w) std::memset(d, 0, static_cast<size_t>(len) * sizeof(float));
+      else std::memcpy(d, img + (ih * p.in_w + iw) * C + c, static_cast<size_t>(len) * sizeof(float));
+      k += len;
+    }
+    if (++ow == p.out_w) {
+      ow = 0;
+      if (++oh == p.out_h) {
+        oh = 0;
+        ++b;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const Conv2DParams& p,
+                      const gemm::Epilogue* ep) {
+  const int64_t M = p.batch * p.out_h * p.out_w, N = p.out_c, K = p.f_h * p.f_w * p.in_c;
+  if (M == 0 || N == 0) return;
+  const bool pointwise = p.f_h == 1 && p.f_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
+                         p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
+  if (K == 0 || pointwise) {
+    gemm::gemm_bf16(false, M, N, K, x, K > 0 ? K : 1, packed_w, y, N, ep);
+    return;
+  }
+  const char* mode = std::getenv("AFTERBURNER_CONV");  // "im2col": the explicit path (same bits; for comparisons)
+  if (!mode || std::strcmp(mode, "im2col") != 0) {
+    const GenCtx ctx{x, &p};
+    gemm::gemm_bf16_gen_a(&gen_rows, &ctx, M, N, K, packed_w, y, N, ep);
+    return;
+  }
+  const int64_t R = chunk_rows(K, M);
+  if (t_cols_bf16.size() < static_cast<size_t>(R * K)) t_cols_bf16.resize(static_cast<size_t>(R * K));
+  float* cols = t_cols_bf16.data();
+  for (int64_t m0 = 0; m0 < M; m0 += R) {
+    const int64_t m1 = m0 + R < M ? m0 + R : M;
+    parallel_for(m1 - m0, 64, [&](int64_t b, int64_t e) { im2col_rows(x, p, m0 + b, m0 + e, cols + b * K); });
+    gemm::Epilogue chunk_ep;
+    const gemm::Epilogue* e = ep;
+    if (ep) {  // matrix-mode operands are indexed by output row: shift them to the chunk
+      chunk_ep = *ep;
+      if (ep->bias_mode == kOperandMatrix) chunk_ep.bias += m0 * (ep->bias_ld ? ep->bias_ld : N);
+      if (ep->slope_mode == kOperandMatrix) chunk_ep.slope += m0 * (ep->slope_ld ? ep->slope_ld : N);
+      e = &chunk_ep;
+    }
+    gemm::gemm_bf16(false, m1 - m0, N, K, cols, K, packed_w, y + m0 * N, N, e);
+  }
+}
+
+}  // namespace ab
