@@ -35,14 +35,23 @@ async function loadHuman(name) {
 const us = (s) => (s * 1e6).toFixed(s < 1e-3 ? 1 : 0);
 const rows = [];
 
+/** Eager's peak bytes of tensors made during one call (tf.profile: engine-tracked, above what existed before). */
+async function eagerPeak(eager) {
+  const before = tf.memory().numBytes;
+  const p = await tf.profile(() => { tf.dispose(eager()); });
+  return p.peakBytes - before;
+}
+
 async function compare(name, eager, compiled, c) {
   const te = await measure(() => tf.tidy(() => { eager(); }), {minTime: 1});
   const tc = await measure(() => tf.tidy(() => { compiled(); }), {minTime: 1});
   const s = c.summary();
+  const ep = await eagerPeak(eager);
+  const mib = (b) => (b / 2 ** 20).toFixed(2);
   rows.push({name, eager: te.median, compiled: tc.median, nodes: s.nodes, peak: s.peakBytes, rewrites: s.rewrites});
   console.log(`${name.padEnd(20)} eager ${us(te.median).padStart(8)} us  compiled ${us(tc.median).padStart(8)} us  ` +
-              `${(te.median / tc.median).toFixed(2)}x  nodes ${s.nodes}  peak ${(s.peakBytes / 2 ** 20).toFixed(2)} MiB  ` +
-              `${JSON.stringify(s.rewrites)}`);
+              `${(te.median / tc.median).toFixed(2)}x  nodes ${s.nodes}  memory: eager peak ${mib(ep)} MiB, ` +
+              `compiled arena ${mib(s.arenaBytes)} MiB + outputs  ${JSON.stringify(s.rewrites)}`);
 }
 
 console.log(`afterburner ${ab.version}, isa ${ab.isa.current()}, threads ${ab.getNumThreads()}, ${new Date().toISOString()}`);
