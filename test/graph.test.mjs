@@ -540,3 +540,19 @@ test('compile: a GraphModel with control flow is refused by execute() and runs u
   c.dispose();
   model.dispose();
 });
+
+test('a compiled function called inside a traced one is traced through (its kernels become nodes)', () => {
+  const w = tf.tensor2d([[1, -1], [2, 0.5]]);
+  const inner = ab.compile((x) => tf.relu(tf.matMul(x, w)));
+  const outer = (x) => tf.sigmoid(inner(x));
+  const x = tf.tensor2d([[1, 2], [-3, 4]]);
+  inner(x).dispose();  // the inner plan exists before the outer trace
+  const c = ab.compile(outer, {validate: true});
+  allClose(c(x), outer(x), 0, 'nested');
+  const x2 = tf.tensor2d([[5, -6], [7, 8]]);
+  allClose(c(x2), outer(x2), 0, 'nested, another input (not baked in as a constant)');
+  assert.ok(c.summary().nodes >= 2, c.print());
+  tf.dispose([w, x, x2]);
+  c.dispose();
+  inner.dispose();
+});
