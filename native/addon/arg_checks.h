@@ -6,9 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "gemm/gemm.h"
 #include "napi_util.h"
+#include "ops/conv2d.h"
 #include "ops/op_codes.h"
 
 namespace ab::napi {
@@ -25,6 +27,54 @@ inline bool overlaps(const float* p, size_t np, const float* q, size_t nq) {
   if (!p || !q || np == 0 || nq == 0) return false;
   const uintptr_t a = reinterpret_cast<uintptr_t>(p), b = reinterpret_cast<uintptr_t>(q);
   return a < b + nq * sizeof(float) && b < a + np * sizeof(float);
+}
+
+// Whether `out` shares memory with the epilogue operands the call reads: bias unless its mode is
+// none, slope when act is prelu.
+inline bool overlaps_epilogue(const float* out, size_t nout, int bias_mode, const float* bias, size_t nbias, int act,
+                              const float* slope, size_t nslope) {
+  return (bias_mode != kOperandNone && overlaps(out, nout, bias, nbias)) ||
+         (act == kActPrelu && overlaps(out, nout, slope, nslope));
+}
+
+// Argument `name` holds n elements and needs `need` (`what` says how it is counted, e.g. "M*K").
+// Throws (and returns false) when it is too short.
+inline bool check_length(napi_env env, const std::string& fn, const char* name, size_t n, int64_t need,
+                         const char* what) {
+  if (static_cast<int64_t>(n) >= need) return true;
+  return throw_range_error(env, fn + "'" + name + "' has " + str(static_cast<int64_t>(n)) + " elements, needs " + what +
+                                    " = " + str(need));
+}
+
+// Reads `dims` (argument i) and checks it: exactly `count` integers, the first count - 2 in
+// [0, 2^31), the last two (the pads) in (-2^31, 2^31). Throws and returns false otherwise.
+inline bool read_dims(Args& a, size_t i, const std::string& fn, size_t count, std::vector<int64_t>* d) {
+  if (!a.i64_list(i, "dims", d)) return false;
+  if (d->size() != count)
+    return throw_range_error(a.env, fn + "'dims' must hold " + str(static_cast<int64_t>(count)) + " integers, got " +
+                                        str(static_cast<int64_t>(d->size())));
+  for (size_t j = 0; j + 2 < count; ++j)
+    if ((*d)[j] < 0 || (*d)[j] > INT32_MAX)
+      return throw_range_error(a.env, fn + "dims[" + str(static_cast<int64_t>(j)) + "] must be in [0, 2^31), got " + str((*d)[j]));
+  for (size_t j = count - 2; j < count; ++j)
+    if ((*d)[j] < -INT32_MAX || (*d)[j] > INT32_MAX) return throw_range_error(a.env, fn + "pads are out of range");
+  return true;
+}
+
+// conv2d's 15 dims (checked by read_dims) as Conv2DParams, with the element counts of x (*xn) and
+// of the output (*MN), and im2col's K = f_h * f_w * in_c. Throws (and returns false) when a stride
+// or dilation is < 1 or a size overflows.
+inline bool conv2d_geometry(napi_env env, const std::string& fn, const std::vector<int64_t>& d, Conv2DParams* p,
+                            int64_t* xn, int64_t* K, int64_t* MN) {
+  *p = Conv2DParams{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
+  if (p->stride_h < 1 || p->stride_w < 1 || p->dil_h < 1 || p->dil_w < 1)
+    return throw_range_error(env, fn + "strides and dilations must be >= 1");
+  int64_t M;
+  if (!mul_checked(p->batch, p->in_h, xn) || !mul_checked(*xn, p->in_w, xn) || !mul_checked(*xn, p->in_c, xn) ||
+      !mul_checked(p->f_h, p->f_w, K) || !mul_checked(*K, p->in_c, K) || !mul_checked(p->batch, p->out_h, &M) ||
+      !mul_checked(M, p->out_w, &M) || !mul_checked(M, p->out_c, MN))
+    return throw_range_error(env, fn + "sizes overflow");
+  return true;
 }
 
 // An epilogue operand (bias, prelu slope) given with its EpilogueOperand mode, for an output of

@@ -96,10 +96,7 @@ napi_value pack_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nb) < K * N) {
-    napi::throw_range_error(env, fn + "'b' has " + s(static_cast<int64_t>(nb)) + " elements, needs K*N = " + s(K * N));
-    return nullptr;
-  }
+  if (!napi::check_length(env, fn, "b", nb, K * N, "K*N")) return nullptr;
   const size_t words = static_cast<size_t>(gemm::bf16_packed_words(K, N));
   const size_t bytes = 2 * kHeader + words * 4;
   void* mem = nullptr;
@@ -149,21 +146,14 @@ napi_value gemm_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(na) < MK) {
-    napi::throw_range_error(env, fn + "'a' has " + s(static_cast<int64_t>(na)) + " elements, needs M*K = " + s(MK));
+  if (!napi::check_length(env, fn, "a", na, MK, "M*K") || !napi::check_length(env, fn, "out", nc, MN, "M*N"))
     return nullptr;
-  }
-  if (static_cast<int64_t>(nc) < MN) {
-    napi::throw_range_error(env, fn + "'out' has " + s(static_cast<int64_t>(nc)) + " elements, needs M*N = " + s(MN));
-    return nullptr;
-  }
   gemm::Epilogue ep;
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, N, MN, &ep))
     return nullptr;
   const float* pk = reinterpret_cast<const float*>(bp.base);
   if (MN > 0 && (overlaps(pc, nc, pa, na) || overlaps(pc, nc, pk, bp.bytes / 4) ||
-                 (bias_mode != kOperandNone && overlaps(pc, nc, pbias, nbias)) ||
-                 (act == kActPrelu && overlaps(pc, nc, pslope, nslope)))) {
+                 napi::overlaps_epilogue(pc, nc, bias_mode, pbias, nbias, act, pslope, nslope))) {
     napi::throw_range_error(env, fn + "'out' must not share memory with a, packed, bias or slope");
     return nullptr;
   }
@@ -186,33 +176,15 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   int32_t bias_mode, act, slope_mode;
   double alpha;
   const std::string fn = "conv2dBf16: ";
-  if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(2, "out", &py, &ny) || !a.i64_list(3, "dims", &d)) return nullptr;
-  if (d.size() != 15) {
-    napi::throw_range_error(env, fn + "'dims' must hold 15 integers, got " + s(static_cast<int64_t>(d.size())));
+  if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(2, "out", &py, &ny) || !napi::read_dims(a, 3, fn, 15, &d))
     return nullptr;
-  }
-  for (size_t i = 0; i < 13; ++i) {
-    if (d[i] < 0 || d[i] > INT32_MAX) {
-      napi::throw_range_error(env, fn + "dims[" + s(static_cast<int64_t>(i)) + "] must be in [0, 2^31), got " + s(d[i]));
-      return nullptr;
-    }
-  }
-  if (d[13] < -INT32_MAX || d[13] > INT32_MAX || d[14] < -INT32_MAX || d[14] > INT32_MAX) {
-    napi::throw_range_error(env, fn + "pads are out of range");
-    return nullptr;
-  }
   if (!a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "biasMode", &bias_mode) || !a.i32(6, "act", &act) ||
       !a.f64(7, "alpha", &alpha) || !a.f32_or_null(8, "slope", &pslope, &nslope) || !a.i32(9, "slopeMode", &slope_mode))
     return nullptr;
-  Conv2DParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
-  if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1) {
-    napi::throw_range_error(env, fn + "strides and dilations must be >= 1");
-    return nullptr;
-  }
-  int64_t xin, K, M, MN;
-  if (!mul_checked(p.batch, p.in_h, &xin) || !mul_checked(xin, p.in_w, &xin) || !mul_checked(xin, p.in_c, &xin) ||
-      !mul_checked(p.f_h, p.f_w, &K) || !mul_checked(K, p.in_c, &K) || !mul_checked(p.batch, p.out_h, &M) ||
-      !mul_checked(M, p.out_w, &M) || !mul_checked(M, p.out_c, &MN) || K > INT32_MAX) {
+  Conv2DParams p;
+  int64_t xin, K, MN;
+  if (!napi::conv2d_geometry(env, fn, d, &p, &xin, &K, &MN)) return nullptr;
+  if (K > INT32_MAX) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
@@ -228,8 +200,7 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   const float* pk = reinterpret_cast<const float*>(bp.base);
   if (MN > 0 && (overlaps(py, ny, px, nx) || overlaps(py, ny, pk, bp.bytes / 4) ||
-                 (bias_mode != kOperandNone && overlaps(py, ny, pbias, nbias)) ||
-                 (act == kActPrelu && overlaps(py, ny, pslope, nslope)))) {
+                 napi::overlaps_epilogue(py, ny, bias_mode, pbias, nbias, act, pslope, nslope))) {
     napi::throw_range_error(env, fn + "'out' must not share memory with x, packed, bias or slope");
     return nullptr;
   }

@@ -22,14 +22,7 @@ std::string s(int64_t v) { return napi::str(v); }
 // returns false on a bad value.
 bool read_params(Args& a, const std::string& fn, ConvTransposeParams* p, int64_t* xn, int64_t* dyn, int64_t* wn) {
   std::vector<int64_t> d;
-  if (!a.i64_list(3, "dims", &d)) return false;
-  if (d.size() != 13)
-    return napi::throw_range_error(a.env, fn + "'dims' must hold 13 integers, got " + s(static_cast<int64_t>(d.size())));
-  for (size_t i = 0; i < 11; ++i)
-    if (d[i] < 0 || d[i] > INT32_MAX)
-      return napi::throw_range_error(a.env, fn + "dims[" + s(static_cast<int64_t>(i)) + "] must be in [0, 2^31), got " + s(d[i]));
-  if (d[11] < -INT32_MAX || d[11] > INT32_MAX || d[12] < -INT32_MAX || d[12] > INT32_MAX)
-    return napi::throw_range_error(a.env, fn + "pads are out of range");
+  if (!napi::read_dims(a, 3, fn, 13, &d)) return false;
   *p = ConvTransposeParams{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12]};
   if (p->stride_h < 1 || p->stride_w < 1) return napi::throw_range_error(a.env, fn + "strides must be >= 1");
   if (!mul_checked(p->batch, p->in_h, xn) || !mul_checked(*xn, p->in_w, xn) || !mul_checked(*xn, p->in_c, xn) ||

@@ -98,10 +98,7 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nc) < total_out) {
-    napi::throw_range_error(env, fn + "'out' has " + s(static_cast<int64_t>(nc)) + " elements, needs batch*M*N = " + s(total_out));
-    return nullptr;
-  }
+  if (!napi::check_length(env, fn, "out", nc, total_out, "batch*M*N")) return nullptr;
   int64_t stride_a, stride_b;
   if (!batch_map(env, "a", "aBatchIdx", na, MK, batch, ia, nia, &stride_a) ||
       !batch_map(env, "b", "bBatchIdx", nb, KN, batch, ib, nib, &stride_b))
@@ -116,8 +113,7 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, N, MN, &ep))
     return nullptr;
   if (total_out > 0 && (overlaps(pc, nc, pa, na) || overlaps(pc, nc, pb, nb) ||
-                        (bias_mode != kOperandNone && overlaps(pc, nc, pbias, nbias)) ||
-                        (act == kActPrelu && overlaps(pc, nc, pslope, nslope)))) {
+                        napi::overlaps_epilogue(pc, nc, bias_mode, pbias, nbias, act, pslope, nslope))) {
     napi::throw_range_error(env, fn + "'out' must not share memory with a, b, bias or slope");
     return nullptr;
   }
