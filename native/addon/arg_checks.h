@@ -5,13 +5,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <vector>
 
+#include "dispatch/isa.h"
 #include "gemm/gemm.h"
 #include "napi_util.h"
 #include "ops/conv2d.h"
 #include "ops/op_codes.h"
+#include "runtime/memory.h"
 
 namespace ab::napi {
 
@@ -118,6 +121,40 @@ inline bool read_epilogue(napi_env env, const std::string& fn, int act, double a
   ep->slope = act == kActPrelu ? slope : nullptr;
   ep->slope_mode = act == kActPrelu ? slope_mode : kOperandNone;
   return true;
+}
+
+// Runs compute(), which writes n floats at out (n == 0: nothing to do), and returns undefined; a
+// std::bad_alloc from it throws ERR_AFTERBURNER_OOM "<fn>out of memory for <buffers>" instead.
+template <typename Compute>
+napi_value write_output(napi_env env, const std::string& fn, float* out, int64_t n, const char* buffers,
+                        Compute&& compute) {
+  if (n == 0) return make_undefined(env);
+  hint_fresh_output(out, static_cast<size_t>(n) * sizeof(float));
+  try {
+    compute();
+  } catch (const std::bad_alloc&) {
+    throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for " + buffers);
+    return nullptr;
+  }
+  return make_undefined(env);
+}
+
+// {level, kernel, mr, nr, kc, mc, nc, summary} of a GEMM kernel (gemmInfo, bf16Info).
+inline napi_value kernel_info_object(napi_env env, const char* fn, const gemm::KernelInfo& k) {
+  napi_value obj;
+  AB_NAPI_CALL(env, napi_create_object(env, &obj));
+  auto set = [&](const char* key, napi_value v) { return napi_set_named_property(env, obj, key, v) == napi_ok; };
+  const char* level = isa_name(static_cast<Isa>(k.level));
+  const std::string summary = std::string(level) + ": " + k.name + ", MR=" + str(k.mr) + " NR=" + str(k.nr) +
+                              " KC=" + str(k.kc) + " MC=" + str(k.mc) + " NC=" + str(k.nc);
+  if (!set("level", make_string(env, level)) || !set("kernel", make_string(env, k.name)) ||
+      !set("mr", make_int(env, k.mr)) || !set("nr", make_int(env, k.nr)) || !set("kc", make_int(env, k.kc)) ||
+      !set("mc", make_int(env, k.mc)) || !set("nc", make_int(env, k.nc)) ||
+      !set("summary", make_string(env, summary.c_str()))) {
+    throw_error(env, "ERR_AFTERBURNER_NAPI", std::string(fn) + ": cannot build the result");
+    return nullptr;
+  }
+  return obj;
 }
 
 }  // namespace ab::napi

@@ -22,7 +22,6 @@
 #include <string>
 #include <vector>
 
-#include "../dispatch/isa.h"
 #include "../gemm/gemm_bf16.h"
 #include "../ops/conv2d_bf16.h"
 #include "../ops/op_codes.h"
@@ -157,15 +156,9 @@ napi_value gemm_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'out' must not share memory with a, packed, bias or slope");
     return nullptr;
   }
-  if (MN == 0) return napi::make_undefined(env);
-  hint_fresh_output(pc, static_cast<size_t>(MN) * sizeof(float));
-  try {
+  return napi::write_output(env, fn, pc, MN, "packing buffers", [&] {
     gemm::gemm_bf16(ta, M, N, K, pa, ta ? (M > 0 ? M : 1) : (K > 0 ? K : 1), bp.data, pc, N, &ep);
-  } catch (const std::bad_alloc&) {
-    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for packing buffers");
-    return nullptr;
-  }
-  return napi::make_undefined(env);
+  });
 }
 
 napi_value conv2d_fn(napi_env env, napi_callback_info info) {
@@ -182,7 +175,7 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
       !a.f64(7, "alpha", &alpha) || !a.f32_or_null(8, "slope", &pslope, &nslope) || !a.i32(9, "slopeMode", &slope_mode))
     return nullptr;
   Conv2DParams p;
-  int64_t xin, K, MN;
+  int64_t xin = 0, K = 0, MN = 0;
   if (!napi::conv2d_geometry(env, fn, d, &p, &xin, &K, &MN)) return nullptr;
   if (K > INT32_MAX) {
     napi::throw_range_error(env, fn + "sizes overflow");
@@ -204,33 +197,12 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'out' must not share memory with x, packed, bias or slope");
     return nullptr;
   }
-  if (MN == 0) return napi::make_undefined(env);
-  hint_fresh_output(py, static_cast<size_t>(MN) * sizeof(float));
-  try {
-    conv2d_nhwc_bf16(px, bp.data, py, p, &ep);
-  } catch (const std::bad_alloc&) {
-    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the im2col / packing buffers");
-    return nullptr;
-  }
-  return napi::make_undefined(env);
+  return napi::write_output(env, fn, py, MN, "the im2col / packing buffers",
+                            [&] { conv2d_nhwc_bf16(px, bp.data, py, p, &ep); });
 }
 
-napi_value info_fn(napi_env env, napi_callback_info info) {
-  const gemm::KernelInfo k = gemm::bf16_kernel_info();
-  napi_value obj;
-  AB_NAPI_CALL(env, napi_create_object(env, &obj));
-  auto set = [&](const char* key, napi_value v) { return napi_set_named_property(env, obj, key, v) == napi_ok; };
-  const char* level = isa_name(static_cast<Isa>(k.level));
-  const std::string summary = std::string(level) + ": " + k.name + ", MR=" + s(k.mr) + " NR=" + s(k.nr) +
-                              " KC=" + s(k.kc) + " MC=" + s(k.mc) + " NC=" + s(k.nc);
-  if (!set("level", napi::make_string(env, level)) || !set("kernel", napi::make_string(env, k.name)) ||
-      !set("mr", napi::make_int(env, k.mr)) || !set("nr", napi::make_int(env, k.nr)) ||
-      !set("kc", napi::make_int(env, k.kc)) || !set("mc", napi::make_int(env, k.mc)) ||
-      !set("nc", napi::make_int(env, k.nc)) || !set("summary", napi::make_string(env, summary.c_str()))) {
-    napi::throw_error(env, "ERR_AFTERBURNER_NAPI", "bf16Info: cannot build the result");
-    return nullptr;
-  }
-  return obj;
+napi_value info_fn(napi_env env, napi_callback_info) {
+  return napi::kernel_info_object(env, "bf16Info", gemm::bf16_kernel_info());
 }
 
 AB_EXPORT("bf16Pack", pack_fn);

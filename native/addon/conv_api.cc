@@ -41,7 +41,7 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   const gemm::PackedB* packed = nullptr;
   if (!napi::packed_or_null(a, 10, "packedFilter", &packed)) return nullptr;
   Conv2DParams p;
-  int64_t xin, K, MN, KN;
+  int64_t xin = 0, K = 0, MN = 0, KN;
   if (!napi::conv2d_geometry(env, fn, d, &p, &xin, &K, &MN)) return nullptr;
   if (!mul_checked(K, p.out_c, &KN)) {
     napi::throw_range_error(env, fn + "sizes overflow");
@@ -67,15 +67,8 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'out' must not share memory with x, filter, bias or slope");
     return nullptr;
   }
-  if (MN == 0) return napi::make_undefined(env);
-  hint_fresh_output(py, static_cast<size_t>(MN) * sizeof(float));
-  try {
-    conv2d_nhwc_f32(px, pw, py, p, &ep, packed);
-  } catch (const std::bad_alloc&) {
-    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the im2col / packing buffers");
-    return nullptr;
-  }
-  return napi::make_undefined(env);
+  return napi::write_output(env, fn, py, MN, "the im2col / packing buffers",
+                            [&] { conv2d_nhwc_f32(px, pw, py, p, &ep, packed); });
 }
 
 // depthwiseConv2d(x, filter, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, mult, fH, fW,

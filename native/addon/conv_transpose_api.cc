@@ -59,15 +59,8 @@ napi_value conv2d_transpose_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'dx' must not share memory with dy or filter");
     return nullptr;
   }
-  if (dxn == 0) return napi::make_undefined(env);
-  hint_fresh_output(pdx, static_cast<size_t>(dxn) * sizeof(float));
-  try {
-    conv2d_transpose_nhwc_f32(pdy, pw, pdx, p, algo);
-  } catch (const std::bad_alloc&) {
-    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the column / packing buffers");
-    return nullptr;
-  }
-  return napi::make_undefined(env);
+  return napi::write_output(env, fn, pdx, dxn, "the column / packing buffers",
+                            [&] { conv2d_transpose_nhwc_f32(pdy, pw, pdx, p, algo); });
 }
 
 // conv2dBackpropFilter(x, dy, dw, dims: number[13]): undefined — dims as for conv2dTranspose

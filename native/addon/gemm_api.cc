@@ -16,7 +16,6 @@
 #include <new>
 #include <string>
 
-#include "../dispatch/isa.h"
 #include "../gemm/gemm.h"
 #include "../ops/op_codes.h"
 #include "arg_checks.h"
@@ -117,35 +116,14 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'out' must not share memory with a, b, bias or slope");
     return nullptr;
   }
-  if (total_out == 0) return napi::make_undefined(env);
-  hint_fresh_output(pc, static_cast<size_t>(total_out) * sizeof(float));
-  try {
+  return napi::write_output(env, fn, pc, total_out, "packing buffers", [&] {
     gemm::sgemm_batched(ta, tb, batch, M, N, K, pa, ta ? M : K, stride_a, ia, pb, tb ? K : N, stride_b, ib,
                         pc, N, MN, &ep, packed);
-  } catch (const std::bad_alloc&) {
-    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for packing buffers");
-    return nullptr;
-  }
-  return napi::make_undefined(env);
+  });
 }
 
-napi_value gemm_info_fn(napi_env env, napi_callback_info info) {
-  const gemm::KernelInfo k = gemm::kernel_info();
-  napi_value obj;
-  AB_NAPI_CALL(env, napi_create_object(env, &obj));
-  auto set = [&](const char* key, napi_value v) { return napi_set_named_property(env, obj, key, v) == napi_ok; };
-  const std::string summary = std::string(isa_name(static_cast<Isa>(k.level))) + ": " + k.name + ", MR=" +
-                              s(k.mr) + " NR=" + s(k.nr) + " KC=" + s(k.kc) + " MC=" + s(k.mc) +
-                              " NC=" + s(k.nc);
-  if (!set("level", napi::make_string(env, isa_name(static_cast<Isa>(k.level)))) ||
-      !set("kernel", napi::make_string(env, k.name)) || !set("mr", napi::make_int(env, k.mr)) ||
-      !set("nr", napi::make_int(env, k.nr)) || !set("kc", napi::make_int(env, k.kc)) ||
-      !set("mc", napi::make_int(env, k.mc)) || !set("nc", napi::make_int(env, k.nc)) ||
-      !set("summary", napi::make_string(env, summary.c_str()))) {
-    napi::throw_error(env, "ERR_AFTERBURNER_NAPI", "gemmInfo: cannot build the result");
-    return nullptr;
-  }
-  return obj;
+napi_value gemm_info_fn(napi_env env, napi_callback_info) {
+  return napi::kernel_info_object(env, "gemmInfo", gemm::kernel_info());
 }
 
 AB_EXPORT("matmul", matmul_fn);
