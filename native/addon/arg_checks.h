@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <new>
 #include <string>
 #include <vector>
@@ -47,6 +48,29 @@ inline bool check_length(napi_env env, const std::string& fn, const char* name, 
   if (static_cast<int64_t>(n) >= need) return true;
   return throw_range_error(env, fn + "'" + name + "' has " + str(static_cast<int64_t>(n)) + " elements, needs " + what +
                                     " = " + str(need));
+}
+
+// One array argument against its shape: its name, its length, the elements its shape needs.
+struct Extent {
+  const char* name;
+  size_t len;
+  int64_t need;
+};
+
+// Throws (and returns false) when any array is shorter than its shape, naming them all with their
+// lengths: "x, filter or out is smaller than its shape (x 4/8, filter 9/9, out 8/8)".
+inline bool check_extents(napi_env env, const std::string& fn, std::initializer_list<Extent> xs) {
+  bool short_one = false;
+  for (const Extent& x : xs) short_one = short_one || static_cast<int64_t>(x.len) < x.need;
+  if (!short_one) return true;
+  std::string names, counts;
+  size_t i = 0;
+  for (const Extent& x : xs) {
+    names += std::string(i == 0 ? "" : i + 1 == xs.size() ? " or " : ", ") + x.name;
+    counts += std::string(i == 0 ? "" : ", ") + x.name + " " + str(static_cast<int64_t>(x.len)) + "/" + str(x.need);
+    ++i;
+  }
+  return throw_range_error(env, fn + names + " is smaller than its shape (" + counts + ")");
 }
 
 // Reads `dims` (argument i) and checks it: exactly `count` integers, the first count - 2 in

@@ -183,11 +183,7 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   }
   PackedView bp{};
   if (!read_packed(env, fn, a.argv[1], K, p.out_c, &bp)) return nullptr;
-  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(ny) < MN) {
-    napi::throw_range_error(env, fn + "x or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xin) +
-                                     ", out " + s(static_cast<int64_t>(ny)) + "/" + s(MN) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"x", nx, xin}, {"out", ny, MN}})) return nullptr;
   gemm::Epilogue ep;
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, p.out_c, MN, &ep))
     return nullptr;

@@ -47,12 +47,7 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(nw) < KN || static_cast<int64_t>(ny) < MN) {
-    napi::throw_range_error(env, fn + "x, filter or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xin) +
-                                     ", filter " + s(static_cast<int64_t>(nw)) + "/" + s(KN) + ", out " +
-                                     s(static_cast<int64_t>(ny)) + "/" + s(MN) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"x", nx, xin}, {"filter", nw, KN}, {"out", ny, MN}})) return nullptr;
   if (packed && (gemm::packed_b_k(packed) != K || gemm::packed_b_n(packed) != p.out_c)) {
     napi::throw_range_error(env, fn + "'packedFilter' was packed for K=" + s(gemm::packed_b_k(packed)) + " N=" +
                                      s(gemm::packed_b_n(packed)) + ", but this convolution has K=" + s(K) +
@@ -98,12 +93,7 @@ napi_value depthwise_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(nw) < wn || static_cast<int64_t>(ny) < yn) {
-    napi::throw_range_error(env, fn + "x, filter or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" +
-                                     s(xin) + ", filter " + s(static_cast<int64_t>(nw)) + "/" + s(wn) + ", out " +
-                                     s(static_cast<int64_t>(ny)) + "/" + s(yn) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"x", nx, xin}, {"filter", nw, wn}, {"out", ny, yn}})) return nullptr;
   if (act < 0 || act >= kActCount) {
     napi::throw_range_error(env, fn + "'act' must be an activation code in [0, " + s(kActCount - 1) + "], got " + s(act));
     return nullptr;
@@ -154,11 +144,7 @@ napi_value pool_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(ny) < yn) {
-    napi::throw_range_error(env, fn + "x or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xin) +
-                                     ", out " + s(static_cast<int64_t>(ny)) + "/" + s(yn) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"x", nx, xin}, {"out", ny, yn}})) return nullptr;
   if (yn > 0 && overlaps(py, ny, px, nx)) {
     napi::throw_range_error(env, fn + "'out' must not share memory with x");
     return nullptr;

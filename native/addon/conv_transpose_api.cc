@@ -49,12 +49,7 @@ napi_value conv2d_transpose_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'algo' must be 0 (auto), 1 (gemm) or 2 (phase), got " + s(algo));
     return nullptr;
   }
-  if (static_cast<int64_t>(ndy) < dyn || static_cast<int64_t>(nw) < wn || static_cast<int64_t>(ndx) < dxn) {
-    napi::throw_range_error(env, fn + "dy, filter or dx is smaller than its shape (dy " + s(static_cast<int64_t>(ndy)) + "/" +
-                                     s(dyn) + ", filter " + s(static_cast<int64_t>(nw)) + "/" + s(wn) + ", dx " +
-                                     s(static_cast<int64_t>(ndx)) + "/" + s(dxn) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"dy", ndy, dyn}, {"filter", nw, wn}, {"dx", ndx, dxn}})) return nullptr;
   if (dxn > 0 && (overlaps(pdx, ndx, pdy, ndy) || overlaps(pdx, ndx, pw, nw))) {
     napi::throw_range_error(env, fn + "'dx' must not share memory with dy or filter");
     return nullptr;
@@ -75,12 +70,7 @@ napi_value conv2d_backprop_filter_fn(napi_env env, napi_callback_info info) {
   if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(1, "dy", &pdy, &ndy) || !a.f32(2, "dw", &pdw, &ndw) ||
       !read_params(a, fn, &p, &xn, &dyn, &wn))
     return nullptr;
-  if (static_cast<int64_t>(nx) < xn || static_cast<int64_t>(ndy) < dyn || static_cast<int64_t>(ndw) < wn) {
-    napi::throw_range_error(env, fn + "x, dy or dw is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xn) +
-                                     ", dy " + s(static_cast<int64_t>(ndy)) + "/" + s(dyn) + ", dw " +
-                                     s(static_cast<int64_t>(ndw)) + "/" + s(wn) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"x", nx, xn}, {"dy", ndy, dyn}, {"dw", ndw, wn}})) return nullptr;
   if (wn > 0 && (overlaps(pdw, ndw, px, nx) || overlaps(pdw, ndw, pdy, ndy))) {
     napi::throw_range_error(env, fn + "'dw' must not share memory with x or dy");
     return nullptr;
