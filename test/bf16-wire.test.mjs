@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import {createRequire} from 'node:module';
 import {test} from 'node:test';
 
+import {bf} from './lib/gemm-ref.mjs';
 import {ab, images, inputBatch, loadModel, modelById, predict, quietCpu, tf, tfl} from './lib/models.mjs';
 
 const require = createRequire(import.meta.url);
@@ -29,15 +30,6 @@ function rnd() {
   return seed / 2 ** 32 - 0.5;
 }
 const randArray = (n, scale = 1) => Float32Array.from({length: n}, () => 2 * scale * rnd());
-
-const f1 = new Float32Array(1), u1 = new Uint32Array(f1.buffer);
-function bf(x) {  // f32 -> bf16 -> f32 as VCVTNEPS2BF16 (finite inputs)
-  f1[0] = x;
-  const u = u1[0];
-  if ((u & 0x7f800000) === 0) u1[0] = u & 0x80000000;
-  else u1[0] = (((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff) << 16;
-  return f1[0];
-}
 
 function withLevel(level, fn) {
   const prev = ab.isa.current();

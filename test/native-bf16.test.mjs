@@ -17,6 +17,8 @@ import assert from 'node:assert/strict';
 import {createRequire} from 'node:module';
 import {test} from 'node:test';
 
+import {ACT, actRef, bf, bf16Bits} from './lib/gemm-ref.mjs';
+
 const require = createRequire(import.meta.url);
 const nat = require(process.env.AFTERBURNER_ADDON ?? '../build/Release/afterburner.node');
 
@@ -25,7 +27,6 @@ const cpuMax = LADDER.indexOf(nat.isaCpu());
 const LEVELS = nat.isaBuiltLevels().filter((l) => LADDER.indexOf(l) <= cpuMax);
 const TOP = LEVELS.at(-1);
 const U = 2 ** -24;
-const ACT = {linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, prelu: 5, sigmoid: 6};
 const KC_PAIRS = 256;  // kBf16KcPairs
 
 let seed = 4242;
@@ -39,31 +40,6 @@ function randArray(n, scale = 1) {
   return x;
 }
 
-// f32 -> bf16 bits (VCVTNEPS2BF16: RNE, denormals -> signed zero, NaN quieted) and back.
-const f1 = new Float32Array(1), u1 = new Uint32Array(f1.buffer);
-function bf16Bits(x) {
-  f1[0] = x;
-  const u = u1[0];
-  if ((u & 0x7f800000) === 0) return (u >>> 16) & 0x8000;
-  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff;
-  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
-}
-function bf(x) {
-  u1[0] = bf16Bits(x) << 16;
-  return f1[0];
-}
-
-function actRef(y, act, alpha, s) {
-  switch (act) {
-    case ACT.relu: return Math.max(0, y);
-    case ACT.relu6: return Math.min(6, Math.max(0, y));
-    case ACT.elu: return y >= 0 ? y : Math.expm1(y);
-    case ACT.leakyrelu: return y < 0 ? alpha * y : y;
-    case ACT.prelu: return y < 0 ? s * y : y;
-    case ACT.sigmoid: return 1 / (1 + Math.exp(-y));
-    default: return y;
-  }
-}
 const operandAt = (p, mode, m, n, N) => (mode === 1 ? p[0] : mode === 2 ? p[n] : mode === 3 ? p[m * N + n] : 0);
 
 /** A case: a [M,K] (or [K,M] if tA), b [K,N] (or [N,K] if tB), epilogue. */

@@ -18,6 +18,8 @@ import path from 'node:path';
 import {test} from 'node:test';
 import {fileURLToPath} from 'node:url';
 
+import {ACT, actRef} from './lib/gemm-ref.mjs';
+
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const binding = require(path.join(root, 'build', 'Release', 'afterburner.node'));
@@ -26,7 +28,6 @@ const LADDER = ['scalar', 'avx2', 'avx512', 'avx512_vnni', 'avx512_bf16', 'amx']
 const cpuMax = LADDER.indexOf(binding.isaCpu());
 const LEVELS = LADDER.slice(0, cpuMax + 1);
 const U = 2 ** -24;
-const ACT = {linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, prelu: 5, sigmoid: 6};
 
 let seed = 12345;
 function rnd() {
@@ -39,17 +40,6 @@ function randArray(n) {
   return x;
 }
 
-function actRef(y, act, alpha, s) {
-  switch (act) {
-    case ACT.relu: return Math.max(0, y);
-    case ACT.relu6: return Math.min(6, Math.max(0, y));
-    case ACT.elu: return y >= 0 ? y : Math.expm1(y);
-    case ACT.leakyrelu: return y < 0 ? alpha * y : y;
-    case ACT.prelu: return y < 0 ? s * y : y;
-    case ACT.sigmoid: return 1 / (1 + Math.exp(-y));
-    default: return y;
-  }
-}
 function operand(p, mode, m, n, N) {
   if (mode === 1) return p[0];
   if (mode === 2) return p[n];

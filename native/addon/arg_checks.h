@@ -5,11 +5,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <new>
 #include <string>
+#include <vector>
 
+#include "dispatch/isa.h"
 #include "gemm/gemm.h"
 #include "napi_util.h"
+#include "ops/conv2d.h"
 #include "ops/op_codes.h"
+#include "runtime/memory.h"
 
 namespace ab::napi {
 
@@ -25,6 +31,77 @@ inline bool overlaps(const float* p, size_t np, const float* q, size_t nq) {
   if (!p || !q || np == 0 || nq == 0) return false;
   const uintptr_t a = reinterpret_cast<uintptr_t>(p), b = reinterpret_cast<uintptr_t>(q);
   return a < b + nq * sizeof(float) && b < a + np * sizeof(float);
+}
+
+// Whether `out` shares memory with the epilogue operands the call reads: bias unless its mode is
+// none, slope when act is prelu.
+inline bool overlaps_epilogue(const float* out, size_t nout, int bias_mode, const float* bias, size_t nbias, int act,
+                              const float* slope, size_t nslope) {
+  return (bias_mode != kOperandNone && overlaps(out, nout, bias, nbias)) ||
+         (act == kActPrelu && overlaps(out, nout, slope, nslope));
+}
+
+// Argument `name` holds n elements and needs `need` (`what` says how it is counted, e.g. "M*K").
+// Throws (and returns false) when it is too short.
+inline bool check_length(napi_env env, const std::string& fn, const char* name, size_t n, int64_t need,
+                         const char* what) {
+  if (static_cast<int64_t>(n) >= need) return true;
+  return throw_range_error(env, fn + "'" + name + "' has " + str(static_cast<int64_t>(n)) + " elements, needs " + what +
+                                    " = " + str(need));
+}
+
+// One array argument against its shape: its name, its length, the elements its shape needs.
+struct Extent {
+  const char* name;
+  size_t len;
+  int64_t need;
+};
+
+// Throws (and returns false) when any array is shorter than its shape, naming them all with their
+// lengths: "x, filter or out is smaller than its shape (x 4/8, filter 9/9, out 8/8)".
+inline bool check_extents(napi_env env, const std::string& fn, std::initializer_list<Extent> xs) {
+  bool short_one = false;
+  for (const Extent& x : xs) short_one = short_one || static_cast<int64_t>(x.len) < x.need;
+  if (!short_one) return true;
+  std::string names, counts;
+  size_t i = 0;
+  for (const Extent& x : xs) {
+    names += std::string(i == 0 ? "" : i + 1 == xs.size() ? " or " : ", ") + x.name;
+    counts += std::string(i == 0 ? "" : ", ") + x.name + " " + str(static_cast<int64_t>(x.len)) + "/" + str(x.need);
+    ++i;
+  }
+  return throw_range_error(env, fn + names + " is smaller than its shape (" + counts + ")");
+}
+
+// Reads `dims` (argument i) and checks it: exactly `count` integers, the first count - 2 in
+// [0, 2^31), the last two (the pads) in (-2^31, 2^31). Throws and returns false otherwise.
+inline bool read_dims(Args& a, size_t i, const std::string& fn, size_t count, std::vector<int64_t>* d) {
+  if (!a.i64_list(i, "dims", d)) return false;
+  if (d->size() != count)
+    return throw_range_error(a.env, fn + "'dims' must hold " + str(static_cast<int64_t>(count)) + " integers, got " +
+                                        str(static_cast<int64_t>(d->size())));
+  for (size_t j = 0; j + 2 < count; ++j)
+    if ((*d)[j] < 0 || (*d)[j] > INT32_MAX)
+      return throw_range_error(a.env, fn + "dims[" + str(static_cast<int64_t>(j)) + "] must be in [0, 2^31), got " + str((*d)[j]));
+  for (size_t j = count - 2; j < count; ++j)
+    if ((*d)[j] < -INT32_MAX || (*d)[j] > INT32_MAX) return throw_range_error(a.env, fn + "pads are out of range");
+  return true;
+}
+
+// conv2d's 15 dims (checked by read_dims) as Conv2DParams, with the element counts of x (*xn) and
+// of the output (*MN), and im2col's K = f_h * f_w * in_c. Throws (and returns false) when a stride
+// or dilation is < 1 or a size overflows.
+inline bool conv2d_geometry(napi_env env, const std::string& fn, const std::vector<int64_t>& d, Conv2DParams* p,
+                            int64_t* xn, int64_t* K, int64_t* MN) {
+  *p = Conv2DParams{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
+  if (p->stride_h < 1 || p->stride_w < 1 || p->dil_h < 1 || p->dil_w < 1)
+    return throw_range_error(env, fn + "strides and dilations must be >= 1");
+  int64_t M;
+  if (!mul_checked(p->batch, p->in_h, xn) || !mul_checked(*xn, p->in_w, xn) || !mul_checked(*xn, p->in_c, xn) ||
+      !mul_checked(p->f_h, p->f_w, K) || !mul_checked(*K, p->in_c, K) || !mul_checked(p->batch, p->out_h, &M) ||
+      !mul_checked(M, p->out_w, &M) || !mul_checked(M, p->out_c, MN))
+    return throw_range_error(env, fn + "sizes overflow");
+  return true;
 }
 
 // An epilogue operand (bias, prelu slope) given with its EpilogueOperand mode, for an output of
@@ -68,6 +145,40 @@ inline bool read_epilogue(napi_env env, const std::string& fn, int act, double a
   ep->slope = act == kActPrelu ? slope : nullptr;
   ep->slope_mode = act == kActPrelu ? slope_mode : kOperandNone;
   return true;
+}
+
+// Runs compute(), which writes n floats at out (n == 0: nothing to do), and returns undefined; a
+// std::bad_alloc from it throws ERR_AFTERBURNER_OOM "<fn>out of memory for <buffers>" instead.
+template <typename Compute>
+napi_value write_output(napi_env env, const std::string& fn, float* out, int64_t n, const char* buffers,
+                        Compute&& compute) {
+  if (n == 0) return make_undefined(env);
+  hint_fresh_output(out, static_cast<size_t>(n) * sizeof(float));
+  try {
+    compute();
+  } catch (const std::bad_alloc&) {
+    throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for " + buffers);
+    return nullptr;
+  }
+  return make_undefined(env);
+}
+
+// {level, kernel, mr, nr, kc, mc, nc, summary} of a GEMM kernel (gemmInfo, bf16Info).
+inline napi_value kernel_info_object(napi_env env, const char* fn, const gemm::KernelInfo& k) {
+  napi_value obj;
+  AB_NAPI_CALL(env, napi_create_object(env, &obj));
+  auto set = [&](const char* key, napi_value v) { return napi_set_named_property(env, obj, key, v) == napi_ok; };
+  const char* level = isa_name(static_cast<Isa>(k.level));
+  const std::string summary = std::string(level) + ": " + k.name + ", MR=" + str(k.mr) + " NR=" + str(k.nr) +
+                              " KC=" + str(k.kc) + " MC=" + str(k.mc) + " NC=" + str(k.nc);
+  if (!set("level", make_string(env, level)) || !set("kernel", make_string(env, k.name)) ||
+      !set("mr", make_int(env, k.mr)) || !set("nr", make_int(env, k.nr)) || !set("kc", make_int(env, k.kc)) ||
+      !set("mc", make_int(env, k.mc)) || !set("nc", make_int(env, k.nc)) ||
+      !set("summary", make_string(env, summary.c_str()))) {
+    throw_error(env, "ERR_AFTERBURNER_NAPI", std::string(fn) + ": cannot build the result");
+    return nullptr;
+  }
+  return obj;
 }
 
 }  // namespace ab::napi

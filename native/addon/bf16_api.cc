@@ -22,7 +22,6 @@
 #include <string>
 #include <vector>
 
-#include "../dispatch/isa.h"
 #include "../gemm/gemm_bf16.h"
 #include "../ops/conv2d_bf16.h"
 #include "../ops/op_codes.h"
@@ -96,10 +95,7 @@ napi_value pack_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nb) < K * N) {
-    napi::throw_range_error(env, fn + "'b' has " + s(static_cast<int64_t>(nb)) + " elements, needs K*N = " + s(K * N));
-    return nullptr;
-  }
+  if (!napi::check_length(env, fn, "b", nb, K * N, "K*N")) return nullptr;
   const size_t words = static_cast<size_t>(gemm::bf16_packed_words(K, N));
   const size_t bytes = 2 * kHeader + words * 4;
   void* mem = nullptr;
@@ -149,33 +145,20 @@ napi_value gemm_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(na) < MK) {
-    napi::throw_range_error(env, fn + "'a' has " + s(static_cast<int64_t>(na)) + " elements, needs M*K = " + s(MK));
+  if (!napi::check_length(env, fn, "a", na, MK, "M*K") || !napi::check_length(env, fn, "out", nc, MN, "M*N"))
     return nullptr;
-  }
-  if (static_cast<int64_t>(nc) < MN) {
-    napi::throw_range_error(env, fn + "'out' has " + s(static_cast<int64_t>(nc)) + " elements, needs M*N = " + s(MN));
-    return nullptr;
-  }
   gemm::Epilogue ep;
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, N, MN, &ep))
     return nullptr;
   const float* pk = reinterpret_cast<const float*>(bp.base);
   if (MN > 0 && (overlaps(pc, nc, pa, na) || overlaps(pc, nc, pk, bp.bytes / 4) ||
-                 (bias_mode != kOperandNone && overlaps(pc, nc, pbias, nbias)) ||
-                 (act == kActPrelu && overlaps(pc, nc, pslope, nslope)))) {
+                 napi::overlaps_epilogue(pc, nc, bias_mode, pbias, nbias, act, pslope, nslope))) {
     napi::throw_range_error(env, fn + "'out' must not share memory with a, packed, bias or slope");
     return nullptr;
   }
-  if (MN == 0) return napi::make_undefined(env);
-  hint_fresh_output(pc, static_cast<size_t>(MN) * sizeof(float));
-  try {
+  return napi::write_output(env, fn, pc, MN, "packing buffers", [&] {
     gemm::gemm_bf16(ta, M, N, K, pa, ta ? (M > 0 ? M : 1) : (K > 0 ? K : 1), bp.data, pc, N, &ep);
-  } catch (const std::bad_alloc&) {
-    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for packing buffers");
-    return nullptr;
-  }
-  return napi::make_undefined(env);
+  });
 }
 
 napi_value conv2d_fn(napi_env env, napi_callback_info info) {
@@ -186,80 +169,36 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   int32_t bias_mode, act, slope_mode;
   double alpha;
   const std::string fn = "conv2dBf16: ";
-  if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(2, "out", &py, &ny) || !a.i64_list(3, "dims", &d)) return nullptr;
-  if (d.size() != 15) {
-    napi::throw_range_error(env, fn + "'dims' must hold 15 integers, got " + s(static_cast<int64_t>(d.size())));
+  if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(2, "out", &py, &ny) || !napi::read_dims(a, 3, fn, 15, &d))
     return nullptr;
-  }
-  for (size_t i = 0; i < 13; ++i) {
-    if (d[i] < 0 || d[i] > INT32_MAX) {
-      napi::throw_range_error(env, fn + "dims[" + s(static_cast<int64_t>(i)) + "] must be in [0, 2^31), got " + s(d[i]));
-      return nullptr;
-    }
-  }
-  if (d[13] < -INT32_MAX || d[13] > INT32_MAX || d[14] < -INT32_MAX || d[14] > INT32_MAX) {
-    napi::throw_range_error(env, fn + "pads are out of range");
-    return nullptr;
-  }
   if (!a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "biasMode", &bias_mode) || !a.i32(6, "act", &act) ||
       !a.f64(7, "alpha", &alpha) || !a.f32_or_null(8, "slope", &pslope, &nslope) || !a.i32(9, "slopeMode", &slope_mode))
     return nullptr;
-  Conv2DParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
-  if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1) {
-    napi::throw_range_error(env, fn + "strides and dilations must be >= 1");
-    return nullptr;
-  }
-  int64_t xin, K, M, MN;
-  if (!mul_checked(p.batch, p.in_h, &xin) || !mul_checked(xin, p.in_w, &xin) || !mul_checked(xin, p.in_c, &xin) ||
-      !mul_checked(p.f_h, p.f_w, &K) || !mul_checked(K, p.in_c, &K) || !mul_checked(p.batch, p.out_h, &M) ||
-      !mul_checked(M, p.out_w, &M) || !mul_checked(M, p.out_c, &MN) || K > INT32_MAX) {
+  Conv2DParams p;
+  int64_t xin = 0, K = 0, MN = 0;
+  if (!napi::conv2d_geometry(env, fn, d, &p, &xin, &K, &MN)) return nullptr;
+  if (K > INT32_MAX) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
   PackedView bp{};
   if (!read_packed(env, fn, a.argv[1], K, p.out_c, &bp)) return nullptr;
-  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(ny) < MN) {
-    napi::throw_range_error(env, fn + "x or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xin) +
-                                     ", out " + s(static_cast<int64_t>(ny)) + "/" + s(MN) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"x", nx, xin}, {"out", ny, MN}})) return nullptr;
   gemm::Epilogue ep;
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, p.out_c, MN, &ep))
     return nullptr;
   const float* pk = reinterpret_cast<const float*>(bp.base);
   if (MN > 0 && (overlaps(py, ny, px, nx) || overlaps(py, ny, pk, bp.bytes / 4) ||
-                 (bias_mode != kOperandNone && overlaps(py, ny, pbias, nbias)) ||
-                 (act == kActPrelu && overlaps(py, ny, pslope, nslope)))) {
+                 napi::overlaps_epilogue(py, ny, bias_mode, pbias, nbias, act, pslope, nslope))) {
     napi::throw_range_error(env, fn + "'out' must not share memory with x, packed, bias or slope");
     return nullptr;
   }
-  if (MN == 0) return napi::make_undefined(env);
-  hint_fresh_output(py, static_cast<size_t>(MN) * sizeof(float));
-  try {
-    conv2d_nhwc_bf16(px, bp.data, py, p, &ep);
-  } catch (const std::bad_alloc&) {
-    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the im2col / packing buffers");
-    return nullptr;
-  }
-  return napi::make_undefined(env);
+  return napi::write_output(env, fn, py, MN, "the im2col / packing buffers",
+                            [&] { conv2d_nhwc_bf16(px, bp.data, py, p, &ep); });
 }
 
-napi_value info_fn(napi_env env, napi_callback_info info) {
-  const gemm::KernelInfo k = gemm::bf16_kernel_info();
-  napi_value obj;
-  AB_NAPI_CALL(env, napi_create_object(env, &obj));
-  auto set = [&](const char* key, napi_value v) { return napi_set_named_property(env, obj, key, v) == napi_ok; };
-  const char* level = isa_name(static_cast<Isa>(k.level));
-  const std::string summary = std::string(level) + ": " + k.name + ", MR=" + s(k.mr) + " NR=" + s(k.nr) +
-                              " KC=" + s(k.kc) + " MC=" + s(k.mc) + " NC=" + s(k.nc);
-  if (!set("level", napi::make_string(env, level)) || !set("kernel", napi::make_string(env, k.name)) ||
-      !set("mr", napi::make_int(env, k.mr)) || !set("nr", napi::make_int(env, k.nr)) ||
-      !set("kc", napi::make_int(env, k.kc)) || !set("mc", napi::make_int(env, k.mc)) ||
-      !set("nc", napi::make_int(env, k.nc)) || !set("summary", napi::make_string(env, summary.c_str()))) {
-    napi::throw_error(env, "ERR_AFTERBURNER_NAPI", "bf16Info: cannot build the result");
-    return nullptr;
-  }
-  return obj;
+napi_value info_fn(napi_env env, napi_callback_info) {
+  return napi::kernel_info_object(env, "bf16Info", gemm::bf16_kernel_info());
 }
 
 AB_EXPORT("bf16Pack", pack_fn);

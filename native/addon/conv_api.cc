@@ -17,25 +17,9 @@
 namespace ab {
 namespace {
 using napi::Args;
-
 using napi::mul_checked;
 using napi::overlaps;
 std::string s(int64_t v) { return napi::str(v); }
-
-// Reads `dims` (argument 3) and checks it: exactly `count` integers, the first count - 2 in
-// [0, 2^31), the last two (the pads) in (-2^31, 2^31). Throws and returns false otherwise.
-bool read_dims(Args& a, const std::string& fn, size_t count, std::vector<int64_t>* d) {
-  if (!a.i64_list(3, "dims", d)) return false;
-  if (d->size() != count)
-    return napi::throw_range_error(a.env, fn + "'dims' must hold " + s(static_cast<int64_t>(count)) + " integers, got " +
-                                              s(static_cast<int64_t>(d->size())));
-  for (size_t i = 0; i + 2 < count; ++i)
-    if ((*d)[i] < 0 || (*d)[i] > INT32_MAX)
-      return napi::throw_range_error(a.env, fn + "dims[" + s(static_cast<int64_t>(i)) + "] must be in [0, 2^31), got " + s((*d)[i]));
-  for (size_t i = count - 2; i < count; ++i)
-    if ((*d)[i] < -INT32_MAX || (*d)[i] > INT32_MAX) return napi::throw_range_error(a.env, fn + "pads are out of range");
-  return true;
-}
 
 // conv2d(x, filter, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, outC, fH, fW,
 //        strideH, strideW, dilH, dilW, padTop, padLeft], bias|null, biasMode, act, alpha,
@@ -50,30 +34,20 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   double alpha;
   const std::string fn = "conv2d: ";
   if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(1, "filter", &pw, &nw) || !a.f32(2, "out", &py, &ny) ||
-      !read_dims(a, fn, 15, &d) || !a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "biasMode", &bias_mode) ||
+      !napi::read_dims(a, 3, fn, 15, &d) || !a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "biasMode", &bias_mode) ||
       !a.i32(6, "act", &act) || !a.f64(7, "alpha", &alpha) || !a.f32_or_null(8, "slope", &pslope, &nslope) ||
       !a.i32(9, "slopeMode", &slope_mode))
     return nullptr;
   const gemm::PackedB* packed = nullptr;
   if (!napi::packed_or_null(a, 10, "packedFilter", &packed)) return nullptr;
-  Conv2DParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
-  if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1) {
-    napi::throw_range_error(env, fn + "strides and dilations must be >= 1");
-    return nullptr;
-  }
-  int64_t xin, K, M, MN, KN;
-  if (!mul_checked(p.batch, p.in_h, &xin) || !mul_checked(xin, p.in_w, &xin) || !mul_checked(xin, p.in_c, &xin) ||
-      !mul_checked(p.f_h, p.f_w, &K) || !mul_checked(K, p.in_c, &K) || !mul_checked(K, p.out_c, &KN) ||
-      !mul_checked(p.batch, p.out_h, &M) || !mul_checked(M, p.out_w, &M) || !mul_checked(M, p.out_c, &MN)) {
+  Conv2DParams p;
+  int64_t xin = 0, K = 0, MN = 0, KN;
+  if (!napi::conv2d_geometry(env, fn, d, &p, &xin, &K, &MN)) return nullptr;
+  if (!mul_checked(K, p.out_c, &KN)) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(nw) < KN || static_cast<int64_t>(ny) < MN) {
-    napi::throw_range_error(env, fn + "x, filter or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xin) +
-                                     ", filter " + s(static_cast<int64_t>(nw)) + "/" + s(KN) + ", out " +
-                                     s(static_cast<int64_t>(ny)) + "/" + s(MN) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"x", nx, xin}, {"filter", nw, KN}, {"out", ny, MN}})) return nullptr;
   if (packed && (gemm::packed_b_k(packed) != K || gemm::packed_b_n(packed) != p.out_c)) {
     napi::throw_range_error(env, fn + "'packedFilter' was packed for K=" + s(gemm::packed_b_k(packed)) + " N=" +
                                      s(gemm::packed_b_n(packed)) + ", but this convolution has K=" + s(K) +
@@ -84,20 +58,12 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, p.out_c, MN, &ep))
     return nullptr;
   if (MN > 0 && (overlaps(py, ny, px, nx) || overlaps(py, ny, pw, nw) ||
-                 (bias_mode != kOperandNone && overlaps(py, ny, pbias, nbias)) ||
-                 (act == kActPrelu && overlaps(py, ny, pslope, nslope)))) {
+                 napi::overlaps_epilogue(py, ny, bias_mode, pbias, nbias, act, pslope, nslope))) {
     napi::throw_range_error(env, fn + "'out' must not share memory with x, filter, bias or slope");
     return nullptr;
   }
-  if (MN == 0) return napi::make_undefined(env);
-  hint_fresh_output(py, static_cast<size_t>(MN) * sizeof(float));
-  try {
-    conv2d_nhwc_f32(px, pw, py, p, &ep, packed);
-  } catch (const std::bad_alloc&) {
-    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the im2col / packing buffers");
-    return nullptr;
-  }
-  return napi::make_undefined(env);
+  return napi::write_output(env, fn, py, MN, "the im2col / packing buffers",
+                            [&] { conv2d_nhwc_f32(px, pw, py, p, &ep, packed); });
 }
 
 // depthwiseConv2d(x, filter, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, mult, fH, fW,
@@ -112,7 +78,7 @@ napi_value depthwise_fn(napi_env env, napi_callback_info info) {
   double alpha;
   const std::string fn = "depthwiseConv2d: ";
   if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(1, "filter", &pw, &nw) || !a.f32(2, "out", &py, &ny) ||
-      !read_dims(a, fn, 15, &d) || !a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "act", &act) ||
+      !napi::read_dims(a, 3, fn, 15, &d) || !a.f32_or_null(4, "bias", &pbias, &nbias) || !a.i32(5, "act", &act) ||
       !a.f64(6, "alpha", &alpha) || !a.f32_or_null(7, "slope", &pslope, &nslope))
     return nullptr;
   DepthwiseParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
@@ -127,12 +93,7 @@ napi_value depthwise_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(nw) < wn || static_cast<int64_t>(ny) < yn) {
-    napi::throw_range_error(env, fn + "x, filter or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" +
-                                     s(xin) + ", filter " + s(static_cast<int64_t>(nw)) + "/" + s(wn) + ", out " +
-                                     s(static_cast<int64_t>(ny)) + "/" + s(yn) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"x", nx, xin}, {"filter", nw, wn}, {"out", ny, yn}})) return nullptr;
   if (act < 0 || act >= kActCount) {
     napi::throw_range_error(env, fn + "'act' must be an activation code in [0, " + s(kActCount - 1) + "], got " + s(act));
     return nullptr;
@@ -171,7 +132,7 @@ napi_value pool_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'type' must be 0 (max) or 1 (avg), got " + s(type));
     return nullptr;
   }
-  if (!read_dims(a, fn, 14, &d)) return nullptr;
+  if (!napi::read_dims(a, 3, fn, 14, &d)) return nullptr;
   PoolParams p{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13]};
   if (p.stride_h < 1 || p.stride_w < 1 || p.dil_h < 1 || p.dil_w < 1 || p.f_h < 1 || p.f_w < 1) {
     napi::throw_range_error(env, fn + "filter sizes, strides and dilations must be >= 1");
@@ -183,11 +144,7 @@ napi_value pool_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nx) < xin || static_cast<int64_t>(ny) < yn) {
-    napi::throw_range_error(env, fn + "x or out is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xin) +
-                                     ", out " + s(static_cast<int64_t>(ny)) + "/" + s(yn) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"x", nx, xin}, {"out", ny, yn}})) return nullptr;
   if (yn > 0 && overlaps(py, ny, px, nx)) {
     napi::throw_range_error(env, fn + "'out' must not share memory with x");
     return nullptr;

@@ -22,14 +22,7 @@ std::string s(int64_t v) { return napi::str(v); }
 // returns false on a bad value.
 bool read_params(Args& a, const std::string& fn, ConvTransposeParams* p, int64_t* xn, int64_t* dyn, int64_t* wn) {
   std::vector<int64_t> d;
-  if (!a.i64_list(3, "dims", &d)) return false;
-  if (d.size() != 13)
-    return napi::throw_range_error(a.env, fn + "'dims' must hold 13 integers, got " + s(static_cast<int64_t>(d.size())));
-  for (size_t i = 0; i < 11; ++i)
-    if (d[i] < 0 || d[i] > INT32_MAX)
-      return napi::throw_range_error(a.env, fn + "dims[" + s(static_cast<int64_t>(i)) + "] must be in [0, 2^31), got " + s(d[i]));
-  if (d[11] < -INT32_MAX || d[11] > INT32_MAX || d[12] < -INT32_MAX || d[12] > INT32_MAX)
-    return napi::throw_range_error(a.env, fn + "pads are out of range");
+  if (!napi::read_dims(a, 3, fn, 13, &d)) return false;
   *p = ConvTransposeParams{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12]};
   if (p->stride_h < 1 || p->stride_w < 1) return napi::throw_range_error(a.env, fn + "strides must be >= 1");
   if (!mul_checked(p->batch, p->in_h, xn) || !mul_checked(*xn, p->in_w, xn) || !mul_checked(*xn, p->in_c, xn) ||
@@ -56,25 +49,13 @@ napi_value conv2d_transpose_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'algo' must be 0 (auto), 1 (gemm) or 2 (phase), got " + s(algo));
     return nullptr;
   }
-  if (static_cast<int64_t>(ndy) < dyn || static_cast<int64_t>(nw) < wn || static_cast<int64_t>(ndx) < dxn) {
-    napi::throw_range_error(env, fn + "dy, filter or dx is smaller than its shape (dy " + s(static_cast<int64_t>(ndy)) + "/" +
-                                     s(dyn) + ", filter " + s(static_cast<int64_t>(nw)) + "/" + s(wn) + ", dx " +
-                                     s(static_cast<int64_t>(ndx)) + "/" + s(dxn) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"dy", ndy, dyn}, {"filter", nw, wn}, {"dx", ndx, dxn}})) return nullptr;
   if (dxn > 0 && (overlaps(pdx, ndx, pdy, ndy) || overlaps(pdx, ndx, pw, nw))) {
     napi::throw_range_error(env, fn + "'dx' must not share memory with dy or filter");
     return nullptr;
   }
-  if (dxn == 0) return napi::make_undefined(env);
-  hint_fresh_output(pdx, static_cast<size_t>(dxn) * sizeof(float));
-  try {
-    conv2d_transpose_nhwc_f32(pdy, pw, pdx, p, algo);
-  } catch (const std::bad_alloc&) {
-    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the column / packing buffers");
-    return nullptr;
-  }
-  return napi::make_undefined(env);
+  return napi::write_output(env, fn, pdx, dxn, "the column / packing buffers",
+                            [&] { conv2d_transpose_nhwc_f32(pdy, pw, pdx, p, algo); });
 }
 
 // conv2dBackpropFilter(x, dy, dw, dims: number[13]): undefined — dims as for conv2dTranspose
@@ -89,12 +70,7 @@ napi_value conv2d_backprop_filter_fn(napi_env env, napi_callback_info info) {
   if (!a.ok || !a.f32(0, "x", &px, &nx) || !a.f32(1, "dy", &pdy, &ndy) || !a.f32(2, "dw", &pdw, &ndw) ||
       !read_params(a, fn, &p, &xn, &dyn, &wn))
     return nullptr;
-  if (static_cast<int64_t>(nx) < xn || static_cast<int64_t>(ndy) < dyn || static_cast<int64_t>(ndw) < wn) {
-    napi::throw_range_error(env, fn + "x, dy or dw is smaller than its shape (x " + s(static_cast<int64_t>(nx)) + "/" + s(xn) +
-                                     ", dy " + s(static_cast<int64_t>(ndy)) + "/" + s(dyn) + ", dw " +
-                                     s(static_cast<int64_t>(ndw)) + "/" + s(wn) + ")");
-    return nullptr;
-  }
+  if (!napi::check_extents(env, fn, {{"x", nx, xn}, {"dy", ndy, dyn}, {"dw", ndw, wn}})) return nullptr;
   if (wn > 0 && (overlaps(pdw, ndw, px, nx) || overlaps(pdw, ndw, pdy, ndy))) {
     napi::throw_range_error(env, fn + "'dw' must not share memory with x or dy");
     return nullptr;

@@ -16,7 +16,6 @@
 #include <new>
 #include <string>
 
-#include "../dispatch/isa.h"
 #include "../gemm/gemm.h"
 #include "../ops/op_codes.h"
 #include "arg_checks.h"
@@ -98,10 +97,7 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nc) < total_out) {
-    napi::throw_range_error(env, fn + "'out' has " + s(static_cast<int64_t>(nc)) + " elements, needs batch*M*N = " + s(total_out));
-    return nullptr;
-  }
+  if (!napi::check_length(env, fn, "out", nc, total_out, "batch*M*N")) return nullptr;
   int64_t stride_a, stride_b;
   if (!batch_map(env, "a", "aBatchIdx", na, MK, batch, ia, nia, &stride_a) ||
       !batch_map(env, "b", "bBatchIdx", nb, KN, batch, ib, nib, &stride_b))
@@ -116,40 +112,18 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, N, MN, &ep))
     return nullptr;
   if (total_out > 0 && (overlaps(pc, nc, pa, na) || overlaps(pc, nc, pb, nb) ||
-                        (bias_mode != kOperandNone && overlaps(pc, nc, pbias, nbias)) ||
-                        (act == kActPrelu && overlaps(pc, nc, pslope, nslope)))) {
+                        napi::overlaps_epilogue(pc, nc, bias_mode, pbias, nbias, act, pslope, nslope))) {
     napi::throw_range_error(env, fn + "'out' must not share memory with a, b, bias or slope");
     return nullptr;
   }
-  if (total_out == 0) return napi::make_undefined(env);
-  hint_fresh_output(pc, static_cast<size_t>(total_out) * sizeof(float));
-  try {
+  return napi::write_output(env, fn, pc, total_out, "packing buffers", [&] {
     gemm::sgemm_batched(ta, tb, batch, M, N, K, pa, ta ? M : K, stride_a, ia, pb, tb ? K : N, stride_b, ib,
                         pc, N, MN, &ep, packed);
-  } catch (const std::bad_alloc&) {
-    napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for packing buffers");
-    return nullptr;
-  }
-  return napi::make_undefined(env);
+  });
 }
 
-napi_value gemm_info_fn(napi_env env, napi_callback_info info) {
-  const gemm::KernelInfo k = gemm::kernel_info();
-  napi_value obj;
-  AB_NAPI_CALL(env, napi_create_object(env, &obj));
-  auto set = [&](const char* key, napi_value v) { return napi_set_named_property(env, obj, key, v) == napi_ok; };
-  const std::string summary = std::string(isa_name(static_cast<Isa>(k.level))) + ": " + k.name + ", MR=" +
-                              s(k.mr) + " NR=" + s(k.nr) + " KC=" + s(k.kc) + " MC=" + s(k.mc) +
-                              " NC=" + s(k.nc);
-  if (!set("level", napi::make_string(env, isa_name(static_cast<Isa>(k.level)))) ||
-      !set("kernel", napi::make_string(env, k.name)) || !set("mr", napi::make_int(env, k.mr)) ||
-      !set("nr", napi::make_int(env, k.nr)) || !set("kc", napi::make_int(env, k.kc)) ||
-      !set("mc", napi::make_int(env, k.mc)) || !set("nc", napi::make_int(env, k.nc)) ||
-      !set("summary", napi::make_string(env, summary.c_str()))) {
-    napi::throw_error(env, "ERR_AFTERBURNER_NAPI", "gemmInfo: cannot build the result");
-    return nullptr;
-  }
-  return obj;
+napi_value gemm_info_fn(napi_env env, napi_callback_info) {
+  return napi::kernel_info_object(env, "gemmInfo", gemm::kernel_info());
 }
 
 AB_EXPORT("matmul", matmul_fn);

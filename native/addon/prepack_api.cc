@@ -78,10 +78,7 @@ napi_value pack_weight_fn(napi_env env, napi_callback_info info) {
     throw_range_error(env, fn + "sizes overflow");
     return nullptr;
   }
-  if (static_cast<int64_t>(nb) < KN) {
-    throw_range_error(env, fn + "'b' has " + str(static_cast<int64_t>(nb)) + " elements, needs K*N = " + str(KN));
-    return nullptr;
-  }
+  if (!check_length(env, fn, "b", nb, KN, "K*N")) return nullptr;
   Holder* h = new (std::nothrow) Holder{nullptr};
   if (!h) {
     throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory");

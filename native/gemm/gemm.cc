@@ -18,12 +18,20 @@
 #include <new>
 
 #include "dispatch/dispatch.h"
+#include "gemm/driver_common.h"
 #include "gemm/gemm_kernels.h"
 #include "ops/op_codes.h"
 #include "runtime/thread_pool.h"
 
 namespace ab::gemm {
 namespace {
+using driver::balanced;
+using driver::cdiv;
+using driver::Grid;
+using driver::min64;
+using driver::pick;
+using driver::rup;
+using driver::threads_for;
 
 using ParamsFn = void (*)(KernelParams*);
 using PackAFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, float*);
@@ -53,15 +61,6 @@ const DispatchStub<GemvTFn> gemv_t_stub = {AB_STUB_SLOTS(sgemv_t)};
 const DispatchStub<GemvNFn> gemv_n_stub = {AB_STUB_SLOTS(sgemv_n)};
 const DispatchStub<EpiFn> epi_stub = {AB_STUB_SLOTS(sgemm_epilogue)};
 
-// All stubs are filled alike, so picking by one resolved level keeps them consistent even if
-// the ISA cap changes during a call.
-template <typename Fn>
-Fn pick(const DispatchStub<Fn>& s, int level) {
-  for (int l = level; l >= 0; --l)
-    if (s.slots[l]) return s.slots[l];
-  return s.slots[0];
-}
-
 struct Kern {
   int level;
   KernelParams p;
@@ -77,15 +76,7 @@ struct Kern {
 
 // Tuning aid: AFTERBURNER_GEMM_BLOCKS="kc,mc,nc" overrides the cache blocks (mc, nc are rounded
 // to the register tile). Read once.
-struct BlockOverride {
-  long kc = 0, mc = 0, nc = 0;
-  BlockOverride() {
-    if (const char* e = std::getenv("AFTERBURNER_GEMM_BLOCKS")) {
-      if (std::sscanf(e, "%ld,%ld,%ld", &kc, &mc, &nc) != 3 || kc < 1 || mc < 1 || nc < 1) kc = mc = nc = 0;
-    }
-  }
-};
-const BlockOverride g_override;
+const driver::BlockOverride g_override("AFTERBURNER_GEMM_BLOCKS");
 
 Kern current_kernel() {
   Kern k;
@@ -106,10 +97,6 @@ Kern current_kernel() {
   k.epi = pick(epi_stub, k.level);
   return k;
 }
-
-inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-inline int64_t rup(int64_t a, int64_t b) { return cdiv(a, b) * b; }
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 struct Prob {
   bool ta, tb;
@@ -136,12 +123,6 @@ int64_t k_block(const Kern& kn, int64_t K) {
   const int64_t nb = cdiv(K, kn.p.kc);
   return cdiv(K, nb);
 }
-// A balanced block of at most `cap` (rounded to `unit`) covering `len`.
-int64_t balanced(int64_t len, int64_t cap, int64_t unit) {
-  if (len <= 0) return unit;
-  const int64_t nb = cdiv(len, cap);
-  return rup(cdiv(len, nb), unit);
-}
 
 // Scratch floats one thread needs for the blocked path on any sub-range of an m x n problem.
 // blocked_range() balances its blocks over the sub-range it gets, and a sub-range's balanced
@@ -157,26 +138,8 @@ WsSize ws_blocked(const Kern& kn, int64_t m, int64_t n, int64_t K) {
   return {rup(mc * kc, 16) + 16, rup(nc * kc, 16) + 16};
 }
 
-// Grow-only, 64-byte aligned scratch owned by the calling thread; throws std::bad_alloc.
-struct Scratch {
-  float* p = nullptr;
-  size_t cap = 0;
-  ~Scratch() { std::free(p); }
-  float* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      p = nullptr;
-      cap = 0;
-      size_t bytes = (n * sizeof(float) + 63) & ~size_t{63};
-      p = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!p) throw std::bad_alloc();
-      cap = n;
-    }
-    return p;
-  }
-};
-thread_local Scratch t_ws;
-thread_local Scratch t_panel_b;  // panel_b()'s per-call packing
+thread_local driver::Scratch<float> t_ws;
+thread_local driver::Scratch<float> t_panel_b;  // panel_b()'s per-call packing
 
 // Single-threaded blocked GEMM on C[m0:m1, n0:n1].
 void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
@@ -216,14 +179,6 @@ void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_
       }
     }
   }
-}
-
-// Threads worth using for `macs` multiply-adds.
-int threads_for(int64_t macs, int nt_max) {
-  constexpr int64_t kMinPerThread = int64_t{1} << 18;
-  if (nt_max <= 1 || macs < 2 * kMinPerThread) return 1;
-  int64_t t = macs / kMinPerThread;
-  return t < nt_max ? static_cast<int>(t) : nt_max;
 }
 
 void gemm_k0(const Kern& kn, const Prob& p) {
@@ -283,9 +238,6 @@ void gemv(const Kern& kn, const Prob& p, int nt, float* ws) {
   });
 }
 
-struct Grid {
-  int tm, tn;
-};
 Grid choose_grid(const Kern& kn, const Prob& p, int nt) {
   Grid best{1, nt};
   double best_cost = -1;
@@ -324,27 +276,14 @@ void gemm_one(const Kern& kn, const Prob& p, int nt, float* ws) {
     blocked_range(kn, p, 0, p.M, 0, p.N, ws, ws + w.a);
     return;
   }
-  // C is cut into a grid of blocks on register-tile boundaries, kItemsPerThread per thread when
-  // the problem is big enough, and threads take blocks from a shared counter: on a shared machine
-  // a thread whose core is busy takes fewer blocks instead of holding everyone up (a static split
-  // ran two threads slower than one there). More blocks cost extra packing (each block packs
+  // C is cut into a grid of blocks on register-tile boundaries, several per thread when the
+  // problem is big enough, and threads take blocks from a shared counter (a static split ran two
+  // threads slower than one on a shared machine). More blocks cost extra packing (each block packs
   // its own panels; choose_grid weighs that), so small problems keep one block per thread.
-  constexpr int kItemsPerThread = 4;
-  const int items_wanted = p.M * p.N * p.K >= int64_t{64} << 20 ? n * kItemsPerThread : n;
-  const Grid g = choose_grid(kn, p, items_wanted);
-  const int items = g.tm * g.tn;
-  const int used = items < n ? items : n;
-  const int64_t mtiles = cdiv(p.M, kn.p.mr), ntiles = cdiv(p.N, kn.p.nr);
-  std::atomic<int> next{0};
-  parallel_run(used, [&](int tid, int) {
+  const Grid g = choose_grid(kn, p, driver::grid_items_wanted(p.M * p.N * p.K, n));
+  driver::run_grid(g, n, p.M, p.N, kn.p.mr, kn.p.nr, [&](int tid, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     float* a = ws + static_cast<int64_t>(tid) * (w.a + w.b);
-    for (int it = next.fetch_add(1, std::memory_order_relaxed); it < items;
-         it = next.fetch_add(1, std::memory_order_relaxed)) {
-      const int im = it / g.tn, in = it % g.tn;
-      const int64_t m0 = mtiles * im / g.tm * kn.p.mr, m1 = min64(mtiles * (im + 1) / g.tm * kn.p.mr, p.M);
-      const int64_t n0 = ntiles * in / g.tn * kn.p.nr, n1 = min64(ntiles * (in + 1) / g.tn * kn.p.nr, p.N);
-      if (m0 < m1 && n0 < n1) blocked_range(kn, p, m0, m1, n0, n1, a, a + w.a);
-    }
+    blocked_range(kn, p, m0, m1, n0, n1, a, a + w.a);
   });
 }
 

@@ -17,12 +17,20 @@
 #include <new>
 
 #include "dispatch/dispatch.h"
+#include "gemm/driver_common.h"
 #include "gemm/gemm_bf16_kernels.h"
 #include "ops/op_codes.h"
 #include "runtime/thread_pool.h"
 
 namespace ab::gemm {
 namespace {
+using driver::balanced;
+using driver::cdiv;
+using driver::Grid;
+using driver::min64;
+using driver::pick;
+using driver::rup;
+using driver::threads_for;
 
 using ParamsFn = void (*)(Bf16Params*);
 using PackAFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, uint32_t*);
@@ -33,13 +41,6 @@ const DispatchStub<ParamsFn> params_stub = {AB_STUB_SLOTS_BF16(bf16_params)};
 const DispatchStub<PackAFn> pack_a_stub = {AB_STUB_SLOTS_BF16(bf16_pack_a)};
 const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS_BF16(bf16_macro)};
 
-template <typename Fn>
-Fn pick(const DispatchStub<Fn>& s, int level) {
-  for (int l = level; l >= 0; --l)
-    if (s.slots[l]) return s.slots[l];
-  return s.slots[0];
-}
-
 constexpr int64_t kNC = 1536;
 #ifndef AB_BF16_NARROW_BYTES
 #define AB_BF16_NARROW_BYTES (96 * 1024)
@@ -48,15 +49,7 @@ constexpr int64_t kNarrowBytes = AB_BF16_NARROW_BYTES;  // B block size (bytes) 
 
 // Tuning aid: AFTERBURNER_BF16_BLOCKS="kc_pairs,mc,nc". kc (at most kBf16KcPairs) changes the
 // summation order (at every level alike); mc and nc only the speed. Read once.
-struct BlockOverride {
-  long kc = 0, mc = 0, nc = 0;
-  BlockOverride() {
-    if (const char* e = std::getenv("AFTERBURNER_BF16_BLOCKS")) {
-      if (std::sscanf(e, "%ld,%ld,%ld", &kc, &mc, &nc) != 3 || kc < 1 || mc < 1 || nc < 1) kc = mc = nc = 0;
-    }
-  }
-};
-const BlockOverride g_override;
+const driver::BlockOverride g_override("AFTERBURNER_BF16_BLOCKS");
 
 struct Kern {
   int level;
@@ -80,16 +73,6 @@ Kern current_kernel() {
   k.pack_a = pick(pack_a_stub, k.level);
   k.macro = pick(macro_stub, k.level);
   return k;
-}
-
-inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-inline int64_t rup(int64_t a, int64_t b) { return cdiv(a, b) * b; }
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-int64_t balanced(int64_t len, int64_t cap, int64_t unit) {
-  if (len <= 0) return unit;
-  const int64_t nb = cdiv(len, cap);
-  return rup(cdiv(len, nb), unit);
 }
 
 struct Prob {
@@ -125,25 +108,8 @@ int64_t ws_words(const Kern& kn, int64_t m, int64_t K2) {
   return (tile > block ? tile : block) + 16;
 }
 
-struct Scratch {
-  uint32_t* p = nullptr;
-  size_t cap = 0;
-  ~Scratch() { std::free(p); }
-  uint32_t* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      p = nullptr;
-      cap = 0;
-      const size_t bytes = (n * sizeof(uint32_t) + 63) & ~size_t{63};
-      p = static_cast<uint32_t*>(std::aligned_alloc(64, bytes));
-      if (!p) throw std::bad_alloc();
-      cap = n;
-    }
-    return p;
-  }
-};
-thread_local Scratch t_ws;
-thread_local Scratch t_gen;  // f32 rows of a generated A block, packed right after
+thread_local driver::Scratch<uint32_t> t_ws;
+thread_local driver::Scratch<uint32_t> t_gen;  // f32 rows of a generated A block, packed right after
 
 // Packs op(A)[m0:m0+rows, k0:k0+kc] (layout of bf16_pack_a): from A, or generated into a small
 // f32 block first (the same values, so the same packed words).
@@ -208,16 +174,6 @@ void blocked_range(const Kern& kn, const Prob& p, int64_t m0, int64_t m1, int64_
   }
 }
 
-int threads_for(int64_t macs, int nt_max) {
-  constexpr int64_t kMinPerThread = int64_t{1} << 18;
-  if (nt_max <= 1 || macs < 2 * kMinPerThread) return 1;
-  const int64_t t = macs / kMinPerThread;
-  return t < nt_max ? static_cast<int>(t) : nt_max;
-}
-
-struct Grid {
-  int tm, tn;
-};
 // tm x tn blocks of C (tm * tn == items) minimizing the largest block's compute plus its A packing.
 Grid choose_grid(const Kern& kn, const Prob& p, int items) {
   const int64_t mt = cdiv(p.M, kn.p.mr), nt = cdiv(p.N, kBf16PanelN);
@@ -246,23 +202,10 @@ void gemm_run(const Kern& kn, const Prob& p) {
     blocked_range(kn, p, 0, p.M, 0, p.N, ws);
     return;
   }
-  // As in the f32 driver: blocks taken from a shared counter, 4 per thread on large problems.
-  constexpr int kItemsPerThread = 4;
-  const int items_wanted = p.M * p.N * p.K >= int64_t{64} << 20 ? n * kItemsPerThread : n;
-  const Grid g = choose_grid(kn, p, items_wanted);
-  const int items = g.tm * g.tn;
-  const int used = items < n ? items : n;
-  const int64_t mtiles = cdiv(p.M, kn.p.mr), ntiles = cdiv(p.N, kBf16PanelN);
-  std::atomic<int> next{0};
-  parallel_run(used, [&](int tid, int) {
-    uint32_t* a = ws + per * static_cast<size_t>(tid);
-    for (int it = next.fetch_add(1, std::memory_order_relaxed); it < items;
-         it = next.fetch_add(1, std::memory_order_relaxed)) {
-      const int im = it / g.tn, in = it % g.tn;
-      const int64_t m0 = mtiles * im / g.tm * kn.p.mr, m1 = min64(mtiles * (im + 1) / g.tm * kn.p.mr, p.M);
-      const int64_t n0 = ntiles * in / g.tn * kBf16PanelN, n1 = min64(ntiles * (in + 1) / g.tn * kBf16PanelN, p.N);
-      if (m0 < m1 && n0 < n1) blocked_range(kn, p, m0, m1, n0, n1, a);
-    }
+  // As in the f32 driver: blocks taken from a shared counter, several per thread on large problems.
+  const Grid g = choose_grid(kn, p, driver::grid_items_wanted(p.M * p.N * p.K, n));
+  driver::run_grid(g, n, p.M, p.N, kn.p.mr, kBf16PanelN, [&](int tid, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    blocked_range(kn, p, m0, m1, n0, n1, ws + per * static_cast<size_t>(tid));
   });
 }
 
@@ -341,17 +284,8 @@ void gemm_bf16(bool trans_a, int64_t M, int64_t N, int64_t K, const float* A, in
     return;
   }
   Epilogue local;
-  const Epilogue* rep = nullptr;
-  if (!epilogue_is_identity(ep)) {
-    local = *ep;
-    if (local.bias_ld == 0) local.bias_ld = N;
-    if (local.slope_ld == 0) local.slope_ld = N;
-    if (local.act != kActPrelu) local.slope_mode = kOperandNone;
-    rep = &local;
-  }
-  const Kern kn = current_kernel();
-  const Prob p{trans_a, M, N, K, (K + 1) / 2, A, lda, Bp, C, ldc, rep};
-  gemm_run(kn, p);
+  const Prob p{trans_a, M, N, K, (K + 1) / 2, A, lda, Bp, C, ldc, resolve_epilogue(ep, N, &local)};
+  gemm_run(current_kernel(), p);
 }
 
 void gemm_bf16_gen_a(Bf16AGenFn gen, const void* ctx, int64_t M, int64_t N, int64_t K, const uint32_t* Bp, float* C,
@@ -362,19 +296,10 @@ void gemm_bf16_gen_a(Bf16AGenFn gen, const void* ctx, int64_t M, int64_t N, int6
     return;
   }
   Epilogue local;
-  const Epilogue* rep = nullptr;
-  if (!epilogue_is_identity(ep)) {
-    local = *ep;
-    if (local.bias_ld == 0) local.bias_ld = N;
-    if (local.slope_ld == 0) local.slope_ld = N;
-    if (local.act != kActPrelu) local.slope_mode = kOperandNone;
-    rep = &local;
-  }
-  const Kern kn = current_kernel();
-  Prob p{false, M, N, K, (K + 1) / 2, nullptr, K, Bp, C, ldc, rep};
+  Prob p{false, M, N, K, (K + 1) / 2, nullptr, K, Bp, C, ldc, resolve_epilogue(ep, N, &local)};
   p.gen = gen;
   p.gen_ctx = ctx;
-  gemm_run(kn, p);
+  gemm_run(current_kernel(), p);
 }
 
 KernelInfo bf16_kernel_info() {

@@ -7,38 +7,12 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/conv2d_im2col.h"
 #include "ops/op_codes.h"
 #include "runtime/thread_pool.h"
 
 namespace ab {
 namespace {
-
-// Rows of im2col per chunk: at most ~8 MiB of scratch (fits the L3 next to the packed panels),
-// but never fewer than 256 rows so each GEMM stays large enough to thread well.
-int64_t chunk_rows(int64_t K, int64_t M) {
-  int64_t r = (int64_t{8} << 20) / (4 * (K > 0 ? K : 1));
-  if (r < 256) r = 256;
-  return r < M ? r : M;
-}
-
-// im2col rows [m0, m1) (m = (b * out_h + oh) * out_w + ow) into dst[(m - m0) * K + (fh * f_w + fw) * in_c + c].
-void im2col_rows(const float* x, const Conv2DParams& p, int64_t m0, int64_t m1, float* dst) {
-  const int64_t K = p.f_h * p.f_w * p.in_c;
-  const size_t run = static_cast<size_t>(p.in_c) * sizeof(float);
-  for (int64_t m = m0; m < m1; ++m) {
-    const int64_t ow = m % p.out_w, t = m / p.out_w, oh = t % p.out_h, b = t / p.out_h;
-    float* row = dst + (m - m0) * K;
-    for (int64_t fh = 0; fh < p.f_h; ++fh) {
-      const int64_t ih = oh * p.stride_h - p.pad_top + fh * p.dil_h;
-      for (int64_t fw = 0; fw < p.f_w; ++fw) {
-        const int64_t iw = ow * p.stride_w - p.pad_left + fw * p.dil_w;
-        float* d = row + (fh * p.f_w + fw) * p.in_c;
-        if (ih < 0 || ih >= p.in_h || iw < 0 || iw >= p.in_w) std::memset(d, 0, run);
-        else std::memcpy(d, x + ((b * p.in_h + ih) * p.in_w + iw) * p.in_c, run);
-      }
-    }
-  }
-}
 
 thread_local std::vector<float> t_cols;
 
@@ -246,22 +220,13 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
     gemm::sgemm_gen_a(gemm::AGen{&conv_pack_panel, &ctx}, M, N, K, w, N, packed_w, y, N, ep);
     return;
   }
-  const int64_t R = chunk_rows(K, M);
-  if (t_cols.size() < static_cast<size_t>(R * K)) t_cols.resize(static_cast<size_t>(R * K));
-  float* cols = t_cols.data();
-  for (int64_t m0 = 0; m0 < M; m0 += R) {
-    const int64_t m1 = m0 + R < M ? m0 + R : M;
-    parallel_for(m1 - m0, 64, [&](int64_t b, int64_t e) { im2col_rows(x, p, m0 + b, m0 + e, cols + b * K); });
-    gemm::Epilogue chunk_ep;
-    const gemm::Epilogue* e = ep;
-    if (ep) {  // matrix-mode operands are indexed by output row: shift them to the chunk
-      chunk_ep = *ep;
-      if (ep->bias_mode == kOperandMatrix) chunk_ep.bias += m0 * (ep->bias_ld ? ep->bias_ld : N);
-      if (ep->slope_mode == kOperandMatrix) chunk_ep.slope += m0 * (ep->slope_ld ? ep->slope_ld : N);
-      e = &chunk_ep;
-    }
-    gemm::sgemm(false, false, m1 - m0, N, K, cols, K, w, N, y + m0 * N, N, e, packed_w);
-  }
+  // Rows of im2col per chunk: at most ~8 MiB of scratch (fits the L3 next to the packed panels),
+  // but never fewer than 256 rows so each GEMM stays large enough to thread well.
+  const int64_t R = conv_im2col::chunk_rows(K, M, int64_t{8} << 20, 256);
+  conv_im2col::run_chunks(x, p, M, N, K, R, t_cols, ep,
+                          [&](int64_t m0, int64_t rows, const float* cols, const gemm::Epilogue* e) {
+                            gemm::sgemm(false, false, rows, N, K, cols, K, w, N, y + m0 * N, N, e, packed_w);
+                          });
 }
 
 }  // namespace ab
