@@ -41,11 +41,11 @@ const DispatchStub<ParamsFn> params_stub = {AB_STUB_SLOTS_BF16(bf16_params)};
 const DispatchStub<PackAFn> pack_a_stub = {AB_STUB_SLOTS_BF16(bf16_pack_a)};
 const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS_BF16(bf16_macro)};
 
-constexpr int64_t kNC = 1536;
+constexpr int64_t kNC = 1536;  // columns of packed B per jc block (kc pairs x NC x 4 bytes in L2/L3)
 #ifndef AB_BF16_NARROW_BYTES
 #define AB_BF16_NARROW_BYTES (96 * 1024)
 #endif
-constexpr int64_t kNarrowBytes = AB_BF16_NARROW_BYTES;  // B block size (bytes) below which A is packed per row tile  // columns of packed B per jc block (kc pairs x NC x 4 bytes in L2/L3)
+constexpr int64_t kNarrowBytes = AB_BF16_NARROW_BYTES;  // B block size (bytes) below which A is packed per row tile
 
 // Tuning aid: AFTERBURNER_BF16_BLOCKS="kc_pairs,mc,nc". kc (at most kBf16KcPairs) changes the
 // summation order (at every level alike); mc and nc only the speed. Read once.
