@@ -556,3 +556,91 @@ test('a compiled function called inside a traced one is traced through (its kern
   c.dispose();
   inner.dispose();
 });
+
+/**
+ * A random transformer-like function over x [S, D]: norm layers in their several spellings
+ * (LayerNorm with div or rsqrt, Square(x - mean) or SquaredDifference, with or without gamma and
+ * beta; RMSNorm), attention with its scale written as Mul or Div and the mask shared, per batch or
+ * absent, parallel projections of one input, reshape and transpose chains, and residual adds that
+ * give intermediates a second reader.
+ */
+function randomTransformer(seed, S, D) {
+  const r = rng(seed);
+  const pick = (xs) => xs[Math.floor(r() * xs.length)];
+  const keep = [];
+  const mk = (shape, scale = 0.4) => {
+    const t = randTensor(shape, r, scale);
+    keep.push(t);
+    return t;
+  };
+  const H = 2, dh = D / H;
+  const steps = [];
+  for (let i = 0, n = 3 + Math.floor(r() * 4); i < n; ++i) {
+    const kind = pick(['ln', 'ln', 'rms', 'attn', 'attn', 'proj', 'shape', 'residual']);
+    if (kind === 'ln') {
+      const g = r() < 0.6 ? mk([D]) : null, b = g && r() < 0.6 ? mk([D]) : null;
+      const useDiv = r() < 0.5, sqd = r() < 0.5, eps = pick([1e-5, 1e-3]);
+      steps.push((x) => {
+        const mean = tf.mean(x, -1, true);
+        const v = sqd ? tf.mean(tf.squaredDifference(x, mean), -1, true) : tf.mean(tf.square(tf.sub(x, mean)), -1, true);
+        let y = useDiv ? tf.div(tf.sub(x, mean), tf.sqrt(tf.add(v, eps))) : tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(v, eps)));
+        if (g) y = tf.mul(y, g);
+        if (b) y = tf.add(y, b);
+        return y;
+      });
+    } else if (kind === 'rms') {
+      const g = r() < 0.5 ? mk([D]) : null, useDiv = r() < 0.5;
+      steps.push((x) => {
+        const ms = tf.add(tf.mean(tf.square(x), -1, true), 1e-6);
+        const y = useDiv ? tf.div(x, tf.sqrt(ms)) : tf.mul(x, tf.rsqrt(ms));
+        return g ? tf.mul(y, g) : y;
+      });
+    } else if (kind === 'attn') {
+      const Wq = mk([D, D]), Wk = mk([D, D]), Wv = mk([D, D]);
+      const maskKind = pick(['none', 'shared', 'batch']), byDiv = r() < 0.5;
+      const mask = maskKind === 'shared' ? mk([S, S], 3) : maskKind === 'batch' ? mk([H, S, S], 3) : null;
+      steps.push((x) => {
+        const heads = (t) => tf.transpose(tf.reshape(t, [S, H, dh]), [1, 0, 2]);
+        const q = heads(tf.matMul(x, Wq)), k = heads(tf.matMul(x, Wk)), v = heads(tf.matMul(x, Wv));
+        let s = tf.matMul(q, k, false, true);
+        s = byDiv ? tf.div(s, Math.sqrt(dh)) : tf.mul(s, 1 / Math.sqrt(dh));
+        if (mask) s = tf.add(s, mask);
+        return tf.reshape(tf.transpose(tf.matMul(tf.softmax(s), v), [1, 0, 2]), [S, D]);
+      });
+    } else if (kind === 'proj') {
+      const W1 = mk([D, D]), W2 = mk([D, D]), b1 = mk([D]), b2 = mk([D]);
+      steps.push((x) => tf.mul(tf.relu(tf.add(tf.matMul(x, W1), b1)), tf.sigmoid(tf.add(tf.matMul(x, W2), b2))));
+    } else if (kind === 'shape') {
+      steps.push((x) => tf.reshape(tf.transpose(tf.transpose(tf.reshape(x, [S, H, dh]), [1, 0, 2]), [1, 0, 2]), [S, D]));
+    } else {
+      const W = mk([D, D]);
+      steps.push((x) => tf.add(x, tf.tanh(tf.matMul(x, W))));
+    }
+  }
+  return {fn: (x) => steps.reduce((v, s) => s(v), x), keep};
+}
+
+test('property: on 40 random transformer-like functions the rewritten graph computes what the traced one does', () => {
+  const totals = {};
+  for (let seed = 1; seed <= 40; ++seed) {
+    const S = 6, D = 8;
+    const {fn, keep} = randomTransformer(seed, S, D);
+    const x = randTensor([S, D], rng(500 + seed), 2);
+    const o0 = ab.compile(fn, {level: 'O0', validate: true}), o1 = ab.compile(fn, {level: 'O1', validate: true});
+    const y0 = o0(x), y1 = o1(x), ye = fn(x);
+    allClose(y0, ye, 0, `seed ${seed} O0 vs eager`);
+    // Norms use 1/sqrt and one multiply where the ops divide; attention fuses scale and mask:
+    // float32 rounding-level differences that grow through the layers.
+    allClose(y1, y0, 5e-5, `seed ${seed} O1 vs O0`);
+    allClose(o1(x), y0, 5e-5, `seed ${seed} O1 arena run`);
+    for (const [k, v] of Object.entries(o1.summary().rewrites)) totals[k] = (totals[k] ?? 0) + v;
+    tf.dispose([x, y0, y1, ye, ...keep]);
+    o0.dispose();
+    o1.dispose();
+  }
+  for (const rule of ['layer norms recognised', 'rms norms recognised', 'attention recognised',
+                      'parallel matmuls concatenated', 'common subexpressions merged', 'reshape/transpose chains collapsed',
+                      'elementwise ops chained', 'bias adds fused']) {
+    assert.ok((totals[rule] ?? 0) >= 3, `${rule}: ${totals[rule] ?? 0} rewrites over the 40 functions (${JSON.stringify(totals)})`);
+  }
+});
