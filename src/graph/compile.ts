@@ -12,7 +12,7 @@ import {CONCAT_RULES, FUSION_RULES} from './fusion';
 import {commonSubexpressions, PATTERN_RULES} from './patterns';
 import {SIMPLIFY_RULES} from './simplify';
 import {Graph, IrError, printGraph} from './ir';
-import {planMemory} from './planner';
+import {peakBytes, planMemory} from './planner';
 import {constantFolding, deadCodeElimination, Pass, PassStats, PipelineOptions, runPipeline, runRules} from './passes';
 import {OutputStructure, traceFunction} from './trace';
 
@@ -54,34 +54,6 @@ const PASSES: Pass[] = [
   {name: 'elementwise chains', run: (g, s) => runRules(g, EWCHAIN_RULES, s)},
   {name: 'dead code', run: (g, s) => deadCodeElimination(g, s)},
 ];
-
-const BYTES: {[dtype: string]: number} = {float32: 4, int32: 4, bool: 1, complex64: 8, string: 0};
-
-function valueBytes(g: Graph, v: number): number {
-  const val = g.value(v);
-  return val.shape.reduce((a, b) => a * b, 1) * (BYTES[val.dtype] ?? 4);
-}
-
-/** Peak bytes of node outputs alive at once when the nodes run in order (freed after last read). */
-export function peakBytes(g: Graph): number {
-  const lastRead = new Map<number, number>();
-  g.nodes.forEach((n, i) => n.inputs.forEach((v) => lastRead.set(v, i)));
-  const outs = new Set(g.outputs);
-  let live = 0, peak = 0;
-  const freeAt = new Map<number, number[]>();
-  g.nodes.forEach((n, i) => {
-    for (const v of n.outputs) {
-      live += valueBytes(g, v);
-      if (!outs.has(v)) {
-        const at = lastRead.get(v) ?? i;
-        freeAt.set(at, [...(freeAt.get(at) ?? []), v]);
-      }
-    }
-    peak = Math.max(peak, live);
-    for (const v of freeAt.get(i) ?? []) live -= valueBytes(g, v);
-  });
-  return peak;
-}
 
 /** Graphviz DOT text for a graph: ops as boxes, constants and inputs as ellipses. */
 export function toDot(g: Graph, name = 'afterburner'): string {
@@ -228,13 +200,14 @@ function isLayersModel(m: unknown): m is LayersModelLike {
   return o != null && typeof o.predict === 'function' && Array.isArray(o.layers);
 }
 
-function extras(cache: PlanCache): CompiledExtras {
+/** summary/toDot/print/graph/dispose over the plan cache `current()` returns (it throws before any plan). */
+function extras(current: () => PlanCache, dispose: () => void): CompiledExtras {
   return {
-    summary: () => cache.summary(),
-    toDot: () => toDot(cache.current().graph),
-    print: () => printGraph(cache.current().graph),
-    graph: () => cache.current().graph,
-    dispose: () => cache.dispose(),
+    summary: () => current().summary(),
+    toDot: () => toDot(current().current().graph),
+    print: () => printGraph(current().current().graph),
+    graph: () => current().current().graph,
+    dispose,
   };
 }
 
@@ -296,8 +269,8 @@ export function compile(target: unknown, options: CompileOptions = {}): unknown 
       return result;
     };
     const current = () => {
-      if (lastCache == null) throw new IrError('nothing compiled yet: call the compiled model once first');
-      return lastCache;
+      if (lastCache != null) return lastCache;
+      throw new IrError(refused != null ? `not compiled: ${refused}` : 'nothing compiled yet: call the compiled model once first');
     };
     return {
       inputs: model.inputs,
@@ -314,30 +287,23 @@ export function compile(target: unknown, options: CompileOptions = {}): unknown 
         return model.executeAsync(inputs, outputs);
       },
       predict: (inputs: unknown) => execute(inputs),
-      summary: () => {
-        if (refused != null && lastCache == null) throw new IrError(`not compiled: ${refused}`);
-        return current().summary();
-      },
-      toDot: () => toDot(current().current().graph),
-      print: () => printGraph(current().current().graph),
-      graph: () => current().current().graph,
-      dispose: () => {
+      ...extras(current, () => {
         for (const c of caches.values()) c.dispose();
         caches.clear();
         lastCache = null;
-      },
+      }),
     };
   }
   if (isLayersModel(target)) {
     const model = target;
     const cache = new PlanCache((...xs: Tensor[]) => model.predict(xs.length === 1 ? xs[0] : xs), options);
     const predict = (x: Tensor|Tensor[]) => cache.run(Array.isArray(x) ? x : [x]);
-    return {inputs: model.inputs, layers: model.layers, predict, ...extras(cache)};
+    return {inputs: model.inputs, layers: model.layers, predict, ...extras(() => cache, () => cache.dispose())};
   }
   if (typeof target === 'function') {
     const cache = new PlanCache(target as (...xs: Tensor[]) => unknown, options);
     const f = (...xs: Tensor[]) => cache.run(xs);
-    return Object.assign(f, extras(cache));
+    return Object.assign(f, extras(() => cache, () => cache.dispose()));
   }
   throw new IrError('compile: expected a function, a GraphModel or a LayersModel');
 }

@@ -4,10 +4,11 @@
 // as one native call (native/ops/ew_chain.h) that streams the inputs block by block through L1
 // and writes the output once, calling the same per-level kernels as the unfused ops (so results
 // are bitwise those of the ops it replaces).
+import {util} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 
 import {native} from '../binding';
-import {f32, newOutput} from '../backend/kernel-utils';
+import {f32, newOutput, sizeOf} from '../backend/kernel-utils';
 import {BinaryOp, UnaryOp} from '../op-codes';
 import {registerGraphOp} from './executor';
 import {Graph, Node, ValueId} from './ir';
@@ -19,7 +20,6 @@ export type Expr = {in: number}|{imm: number}|{un: string, a: Expr, alpha?: numb
 const BINARY = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'SquaredDifference'];
 const UNARY = Object.keys(UnaryOp);
 
-const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** `n` as an expression over its own inputs, or null when it is not a chain-able elementwise op. */
 function exprOf(g: Graph, n: Node): {expr: Expr, inputs: ValueId[]}|null {
@@ -31,8 +31,8 @@ function exprOf(g: Graph, n: Node): {expr: Expr, inputs: ValueId[]}|null {
   const operand = (v: ValueId): Expr|null => {
     const val = g.value(v);
     if (val.dtype !== 'float32') return null;
-    if (val.kind === 'const' && val.shape.reduce((a, b) => a * b, 1) === 1) return {imm: (g.constants.get(v) as Float32Array)[0]};
-    if (!sameShape(val.shape, out.shape)) return null;  // broadcasting: left to the op's own kernel
+    if (val.kind === 'const' && sizeOf(val.shape) === 1) return {imm: (g.constants.get(v) as Float32Array)[0]};
+    if (!util.arraysEqual(val.shape, out.shape)) return null;  // broadcasting: left to the op's own kernel
     let i = inputs.indexOf(v);
     if (i < 0) i = inputs.push(v) - 1;
     return {in: i};
@@ -109,7 +109,7 @@ const chainRule: Rule = {
     for (let k = 0; k < me.inputs.length; ++k) {
       const v = me.inputs[k];
       const p = g.producer(v);
-      if (p == null || !fusible(g, ctx, v) || !sameShape(g.value(v).shape, outShape)) continue;
+      if (p == null || !fusible(g, ctx, v) || !util.arraysEqual(g.value(v).shape, outShape)) continue;
       const sub = exprOf(g, p);
       if (sub == null) continue;
       // New inputs: mine without v, then the producer's (shared ones once).
@@ -147,7 +147,7 @@ registerGraphOp('ab.EwChain', ({inputs, attrs, backend}) => {
     programs.set(attrs, p = c);
   }
   const first = inputs[0] as TensorInfo;
-  const out = newOutput(first.shape.reduce((a, b) => a * b, 1));
+  const out = newOutput(sizeOf(first.shape));
   native.ewChain(p.prog, p.imms, inputs.map((t) => f32(backend, t)), out);
   return [backend.makeTensorInfo(first.shape, 'float32', out)];
 });

@@ -31,7 +31,8 @@ interface Step {
   frees: ValueId[];
 }
 
-function kernelRunner(backend: MathBackendCPU, op: string, inputNames: string[]|null, attrs: object): (ins: TensorInfo[]) => TensorInfo[] {
+/** A function running node `op` (a registered kernel or one of our graph ops) on input TensorInfos. */
+export function kernelRunner(backend: MathBackendCPU, op: string, inputNames: string[]|null, attrs: object): (ins: TensorInfo[]) => TensorInfo[] {
   const impl = graphOps.get(op);
   if (impl != null) return (ins) => impl({inputs: ins, attrs: attrs as {[k: string]: unknown}, backend});
   const k = getKernel(op, BACKEND_NAME);
@@ -80,8 +81,7 @@ export class Executor {
       this.constInfos.set(id, {dataId, shape: v.shape, dtype: v.dtype});
     }
     // Liveness: the last step reading each intermediate value frees it (graph outputs never).
-    const lastRead = new Map<ValueId, number>();
-    graph.nodes.forEach((n, i) => n.inputs.forEach((v) => lastRead.set(v, i)));
+    const lastRead = graph.lastReads();
     const keep = new Set(graph.outputs);
     this.steps = graph.nodes.map((n, i) => ({
       op: n.op,

@@ -5,6 +5,7 @@
 // value, now the fused kernel's) and drops the reader; runRules() applies them to a fixed point.
 import type {BackendValues} from '@tensorflow/tfjs-core';
 
+import {sizeOf} from '../backend/kernel-utils';
 import {Attrs, Graph, Node, ValueId} from './ir';
 import {fusible, Rule, RuleContext} from './passes';
 
@@ -71,16 +72,13 @@ function constData(g: Graph, v: ValueId): BackendValues|undefined {
   return g.isConstant(v) ? g.constants.get(v) : undefined;
 }
 
-function size(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
 
 /** A constant holding one value per channel (shape [C], or [1,...,1,C]): its values, else undefined. */
 function perChannel(g: Graph, v: ValueId|undefined, c: number): ArrayLike<number>|undefined {
   if (v == null) return undefined;
   const data = constData(g, v);
   const shape = g.value(v).shape;
-  if (data == null || g.value(v).dtype !== 'float32' || size(shape) !== c || (shape.length > 0 && shape[shape.length - 1] !== c)) return undefined;
+  if (data == null || g.value(v).dtype !== 'float32' || sizeOf(shape) !== c || (shape.length > 0 && shape[shape.length - 1] !== c)) return undefined;
   return data as ArrayLike<number>;
 }
 
@@ -97,7 +95,7 @@ const biasAdd: Rule = {
       const c = channels(g, p);
       let values = perChannel(g, b, c);
       // A single constant (a scalar or [1,..,1]) is the same bias on every channel.
-      if (values == null && g.isConstant(b) && g.value(b).dtype === 'float32' && size(g.value(b).shape) === 1) {
+      if (values == null && g.isConstant(b) && g.value(b).dtype === 'float32' && sizeOf(g.value(b).shape) === 1) {
         values = new Float32Array(c).fill((constData(g, b) as Float32Array)[0]);
       }
       if (values == null) continue;
@@ -174,7 +172,7 @@ const foldBatchNorm: Rule = {
       if (wShape.length !== 2) return false;  // batched weights: left alone
       channelOf = p.attrs.transposeB ? (i) => Math.floor(i / wShape[1]) : (i) => i % wShape[1];
     } else {
-      if (size(wShape) % c !== 0 || wShape.length !== 4) return false;
+      if (sizeOf(wShape) % c !== 0 || wShape.length !== 4) return false;
       channelOf = (i) => i % c;  // [kh, kw, ci, co] and depthwise [kh, kw, ci, mult]: channel = last two dims flattened
     }
     const eps = (n.attrs.varianceEpsilon as number) ?? 0.001;
@@ -210,7 +208,7 @@ const concatMatmuls: Rule = {
       if (b == null || !g.isConstant(b) || g.value(b).shape.length !== 2 || g.value(b).dtype !== 'float32') return null;
       if (m.outputs.length !== 1) return null;
       const bias = inputOf(m, 'bias');
-      if (bias != null && (!g.isConstant(bias) || size(g.value(bias).shape) !== channels(g, m))) return null;
+      if (bias != null && (!g.isConstant(bias) || sizeOf(g.value(bias).shape) !== channels(g, m))) return null;
       return JSON.stringify([inputOf(m, 'a'), !!m.attrs.transposeB, m.attrs.activation ?? 'linear',
                              m.attrs.leakyreluAlpha ?? null, bias != null, g.value(b).shape[m.attrs.transposeB ? 1 : 0]]);
     };

@@ -125,6 +125,13 @@ export class Graph {
     return m;
   }
 
+  /** For each value read by a node, the index (in `nodes`) of the last node that reads it. */
+  lastReads(): Map<ValueId, number> {
+    const m = new Map<ValueId, number>();
+    this.nodes.forEach((n, i) => n.inputs.forEach((v) => m.set(v, i)));
+    return m;
+  }
+
   /** Every read of `from` (node inputs and graph outputs) reads `to` instead. */
   replaceAllUses(from: ValueId, to: ValueId): void {
     for (const n of this.nodes) n.inputs = n.inputs.map((v) => v === from ? to : v);

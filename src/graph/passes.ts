@@ -4,10 +4,12 @@
 // structural passes. Each pass reports what it changed; the pipeline can validate the IR after
 // every pass (tests turn it on) and dump the graph after each (AFTERBURNER_DUMP_GRAPH=1).
 import {engine, getKernel} from '@tensorflow/tfjs-core';
-import type {DataId, KernelFunc, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
+import type {DataId, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {BACKEND_NAME} from '../backend/backend';
+import {sizeOf} from '../backend/kernel-utils';
+import {kernelRunner} from './executor';
 import {Graph, Node, printGraph, validate, ValueId} from './ir';
 
 export interface Rule {
@@ -97,9 +99,8 @@ export function constantFolding(g: Graph, stats: PassStats = new Map(), maxEleme
   const be = engine().findBackend(BACKEND_NAME) as unknown as MathBackendCPU;
   for (const n of g.nodes.slice()) {
     if (n.op.startsWith('ab.') || NOT_FOLDABLE.test(n.op) || !n.inputs.every((v) => g.isConstant(v))) continue;
-    if (n.outputs.some((v) => g.value(v).shape.reduce((a, b) => a * b, 1) > maxElements)) continue;
-    const k = getKernel(n.op, BACKEND_NAME);
-    if (k == null) continue;
+    if (n.outputs.some((v) => sizeOf(g.value(v).shape) > maxElements)) continue;
+    if (getKernel(n.op, BACKEND_NAME) == null) continue;
     const made: DataId[] = [];
     const ins = n.inputs.map((v) => {
       const val = g.value(v);
@@ -109,15 +110,7 @@ export function constantFolding(g: Graph, stats: PassStats = new Map(), maxEleme
     });
     let outs: TensorInfo[];
     try {
-      let inputs: NamedTensorInfoMap;
-      if (n.inputNames == null) {
-        inputs = ins as unknown as NamedTensorInfoMap;
-      } else {
-        inputs = {};
-        n.inputNames.forEach((name, i) => inputs[name] = ins[i]);
-      }
-      const r = (k.kernelFunc as unknown as (a: object) => TensorInfo|TensorInfo[])({inputs, attrs: n.attrs, backend: be});
-      outs = Array.isArray(r) ? r : [r];
+      outs = kernelRunner(be, n.op, n.inputNames, n.attrs)(ins);
     } finally {
       for (const d of made) be.disposeData(d);
     }
@@ -165,4 +158,3 @@ export function runPipeline(g: Graph, passes: Pass[], opts: PipelineOptions = {}
   return results;
 }
 
-export type {KernelFunc};

@@ -3,10 +3,11 @@
 // LayerNorm and RMSNorm over the last axis (with an optional per-channel gamma and beta), and
 // scaled dot-product attention (matmul, scale, mask add, softmax, matmul). Plus common
 // subexpression elimination, which tf.moments needs (it computes x - mean twice).
+import {util} from '@tensorflow/tfjs-core';
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 
 import {native} from '../binding';
-import {f32, newOutput} from '../backend/kernel-utils';
+import {f32, newOutput, sizeOf} from '../backend/kernel-utils';
 import {registerGraphOp} from './executor';
 import {Graph, Node, ValueId} from './ir';
 import {PassStats, Rule, RuleContext} from './passes';
@@ -29,8 +30,6 @@ export function commonSubexpressions(g: Graph, stats: PassStats = new Map()): Pa
   return stats;
 }
 
-const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 function prod(g: Graph, v: ValueId, ...ops: string[]): Node|undefined {
   const p = g.producer(v);
@@ -39,7 +38,7 @@ function prod(g: Graph, v: ValueId, ...ops: string[]): Node|undefined {
 
 /** A constant with one value: that value. */
 function scalarConst(g: Graph, v: ValueId): number|undefined {
-  if (!g.isConstant(v) || g.value(v).dtype !== 'float32' || size(g.value(v).shape) !== 1) return undefined;
+  if (!g.isConstant(v) || g.value(v).dtype !== 'float32' || sizeOf(g.value(v).shape) !== 1) return undefined;
   return (g.constants.get(v) as Float32Array)[0];
 }
 
@@ -79,7 +78,7 @@ function closed(g: Graph, ctx: RuleContext, nodes: Node[], root: Node): boolean 
 
 /** Extends a normalisation ending at `y` with Multiply(gamma[C]) and Add(beta[C]) readers. */
 function affineTail(g: Graph, ctx: RuleContext, y: Node, c: number): {nodes: Node[], gamma?: ValueId, beta?: ValueId, root: Node} {
-  const perC = (v: ValueId) => g.isConstant(v) && g.value(v).dtype === 'float32' && size(g.value(v).shape) === c &&
+  const perC = (v: ValueId) => g.isConstant(v) && g.value(v).dtype === 'float32' && sizeOf(g.value(v).shape) === c &&
                                g.value(v).shape[g.value(v).shape.length - 1] === c;
   const single = (n: Node) => {
     const r = ctx.consumers.get(n.outputs[0]) ?? [];
@@ -88,7 +87,7 @@ function affineTail(g: Graph, ctx: RuleContext, y: Node, c: number): {nodes: Nod
   const out: {nodes: Node[], gamma?: ValueId, beta?: ValueId, root: Node} = {nodes: [], root: y};
   const outShape = g.value(y.outputs[0]).shape;
   let next = single(y);
-  if (next?.op === 'Multiply' && sameShape(g.value(next.outputs[0]).shape, outShape)) {
+  if (next?.op === 'Multiply' && util.arraysEqual(g.value(next.outputs[0]).shape, outShape)) {
     const other = next.inputs[0] === y.outputs[0] ? next.inputs[1] : next.inputs[0];
     if (perC(other)) {
       out.gamma = other;
@@ -97,7 +96,7 @@ function affineTail(g: Graph, ctx: RuleContext, y: Node, c: number): {nodes: Nod
       next = single(next);
     }
   }
-  if (next?.op === 'Add' && sameShape(g.value(next.outputs[0]).shape, outShape)) {
+  if (next?.op === 'Add' && util.arraysEqual(g.value(next.outputs[0]).shape, outShape)) {
     const other = next.inputs[0] === out.root.outputs[0] ? next.inputs[1] : next.inputs[0];
     if (perC(other)) {
       out.beta = other;
@@ -149,7 +148,7 @@ const layerNorm: Rule = {
         if (d2 == null || d2.inputs[0] !== x || d2.inputs[1] !== meanV) continue;
       }
       const xs = g.value(x).shape;
-      if (g.value(x).dtype !== 'float32' || !sameShape(g.value(n.outputs[0]).shape, xs) || xs.length === 0) continue;
+      if (g.value(x).dtype !== 'float32' || !util.arraysEqual(g.value(n.outputs[0]).shape, xs) || xs.length === 0) continue;
       const tail = affineTail(g, ctx, n, xs[xs.length - 1]);
       const nodes = [...new Set([mean, d, ...(d2 && d2 !== d ? [d2] : []), sq, varN, addEps, s, n, ...tail.nodes])];
       if (!closed(g, ctx, nodes, tail.root)) continue;
@@ -179,7 +178,7 @@ const rmsNorm: Rule = {
       const sq = prod(g, ms.inputs[0], 'Square');
       if (sq == null || sq.inputs[0] !== x) continue;
       const xs = g.value(x).shape;
-      if (g.value(x).dtype !== 'float32' || !sameShape(g.value(n.outputs[0]).shape, xs) || xs.length === 0) continue;
+      if (g.value(x).dtype !== 'float32' || !util.arraysEqual(g.value(n.outputs[0]).shape, xs) || xs.length === 0) continue;
       const tail = affineTail(g, ctx, n, xs[xs.length - 1]);
       if (tail.beta != null) continue;  // RMSNorm has no shift: x * r * g + b is left as it is
       const nodes = [sq, ms, addEps, s, n, ...tail.nodes];
@@ -240,16 +239,16 @@ const attention: Rule = {
     if (r < 2 || ks.length !== r || vs.length !== r) return false;
     if (![q, k, v].every((x) => g.value(x).dtype === 'float32')) return false;
     const batch = qs.slice(0, r - 2);
-    if (!sameShape(ks.slice(0, r - 2), batch) || !sameShape(vs.slice(0, r - 2), batch)) return false;
+    if (!util.arraysEqual(ks.slice(0, r - 2), batch) || !util.arraysEqual(vs.slice(0, r - 2), batch)) return false;
     const [Sq, D] = qs.slice(r - 2), [Sk, Dk] = ks.slice(r - 2), [Sv, Dv] = vs.slice(r - 2);
     if (Dk !== D || Sv !== Sk) return false;
-    const B = size(batch);
+    const B = sizeOf(batch);
     let maskBatch = 1;
     if (mask != null) {
       const ms = g.value(mask).shape;
       if (g.value(mask).dtype !== 'float32' || ms.length > r || ms[ms.length - 1] !== Sk || (ms.length >= 2 && ms[ms.length - 2] !== Sq)) return false;
-      if (size(ms) === Sq * Sk) maskBatch = 1;
-      else if (sameShape(ms, [...batch, Sq, Sk])) maskBatch = B;
+      if (sizeOf(ms) === Sq * Sk) maskBatch = 1;
+      else if (util.arraysEqual(ms, [...batch, Sq, Sk])) maskBatch = B;
       else return false;
     }
     if (!closed(g, ctx, nodes, n)) return false;
@@ -265,7 +264,7 @@ function normOp(rms: 0|1) {
     if (native == null) throw new Error('afterburner: graph norm ops need the native addon');
     const x = inputs[0];
     const cols = x.shape[x.shape.length - 1];
-    const n = size(x.shape);
+    const n = sizeOf(x.shape);
     let i = 1;
     const gamma = attrs.gamma ? f32(backend, inputs[i++]) : null;
     const beta = attrs.beta ? f32(backend, inputs[i++]) : null;
@@ -282,7 +281,7 @@ registerGraphOp('ab.SDPA', ({inputs, attrs, backend}) => {
   const [q, k, v, mask] = inputs;
   const a = attrs as {[k: string]: number};
   const outShape = [...q.shape.slice(0, -1), a.Dv];
-  const out = newOutput(size(outShape));
+  const out = newOutput(sizeOf(outShape));
   native.sdpa(f32(backend, q), f32(backend, k), f32(backend, v), mask ? f32(backend, mask) : null, a.maskBatch,
               [a.B, a.Sq, a.Sk, a.D, a.Dv], a.scale, out);
   return [backend.makeTensorInfo(outShape, 'float32', out)];

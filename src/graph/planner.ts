@@ -5,6 +5,7 @@
 // reader. Placement is greedy by size, largest first (the classic offset-assignment heuristic of
 // TFLite's arena planner): each value takes the lowest aligned gap among the already-placed
 // values whose lifetimes overlap its own.
+import {sizeOf} from '../backend/kernel-utils';
 import {Graph, ValueId} from './ir';
 
 const BYTES: {[dtype: string]: number} = {float32: 4, int32: 4, bool: 1, complex64: 8, string: 0};
@@ -30,7 +31,7 @@ export interface MemoryPlan {
 
 export function valueBytes(g: Graph, v: ValueId): number {
   const val = g.value(v);
-  return val.shape.reduce((a, b) => a * b, 1) * (BYTES[val.dtype] ?? 4);
+  return sizeOf(val.shape) * (BYTES[val.dtype] ?? 4);
 }
 
 const align = (n: number) => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
@@ -50,8 +51,7 @@ export function planMemory(g: Graph, opts: PlanOptions = {}): MemoryPlan {
   const outs = new Set(g.outputs);
   const group = opts.group ?? ((v: ValueId) => v);
   const eligible = opts.eligible ?? ((v: ValueId) => !outs.has(v) && g.value(v).kind === 'node');
-  const lastRead = new Map<ValueId, number>();
-  g.nodes.forEach((n, i) => n.inputs.forEach((v) => lastRead.set(v, i)));
+  const lastRead = g.lastReads();
   const byRoot = new Map<ValueId, Slot>();
   const members = new Map<ValueId, ValueId>();
   g.nodes.forEach((n, i) => {
@@ -101,6 +101,26 @@ export function planMemory(g: Graph, opts: PlanOptions = {}): MemoryPlan {
   const all = new Map(slots.map((s) => [s.value, s]));
   for (const [v, r] of members) all.set(v, byRoot.get(r)!);
   return {slots: all, arenaBytes: align(arenaBytes), liveBytes};
+}
+
+/** Peak bytes of node outputs alive at once when the nodes run in order (freed after last read), graph outputs included. */
+export function peakBytes(g: Graph): number {
+  const lastRead = g.lastReads();
+  const outs = new Set(g.outputs);
+  let live = 0, peak = 0;
+  const freeAt = new Map<number, ValueId[]>();
+  g.nodes.forEach((n, i) => {
+    for (const v of n.outputs) {
+      live += valueBytes(g, v);
+      if (!outs.has(v)) {
+        const at = lastRead.get(v) ?? i;
+        freeAt.set(at, [...(freeAt.get(at) ?? []), v]);
+      }
+    }
+    peak = Math.max(peak, live);
+    for (const v of freeAt.get(i) ?? []) live -= valueBytes(g, v);
+  });
+  return peak;
 }
 
 /** Throws if two slots alive at once share bytes, or a slot is misaligned or outside the arena. */

@@ -3,10 +3,12 @@
 // whole tensor, a Transpose by the identity permutation), chains of Reshapes and of Transposes
 // collapsed, and the rank-3 detour tfjs-layers' Dense takes for a 2-D input (reshape to [1,M,K],
 // batched matmul, reshape back) turned into one 2-D matmul, so its bias and activation can fuse.
+import {util} from '@tensorflow/tfjs-core';
+
+import {sizeOf} from '../backend/kernel-utils';
 import {Graph, Node, ValueId} from './ir';
 import {fusible, Rule} from './passes';
 
-const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** `n`'s single output is replaced by `v` everywhere; `n` goes. */
 function alias(g: Graph, n: Node, v: ValueId): true {
@@ -20,7 +22,7 @@ const noOps: Rule = {
   ops: ['Identity', 'Reshape', 'Slice', 'Transpose', 'Cast'],
   apply(g, n) {
     const x = n.inputs[0], xv = g.value(x), out = g.value(n.outputs[0]);
-    if (n.outputs.length !== 1 || !sameShape(xv.shape, out.shape) || xv.dtype !== out.dtype) return false;
+    if (n.outputs.length !== 1 || !util.arraysEqual(xv.shape, out.shape) || xv.dtype !== out.dtype) return false;
     if (n.op === 'Transpose') {
       const perm = n.attrs.perm as number[];
       if (!perm.every((p, i) => p === i)) return false;
@@ -73,13 +75,13 @@ const matmulRank3: Rule = {
     const out = g.value(n.outputs[0]).shape;
     if (xs.length !== 2 || as.length !== 3 || as[0] !== 1 || bs.length !== 3 || bs[0] !== 1) return false;
     const N = g.value(mm.outputs[0]).shape[2];
-    if (!sameShape(out, [xs[0], N])) return false;
+    if (!util.arraysEqual(out, [xs[0], N])) return false;
     // A bias must broadcast along the last axis only (N values), so it means the same in 2-D.
     // A bias of rank > 1 would broadcast the 2-D result back up: constants are reshaped to [N].
     let bias2 = biasV;
     if (biasV != null) {
       const bsh = g.value(biasV).shape;
-      if (bsh.reduce((p, d) => p * d, 1) !== N) return false;
+      if (sizeOf(bsh) !== N) return false;
       if (bsh.length > 1) {
         if (!g.isConstant(biasV)) return false;
         bias2 = g.addConstant([N], g.value(biasV).dtype, g.constants.get(biasV)!);
