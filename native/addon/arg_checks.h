@@ -75,6 +75,18 @@ inline bool check_extents(napi_env env, const std::string& fn, std::initializer_
 
 // Reads `dims` (argument i) and checks it: exactly `count` integers, the first count - 2 in
 // [0, 2^31), the last two (the pads) in (-2^31, 2^31). Throws and returns false otherwise.
+// The arguments of the weight-packing functions (packWeight, bf16Pack): (b, K, N, transB).
+struct PackArgs {
+  float* b;
+  size_t nb;
+  int64_t K, N;
+  bool trans_b;
+};
+inline bool read_pack_args(Args& a, PackArgs* p) {
+  return a.ok && a.f32(0, "b", &p->b, &p->nb) && a.i64(1, "K", &p->K) && a.i64(2, "N", &p->N) &&
+         a.boolean(3, "transB", &p->trans_b);
+}
+
 inline bool read_dims(Args& a, size_t i, const std::string& fn, size_t count, std::vector<int64_t>* d) {
   if (!a.i64_list(i, "dims", d)) return false;
   if (d->size() != count)

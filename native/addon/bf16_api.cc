@@ -34,6 +34,8 @@ namespace {
 using napi::Args;
 using napi::mul_checked;
 using napi::overlaps;
+using napi::PackArgs;
+using napi::read_pack_args;
 std::string s(int64_t v) { return napi::str(v); }
 
 constexpr uint32_t kMagic = 0x36314241u;  // "AB16"
@@ -82,12 +84,12 @@ bool check_kn(napi_env env, const std::string& fn, int64_t K, int64_t N) {
 
 napi_value pack_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "bf16Pack", 4);
-  float* pb;
-  size_t nb;
-  int64_t K, N;
-  bool tb;
-  if (!a.ok || !a.f32(0, "b", &pb, &nb) || !a.i64(1, "K", &K) || !a.i64(2, "N", &N) || !a.boolean(3, "transB", &tb))
-    return nullptr;
+  PackArgs pa;
+  if (!read_pack_args(a, &pa)) return nullptr;
+  float* pb = pa.b;
+  const size_t nb = pa.nb;
+  const int64_t K = pa.K, N = pa.N;
+  const bool tb = pa.trans_b;
   const std::string fn = "bf16Pack: ";
   if (!check_kn(env, fn, K, N)) return nullptr;
   int64_t KN;

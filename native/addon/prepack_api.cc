@@ -62,12 +62,12 @@ Holder* holder_arg(Args& a, size_t i, const char* name) {
 
 napi_value pack_weight_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "packWeight", 4);
-  float* pb;
-  size_t nb;
-  int64_t K, N;
-  bool tb;
-  if (!a.ok || !a.f32(0, "b", &pb, &nb) || !a.i64(1, "K", &K) || !a.i64(2, "N", &N) || !a.boolean(3, "transB", &tb))
-    return nullptr;
+  PackArgs pa;
+  if (!read_pack_args(a, &pa)) return nullptr;
+  float* pb = pa.b;
+  const size_t nb = pa.nb;
+  const int64_t K = pa.K, N = pa.N;
+  const bool tb = pa.trans_b;
   const std::string fn = "packWeight: ";
   if (K < 1 || N < 1 || K > INT32_MAX || N > INT32_MAX) {
     throw_range_error(env, fn + "K and N must be in [1, 2^31), got K=" + str(K) + " N=" + str(N));
