@@ -58,6 +58,8 @@ export interface NativeBinding {
       op: number, a: Float32Array, aShape: readonly number[], b: Float32Array,
       bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** tfjs ClipByValue: out[i] = x[i] > hi ? hi : x[i] < lo ? lo : x[i]; lo <= hi; out may be x. */
+  clip(x: Float32Array, out: Float32Array, lo: number, hi: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
   /** tfjs ArgMax (isMin false) / ArgMin over the middle axis of [outer, r, inner] into out [outer, inner]. */

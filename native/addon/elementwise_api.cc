@@ -208,6 +208,28 @@ napi_value unary_fn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+//   clip(x, out, lo, hi)                               tfjs ClipByValue; out may be x
+napi_value clip_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "clip", 4);
+  float *px, *po;
+  size_t nx, no;
+  double lo, hi;
+  if (!f32(a, 0, "x", &px, &nx) || !f32(a, 1, "out", &po, &no) || !a.f64(2, "lo", &lo) || !a.f64(3, "hi", &hi))
+    return nullptr;
+  if (nx != no) {
+    arg_error(a, "'out' has " + std::to_string(no) + " elements but 'x' has " + std::to_string(nx));
+    return nullptr;
+  }
+  if (!(lo <= hi)) {
+    arg_error(a, "'lo' (" + std::to_string(lo) + ") must not be above 'hi' (" + std::to_string(hi) + ")");
+    return nullptr;
+  }
+  if (!check_alias(a, "x", px, nx, po, no)) return nullptr;
+  if (po != px) hint_fresh_output(po, no * sizeof(float));
+  ew_clip(px, po, static_cast<int64_t>(nx), static_cast<float>(lo), static_cast<float>(hi));
+  return nullptr;
+}
+
 napi_value softmax_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "softmax", 4);
   float *px, *po;
@@ -274,6 +296,7 @@ napi_value reduce_fn(napi_env env, napi_callback_info info) {
 
 AB_EXPORT("binary", binary_fn);
 AB_EXPORT("unary", unary_fn);
+AB_EXPORT("clip", clip_fn);
 AB_EXPORT("softmax", softmax_fn);
 AB_EXPORT("reduce", reduce_fn);
 AB_EXPORT("argReduce", arg_reduce_fn);

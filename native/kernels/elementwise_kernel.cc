@@ -93,4 +93,10 @@ void unary_f32(int op, const float* x, float* y, int64_t n, float alpha) {
   }
 }
 
+void clip_f32(const float* x, float* y, int64_t n, float lo, float hi) {
+  map1(x, y, n, [lo, hi](auto v) {
+    return sel(gt(v, splat(v, hi)), splat(v, hi), sel(lt(v, splat(v, lo)), splat(v, lo), v));
+  });
+}
+
 } }  // namespace ab::AB_ISA_NS

@@ -11,6 +11,8 @@ namespace {
 const DispatchStub<BinRunFn (*)(int, int)> binary_stub = {AB_STUB_SLOTS(binary_run_fn)};
 const DispatchStub<void (*)(int, const float*, float*, int64_t, float)> unary_stub = {
     AB_STUB_SLOTS(unary_f32)};
+const DispatchStub<void (*)(const float*, float*, int64_t, float, float)> clip_stub = {
+    AB_STUB_SLOTS(clip_f32)};
 
 // Work below this many output elements runs on the calling thread.
 constexpr int64_t kCheapGrain = int64_t{1} << 15;   // add, mul, relu, ...
@@ -176,6 +178,16 @@ void ew_unary(int op, const float* x, float* out, int64_t n, float alpha) {
     return;
   }
   parallel_for(n, grain, [&](int64_t b, int64_t e) { fn(op, x + b, out + b, e - b, alpha); });
+}
+
+void ew_clip(const float* x, float* out, int64_t n, float lo, float hi) {
+  if (n <= 0) return;
+  const auto fn = clip_stub.get();
+  if (n < 2 * kCheapGrain || get_num_threads() <= 1) {
+    fn(x, out, n, lo, hi);
+    return;
+  }
+  parallel_for(n, kCheapGrain, [&](int64_t b, int64_t e) { fn(x + b, out + b, e - b, lo, hi); });
 }
 
 }  // namespace ab

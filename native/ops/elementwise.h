@@ -15,6 +15,8 @@ void ew_binary(int op, const float* a, const int64_t* as, int ar, const float* b
                int br, float* out, const int64_t* os, int orank);
 // out[i] = op(x[i]); out may equal x.
 void ew_unary(int op, const float* x, float* out, int64_t n, float alpha);
+// tfjs ClipByValue: out[i] = x[i] > hi ? hi : x[i] < lo ? lo : x[i]; out may equal x.
+void ew_clip(const float* x, float* out, int64_t n, float lo, float hi);
 // Softmax over the last axis of [rows, cols]; out may equal x.
 void ew_softmax(const float* x, float* out, int64_t rows, int64_t cols);
 // Reduces the middle axis of [outer, r, inner] into out[outer, inner]. r == 0 gives tfjs's

@@ -19,6 +19,9 @@ enum BinForm : int { kFormVV = 0, kFormVS = 1, kFormSV = 2, kFormCount = 3 };
 AB_DECLARE_KERNEL(::ab::BinRunFn, binary_run_fn, (int op, int form))
 // out[i] = op(x[i]) (alpha: LeakyRelu slope). out may equal x.
 AB_DECLARE_KERNEL(void, unary_f32, (int op, const float* x, float* out, int64_t n, float alpha))
+// out[i] = x[i] > hi ? hi : x[i] < lo ? lo : x[i] (tfjs ClipByValue: NaN stays NaN, -0 stays -0).
+// out may equal x.
+AB_DECLARE_KERNEL(void, clip_f32, (const float* x, float* out, int64_t n, float lo, float hi))
 // Softmax of each of `rows` rows of `cols` (>= 1) floats. out may equal x.
 AB_DECLARE_KERNEL(void, softmax_rows_f32, (const float* x, float* out, int64_t rows, int64_t cols))
 // out[i] = reduce(x[i*r .. i*r + r)) for i < rows; r >= 1.

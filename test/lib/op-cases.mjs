@@ -77,6 +77,23 @@ for (const [kernel, u] of Object.entries(unaryOps)) {
   }
 }
 
+// ---- ClipByValue (tfjs-cpu: x > max ? max : x < min ? min : x; NaN stays NaN, -0 stays -0) ---
+for (const [lo, hi] of [[0, 6], [-0.1, 0.1], [-2, -2], [-2, -1.5], [-Infinity, 1.5], [0.5, Infinity]]) {
+  for (const shape of [[1], [17], [7, 129], [1 << 17]]) {
+    opCases.push({
+      kernel: 'ClipByValue', name: `[${shape}] to [${lo}, ${hi}]`, run: (tf, x) => tf.clipByValue(x, lo, hi),
+      build: () => {
+        const x = data(shape, -8, 8);
+        const special = [NaN, -0, 0, Infinity, -Infinity, 6, Math.fround(0.1), Math.fround(-0.1)];
+        for (let i = 0; i < x.length; i += 11) x[i] = special[(i / 11) % special.length];
+        // tf.clipByValue with min === max is a fill (the op never calls the kernel).
+        const ref = Float64Array.from(x, (v) => Math.fround(lo === hi ? lo : v > hi ? hi : v < lo ? lo : v));
+        return {inputs: [{data: x, shape}], expected: {data: ref, shape}, check: EXACT};
+      },
+    });
+  }
+}
+
 // ---- softmax -------------------------------------------------------------------------------
 for (const shape of [[1, 1], [3, 17], [65, 1000], [2, 3, 5], [4, 33]]) {
   opCases.push({

@@ -34,6 +34,7 @@ import {ProdConfig} from './Prod';
 import {RealDivConfig} from './RealDiv';
 import {ReluConfig} from './Relu';
 import {Relu6Config} from './Relu6';
+import {ClipByValueConfig} from './ClipByValue';
 import {RsqrtConfig} from './Rsqrt';
 import {SigmoidConfig} from './Sigmoid';
 import {SoftmaxConfig} from './Softmax';
@@ -92,6 +93,7 @@ export const kernelConfigs: KernelConfig[] = [
   RealDivConfig,
   ReluConfig,
   Relu6Config,
+  ClipByValueConfig,
   RsqrtConfig,
   SigmoidConfig,
   SoftmaxConfig,
