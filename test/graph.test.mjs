@@ -182,9 +182,10 @@ function randomConvNet(seed) {
       keep.push(variance);
       steps.push((v) => tf.batchNorm(v, mean, variance, offset, scale, 1e-3));
     } else if (kind === 'act') {
-      const a = pick(['relu', 'relu6', 'elu', 'sigmoid', 'leakyRelu', 'prelu']);
+      const a = pick(['relu', 'relu6', 'elu', 'sigmoid', 'leakyRelu', 'prelu', 'clip6', 'clip']);
       const alpha = mk([c]);
-      steps.push((v) => a === 'prelu' ? tf.prelu(v, alpha) : a === 'leakyRelu' ? tf.leakyRelu(v, 0.1) : tf[a](v));
+      steps.push((v) => a === 'prelu' ? tf.prelu(v, alpha) : a === 'leakyRelu' ? tf.leakyRelu(v, 0.1) :
+                        a === 'clip6' ? tf.clipByValue(v, 0, 6) : a === 'clip' ? tf.clipByValue(v, -0.5, 0.75) : tf[a](v));
     } else if (kind === 'residual') {
       // v + f(v): v has two readers, so whatever made v must stay unfused with what follows.
       const filter = mk([1, 1, c, c]);
@@ -232,6 +233,22 @@ test('property: on 60 random convnets the rewritten graph computes what the trac
     assert.ok((totals[rule] ?? 0) >= 5, `${rule}: ${totals[rule] ?? 0} rewrites over the 60 graphs`);
   }
   for (const a of ['relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu']) assert.ok(acts.has(a), `no ${a} was fused`);
+});
+
+test('ClipByValue(0, 6) fuses into a conv as relu6; other clips stay', () => {
+  const w = randTensor([3, 3, 3, 4], rng(7)), x = randTensor([1, 6, 6, 3], rng(8));
+  for (const [lo, hi, fused] of [[0, 6, true], [-0.5, 0.75, false], [0, 5, false]]) {
+    const fn = (v) => tf.clipByValue(tf.conv2d(v, w, 1, 'same'), lo, hi);
+    const c = ab.compile(fn, {validate: true});
+    const y = c(x), ye = fn(x);
+    allClose(y, ye, 0, `clip [${lo}, ${hi}]`);
+    const ops = c.graph().nodes.map((n) => n.op);
+    assert.equal(ops.includes('ClipByValue'), !fused, ops.join());
+    if (fused) assert.equal(c.graph().nodes[0].attrs.activation, 'relu6');
+    tf.dispose([y, ye]);
+    c.dispose();
+  }
+  tf.dispose([w, x]);
 });
 
 test('a value with two readers is never fused away', () => {

@@ -114,11 +114,20 @@ const ACTIVATIONS: {[op: string]: string} = {
   Relu: 'relu', Relu6: 'relu6', Elu: 'elu', Sigmoid: 'sigmoid', LeakyRelu: 'leakyrelu', Prelu: 'prelu',
 };
 
+/**
+ * ClipByValue(0, 6) is relu6 (tfjs-layers' ReLU(maxValue: 6), MobileNetV2's activation); the two
+ * differ only in the sign of a zero (the clip keeps -0, relu6 = min(max(0, x), 6) gives +0).
+ */
+function isRelu6Clip(n: {op: string, attrs: {[k: string]: unknown}}): boolean {
+  return n.op === 'ClipByValue' && n.attrs.clipValueMin === 0 && n.attrs.clipValueMax === 6;
+}
+
 /** An activation reading a conv/matmul whose epilogue is linear becomes that epilogue. */
 const activation: Rule = {
   name: 'activations fused',
-  ops: Object.keys(ACTIVATIONS),
+  ops: [...Object.keys(ACTIVATIONS), 'ClipByValue'],
   apply(g, n, ctx) {
+    if (n.op === 'ClipByValue' && !isRelu6Clip(n)) return false;
     const x = inputOf(n, 'x') ?? n.inputs[0];
     const p = freeProducer(g, ctx, x);
     if (p == null) return false;
@@ -129,7 +138,7 @@ const activation: Rule = {
       if (alpha == null || !g.isConstant(alpha)) return false;
     }
     makeFused(p);
-    p.attrs.activation = ACTIVATIONS[n.op];
+    p.attrs.activation = n.op === 'ClipByValue' ? 'relu6' : ACTIVATIONS[n.op];
     if (n.op === 'LeakyRelu') p.attrs.leakyreluAlpha = (n.attrs.alpha as number) ?? 0.2;
     if (alpha != null) setInput(p, 'preluActivationWeights', alpha);
     g.replaceAllUses(n.outputs[0], p.outputs[0]);
