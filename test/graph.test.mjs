@@ -166,8 +166,21 @@ function randomConvNet(seed) {
   let c = 3;
   const n = 4 + Math.floor(r() * 6);
   for (let i = 0; i < n; ++i) {
-    const kind = pick(['conv', 'conv', 'dw', 'bias', 'bn', 'act', 'act', 'residual', 'matmulHead']);
-    if (kind === 'conv') {
+    const kind = pick(['conv', 'conv', 'dw', 'bias', 'bn', 'act', 'act', 'residual', 'matmulHead', 'padconv']);
+    if (kind === 'padconv') {
+      // An explicit pad, then a VALID conv or depthwise conv keeping the spatial size (3x3 kernel,
+      // 2 rows and 2 columns of padding, split either way); a pad of ones must stay a pad.
+      const split = () => pick([[1, 1], [0, 2], [2, 0]]);
+      const pads = [[0, 0], split(), split(), [0, 0]], value = pick([0, 0, 0, 1]);
+      if (pick([true, false])) {
+        const co = pick([4, 8]), filter = mk([3, 3, c, co]);
+        steps.push((v) => tf.conv2d(tf.pad(v, pads, value), filter, 1, 'valid'));
+        c = co;
+      } else {
+        const filter = mk([3, 3, c, 1]);
+        steps.push((v) => tf.depthwiseConv2d(tf.pad(v, pads, value), filter, 1, 'valid'));
+      }
+    } else if (kind === 'conv') {
       const co = pick([4, 8]), k = pick([1, 3]), filter = mk([k, k, c, co]);
       steps.push((v) => tf.conv2d(v, filter, 1, 'same'));
       c = co;
@@ -229,7 +242,7 @@ test('property: on 60 random convnets the rewritten graph computes what the trac
     o1.dispose();
   }
   // The generator must exercise every rule, or this test proves nothing about it.
-  for (const rule of ['batch norms folded', 'bias adds fused', 'activations fused']) {
+  for (const rule of ['batch norms folded', 'bias adds fused', 'activations fused', 'pads folded into convolutions']) {
     assert.ok((totals[rule] ?? 0) >= 5, `${rule}: ${totals[rule] ?? 0} rewrites over the 60 graphs`);
   }
   for (const a of ['relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu']) assert.ok(acts.has(a), `no ${a} was fused`);

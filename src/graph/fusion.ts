@@ -148,6 +148,57 @@ const activation: Rule = {
 };
 
 /**
+ * ClipByValue(0, 6) after a conv/matmul whose epilogue is relu (tfjs-layers' ReLU(maxValue: 6)
+ * computes relu, then the clip) or relu6: the epilogue becomes relu6, bit for bit the same
+ * (relu has already turned -0 into +0 and NaN stays NaN either way).
+ */
+const clipAfterRelu: Rule = {
+  name: 'activations fused',
+  ops: ['ClipByValue'],
+  apply(g, n, ctx) {
+    if (!isRelu6Clip(n)) return false;
+    const p = g.producer(n.inputs[0]);
+    if (p == null || !PRODUCERS.includes(p.op) || p.outputs.length !== 1) return false;
+    if (p.attrs.activation !== 'relu' && p.attrs.activation !== 'relu6') return false;
+    if (!fusible(g, ctx, n.inputs[0])) return false;
+    p.attrs.activation = 'relu6';
+    g.replaceAllUses(n.outputs[0], p.outputs[0]);
+    g.removeNode(n);
+    return true;
+  },
+};
+
+const CONV_OPS = ['Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2D'];
+
+/**
+ * A zero PadV2 of height and width read only by an NHWC convolution (TF's asymmetric 'SAME' for
+ * stride 2 arrives this way) becomes the convolution's explicit padding: the pad's full copy of
+ * the input goes away, and the convolution reads zeros it does not need to load.
+ */
+const foldPad: Rule = {
+  name: 'pads folded into convolutions',
+  ops: CONV_OPS,
+  apply(g, n, ctx) {
+    if (!isNHWC(n)) return false;
+    const x = inputOf(n, 'x') ?? n.inputs[0];
+    const pd = g.producer(x);
+    if (pd == null || pd.op !== 'PadV2' || !fusible(g, ctx, x)) return false;
+    if ((pd.attrs.constantValue ?? 0) !== 0) return false;
+    const p = pd.attrs.paddings as number[][]|undefined;
+    if (!Array.isArray(p) || p.length !== 4 || p[0][0] !== 0 || p[0][1] !== 0 || p[3][0] !== 0 || p[3][1] !== 0) return false;
+    const old = n.attrs.pad;
+    let base: number[][];
+    if (old === 'valid' || old === 0) base = [[0, 0], [0, 0], [0, 0], [0, 0]];
+    else if (Array.isArray(old) && old.length === 4) base = old as number[][];
+    else return false;  // 'same' or a number: left alone
+    n.attrs.pad = base.map((b, i) => [b[0] + p[i][0], b[1] + p[i][1]]);
+    n.inputs[n.inputs.indexOf(x)] = pd.inputs[0];
+    g.removeNode(pd);
+    return true;
+  },
+};
+
+/**
  * FusedBatchNorm (inference: constant mean, variance, offset, scale) after a conv/matmul with a
  * constant filter: y = (conv(x, w) + b - mean) * s + offset with s = scale / sqrt(var + eps)
  * equals conv(x, w * s) + ((b - mean) * s + offset), s applied per output channel. Computed in
@@ -265,6 +316,6 @@ const concatMatmuls: Rule = {
   },
 };
 
-export const FUSION_RULES: Rule[] = [foldBatchNorm, biasAdd, activation];
+export const FUSION_RULES: Rule[] = [foldBatchNorm, biasAdd, activation, clipAfterRelu, foldPad];
 /** Run after FUSION_RULES: members must have taken their bias and activation first. */
 export const CONCAT_RULES: Rule[] = [concatMatmuls];
