@@ -13,6 +13,8 @@ export const version: string = require('../../package.json').version;
 export {AfterburnerBackend, BACKEND_NAME, BACKEND_PRIORITY, getNumThreads, isa, ISA_LEVELS, setNumThreads};
 export type {IsaLevel};
 export {prepackStats, prepackWeight} from './backend/weight-cache';
+export {clearOutputPool, outputPoolStats} from './backend/output-pool';
+export type {OutputPoolStats} from './backend/output-pool';
 export type {PrepackStats, WeightKind} from './backend/weight-cache';
 
 export interface Info {

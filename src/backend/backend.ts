@@ -6,6 +6,7 @@ import {backend_util, DataId, DataType} from '@tensorflow/tfjs-core';
 import type {BackendValues} from '@tensorflow/tfjs-core';
 
 import {noteRead} from '../graph/hook';
+import * as pool from './output-pool';
 import {WeightCache} from './weight-cache';
 
 export const BACKEND_NAME = 'afterburner';
@@ -23,15 +24,33 @@ export class AfterburnerBackend extends MathBackendCPU {
   }
 
   override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.storedValues(dataId);
     const disposed = super.disposeData(dataId, force);
-    if (disposed && !this.data.has(dataId)) this.weightCache.release(dataId);
+    if (disposed && !this.data.has(dataId)) {
+      this.weightCache.release(dataId);
+      pool.disposed(values, dataId);
+    }
     return disposed;
+  }
+
+  /** The array stored for dataId, if this backend has it (DataStorage.get() would move it here). */
+  private storedValues(dataId: DataId): unknown {
+    return this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+  }
+
+  // Every array the storage takes is reported to the output pool (a second store of a pooled
+  // array, or a view of one, pins it).
+  override write(values: backend_util.BackendValues, shape: number[], dtype: DataType): DataId {
+    const dataId = super.write(values, shape, dtype);
+    pool.stored(values, dataId);
+    return dataId;
   }
 
   override move(dataId: DataId, values: backend_util.BackendValues, shape: number[], dtype: DataType,
                 refCount: number): void {
     this.weightCache.release(dataId);
     super.move(dataId, values, shape, dtype, refCount);
+    pool.stored(values, dataId);
   }
 
   override dispose(): void {
@@ -44,13 +63,16 @@ export class AfterburnerBackend extends MathBackendCPU {
   }
 
   // Reads from outside kernels are what makes a traced function data-dependent (graph mode).
+  // They also hand the stored array itself to the caller: it is never recycled (output-pool.ts).
   override readSync(dataId: DataId): BackendValues {
     noteRead(dataId);
+    pool.retain(this.storedValues(dataId));
     return super.readSync(dataId);
   }
 
   override read(dataId: DataId): Promise<BackendValues> {
     noteRead(dataId);
+    pool.retain(this.storedValues(dataId));
     return super.read(dataId);
   }
 }

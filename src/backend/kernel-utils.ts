@@ -5,6 +5,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {native, NativeBinding} from '../binding';
 import {BACKEND_NAME} from './backend';
+import {takeArray} from './output-pool';
 
 export interface KernelArgs {
   inputs: NamedTensorInfoMap;
@@ -33,9 +34,12 @@ export function setOutputAllocator(f: ((n: number) => Float32Array|null)|null): 
   outputAllocator = f;
 }
 
-/** The array a kernel writes its output into: fresh, or the graph executor's arena slot. */
+/**
+ * The array a kernel writes its output into: the graph executor's arena slot, or one from the
+ * eager output pool (output-pool.ts: recycled, so not zeroed — the kernel must write all of it).
+ */
 export function newOutput(n: number): Float32Array {
-  return (outputAllocator != null ? outputAllocator(n) : null) ?? new Float32Array(n);
+  return (outputAllocator != null ? outputAllocator(n) : null) ?? takeArray(n);
 }
 
 /** A new float32 tensor whose data is `values` (taken, not copied). */
