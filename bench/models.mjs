@@ -35,8 +35,21 @@ const CPU_SECONDS = {
   'age': 0.1, 'nsfw-mobilenetv2': 1.2, 'nsfw-mobilenetv2mid': 3.1, 'nsfw-inceptionv3': 16,
 };
 
+/**
+ * afterburner variants measured at batch 1 next to eager: what each does to the loaded model.
+ * ab+opt+compile is what a user after the fastest f32 runs; ab+bf16 the same with bf16 weights
+ * (conv and dense computed in bf16 with f32 accumulation: it changes numerics, see 'check').
+ */
+const VARIANTS = {
+  'ab+optimize': (ab, m) => ab.optimize(m),
+  'ab+compile': (ab, m) => ab.compile(m),
+  'ab+opt+compile': (ab, m) => ab.compile(ab.optimize(m)),
+  'ab+bf16': (ab, m) => ab.compile(ab.optimize(m, {dtype: 'bfloat16'})),
+};
+const ENGINES = ['afterburner', ...Object.keys(VARIANTS), 'cpu', 'wasm'];
+
 function parseArgs(argv) {
-  const o = {quick: false, filter: null, engines: ['afterburner', 'ab+optimize', 'ab+compile', 'cpu', 'wasm'], batch: 8, minTime: null, full: false,
+  const o = {quick: false, filter: null, engines: ENGINES, batch: 8, minTime: null, full: false,
     json: null, jobTimeout: null};
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i], next = () => argv[++i];
@@ -57,7 +70,7 @@ function parseArgs(argv) {
 function jobsFor(m, opt) {
   const jobs = [];
   const s = CPU_SECONDS[m.id] ?? 5;
-  for (const engine of ['afterburner', 'ab+optimize', 'ab+compile', 'cpu', 'wasm']) {
+  for (const engine of ENGINES) {
     if (!opt.engines.includes(engine)) continue;
     for (const batch of [1, opt.batch]) {
       const job = {engine, batch, key: `${engine}:${batch}`};
@@ -207,7 +220,7 @@ export async function runModels(options = {}) {
       const w = res.jobs[`wasm:${b}`], c = res.jobs[`cpu:${b}`];
       if (w?.outputFile && c?.outputFile) w.check = scaledError(readOutputs(w), readOutputs(c));
     }
-    for (const v of ['ab+optimize', 'ab+compile']) {
+    for (const v of Object.keys(VARIANTS)) {
       const j = res.jobs[`${v}:1`], ref = res.jobs['cpu:1']?.outputFile ? res.jobs['cpu:1'] : res.jobs['wasm:1'];
       if (j?.outputFile && ref?.outputFile) j.check = scaledError(readOutputs(j), readOutputs(ref));
     }
@@ -228,7 +241,9 @@ export async function runModels(options = {}) {
   const ips = (r, b) => (r?.best != null ? b / r.best : null);
   const fmtIps = (v) => (v == null ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
   const ratio = (x, a) => (x?.best != null && a?.best != null ? x.best / a.best : null);
-  const rows = [], ratios = {cpu1: [], wasm1: [], cpuB: [], wasmB: [], opt1: [], comp1: [], optWasm1: [], compWasm1: []};
+  const rows = [], ratios = {cpu1: [], wasm1: [], cpuB: [], wasmB: []};
+  const variants = Object.keys(VARIANTS).filter((v) => opt.engines.includes(v));
+  const vRatios = Object.fromEntries(variants.map((v) => [v, {eager: [], wasm: []}]));
   const vrows = [];
   for (const r of results) {
     const a1 = r.jobs['afterburner:1'], c1 = r.jobs['cpu:1'], w1 = r.jobs['wasm:1'];
@@ -239,14 +254,15 @@ export async function runModels(options = {}) {
       ratios.cpuB.push(ratio(cB, aB));
       ratios.wasmB.push(ratio(wB, aB));
     }
-    const o1 = r.jobs['ab+optimize:1'], k1 = r.jobs['ab+compile:1'];
-    ratios.opt1.push(ratio(a1, o1));
-    ratios.comp1.push(ratio(a1, k1));
-    ratios.optWasm1.push(ratio(w1, o1));
-    ratios.compWasm1.push(ratio(w1, k1));
-    const vchk = [o1, k1].map((x) => (x?.check == null ? '—' : !(x.check <= 2e-2) ? `BAD ${x.check.toExponential(1)}` : x.check.toExponential(0)));
-    vrows.push([r.id, cell(a1, (x) => fmtMs(ms(x))), cell(o1, (x) => fmtMs(ms(x))), fmtRatio(ratio(a1, o1)), fmtRatio(ratio(w1, o1)),
-                cell(k1, (x) => fmtMs(ms(x))), fmtRatio(ratio(a1, k1)), fmtRatio(ratio(w1, k1)), vchk.join(' / ')]);
+    const vrow = [r.id, cell(a1, (x) => fmtMs(ms(x)))], vchk = [];
+    for (const v of variants) {
+      const j = r.jobs[`${v}:1`];
+      vRatios[v].eager.push(ratio(a1, j));
+      vRatios[v].wasm.push(ratio(w1, j));
+      vrow.push(cell(j, (x) => fmtMs(ms(x))), fmtRatio(ratio(a1, j)), fmtRatio(ratio(w1, j)));
+      vchk.push(j?.check == null ? '—' : !(j.check <= 2e-2) ? `BAD ${j.check.toExponential(1)}` : j.check.toExponential(0));
+    }
+    vrows.push([...vrow, vchk.join(' / ')]);
     const chk = [a1, aB].filter((x) => x?.check != null).map((x) => x.check);
     const worst = chk.length ? Math.max(...chk) : null;
     rows.push([
@@ -257,8 +273,8 @@ export async function runModels(options = {}) {
       worst == null ? '—' : !(worst <= 2e-2) ? `BAD ${worst.toExponential(1)}` : worst.toExponential(0),
     ]);
   }
-  const medians = {cpu1: median(ratios.cpu1), wasm1: median(ratios.wasm1), cpuB: median(ratios.cpuB), wasmB: median(ratios.wasmB),
-                   opt1: median(ratios.opt1), comp1: median(ratios.comp1), optWasm1: median(ratios.optWasm1), compWasm1: median(ratios.compWasm1)};
+  const medians = {cpu1: median(ratios.cpu1), wasm1: median(ratios.wasm1), cpuB: median(ratios.cpuB), wasmB: median(ratios.wasmB)};
+  for (const v of variants) medians[v] = {eager: median(vRatios[v].eager), wasm: median(vRatios[v].wasm)};
   rows.push(['median', '', '', '', fmtRatio(medians.cpu1), '', fmtRatio(medians.wasm1), '', '', fmtRatio(medians.cpuB), '', fmtRatio(medians.wasmB), '']);
   console.log(markdownTable(
       ['model', 'input', 'ab ms', 'cpu ms', '×cpu', 'wasm ms', '×wasm', `ab img/s b${B}`, 'cpu img/s', '×cpu', 'wasm img/s', '×wasm', 'check'],
@@ -268,14 +284,15 @@ export async function runModels(options = {}) {
   console.log(`median over the models: vs tfjs-wasm ${fmtRatio(medians.wasm1)} latency, ${fmtRatio(medians.wasmB)} throughput; ` +
       `vs tfjs-cpu ${fmtRatio(medians.cpu1)} latency, ${fmtRatio(medians.cpuB)} throughput.`);
   console.log('check: afterburner vs tfjs-cpu (else wasm), worst over outputs of max |diff| / max(1e-3, max |ref|); BAD above 2e-2.');
-  if (vrows.some((r) => r[2] !== '—' || r[5] !== '—')) {
-    vrows.push(['median', '', '', fmtRatio(medians.opt1), fmtRatio(medians.optWasm1), '', fmtRatio(medians.comp1), fmtRatio(medians.compWasm1), '']);
-    console.log('\nab.optimize() and ab.compile() (graph mode), batch 1, one thread:');
+  if (variants.length > 0) {
+    vrows.push(['median', '', ...variants.flatMap((v) => ['', fmtRatio(medians[v].eager), fmtRatio(medians[v].wasm)]), '']);
+    console.log('\nab.optimize(), ab.compile() (graph mode) and both, batch 1, one thread:');
     console.log(markdownTable(
-        ['model', 'eager ms', 'optimized ms', '×eager', '×wasm', 'compiled ms', '×eager', '×wasm', 'check opt / compiled'],
-        vrows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']));
-    console.log('optimized: ab.optimize(model) (O1) on afterburner; compiled: ab.compile(model) (traced once, O1 passes, arena). ' +
-                '×eager = eager afterburner time / this time; check vs tfjs-cpu (else wasm) as above.');
+        ['model', 'eager ms', ...variants.flatMap((v) => [`${v.slice(3)} ms`, '×eager', '×wasm']), `check ${variants.map((v) => v.slice(3)).join(' / ')}`],
+        vrows, ['l', 'r', ...variants.flatMap(() => ['r', 'r', 'r']), 'l']));
+    console.log('optimize: ab.optimize(model) (O1); compile: ab.compile(model) (traced once, O1 passes, arena); opt+compile: ' +
+                'ab.compile(ab.optimize(model)); bf16: ab.compile(ab.optimize(model, {dtype: \'bfloat16\'})) (bf16 weights, f32 ' +
+                'accumulation). ×eager = eager afterburner time / this time; check vs tfjs-cpu (else wasm) as above.');
   }
   for (const r of results) {
     for (const [k, j] of Object.entries(r.jobs)) {
@@ -310,8 +327,7 @@ async function child(args) {
       if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') failed`);
       if (backend === 'afterburner') ab.setNumThreads(1);
       loaded = await loadModel(m);
-      if (job.engine === 'ab+optimize') loaded = {...loaded, model: ab.optimize(loaded.model)};
-      if (job.engine === 'ab+compile') loaded = {...loaded, model: ab.compile(loaded.model)};
+      if (VARIANTS[job.engine]) loaded = {...loaded, model: VARIANTS[job.engine](ab, loaded.model)};
       const inp = inputBatch(m, job.batch);
       x = tf.tensor(inp.data, inp.shape, inp.dtype);
       let first = null;

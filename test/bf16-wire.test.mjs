@@ -431,3 +431,54 @@ test('bf16 filter through NCHW conv2d (run on NHWC between transposes) and optim
   xi.dispose();
   assert.equal(ab.prepackStats().bf16Weights, s0.bf16Weights);
 });
+
+// ---- ab.compile({dtype: 'bfloat16'}) and ab.compile(ab.optimize(m, {dtype: 'bfloat16'}))
+
+test('compile({dtype: "bfloat16"}): matmul and conv weights run the bf16 GEMM; equal to float64 of bf16-rounded operands', () => {
+  const w = tf.randomNormal([64, 40]), f = tf.randomNormal([3, 3, 8, 16]), x = tf.randomNormal([5, 64]), xi = tf.randomNormal([1, 6, 6, 8]);
+  const fn = (a, img) => [tf.matMul(a, w), tf.conv2d(img, f, 1, 'valid')];
+  const c32 = ab.compile(fn), c16 = ab.compile(fn, {dtype: 'bfloat16'});
+  const [m32, v32] = c32(x, xi), [m16, v16] = c16(x, xi);
+  assert.equal(c16.summary().bf16Weights, 2);
+  assert.equal(c32.summary().bf16Weights, 0);
+  // matmul: reference in float64 over bf16-rounded operands
+  const A = x.dataSync(), B = w.dataSync(), got = m16.dataSync();
+  let worst = 0;
+  for (let i = 0; i < 5; ++i) {
+    for (let j = 0; j < 40; ++j) {
+      let s = 0, mag = 0;
+      for (let k = 0; k < 64; ++k) {
+        s += bf(A[i * 64 + k]) * bf(B[k * 40 + j]);
+        mag += Math.abs(bf(A[i * 64 + k]) * bf(B[k * 40 + j]));
+      }
+      worst = Math.max(worst, Math.abs(got[i * 40 + j] - s) / (mag * 64 * 2 ** -24));
+    }
+  }
+  assert.ok(worst <= 1, `bf16 matmul off by ${worst} f32 accumulation bounds`);
+  assert.ok(maxAbsDiff(m32.dataSync(), got) > 1e-4, 'the f32 plan and the bf16 plan differ: bf16 was applied');
+  assert.ok(maxAbsDiff(v32.dataSync(), v16.dataSync()) > 1e-4, 'the conv ran in bf16 too');
+  assert.ok(maxAbsDiff(v32.dataSync(), v16.dataSync()) < 0.2);
+  tf.dispose([w, f, x, xi, m32, v32, m16, v16]);
+  c32.dispose();
+  c16.dispose();
+  assert.throws(() => ab.compile(fn, {dtype: 'float16'}), /dtype must be 'float32' or 'bfloat16'/);
+});
+
+test('compile(optimize(m, {dtype: "bfloat16"})) keeps the bf16 weights', () => {
+  const m = tfl.sequential({layers: [
+    tfl.layers.conv2d({inputShape: [8, 8, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu'}),
+    tfl.layers.flatten(),
+    tfl.layers.dense({units: 10}),
+  ]});
+  const x = tf.randomUniform([2, 8, 8, 3]);
+  const opt = ab.optimize(m, {dtype: 'bfloat16'});
+  const y1 = opt.predict(x);
+  const comp = ab.compile(opt);
+  const y2 = comp.predict(x);
+  assert.equal(comp.summary().bf16Weights, 2);
+  assert.ok(maxAbsDiff(y1.dataSync(), y2.dataSync()) < 1e-5, 'compiled equals the optimized model (both bf16)');
+  const y0 = m.predict(x);
+  assert.ok(maxAbsDiff(y0.dataSync(), y2.dataSync()) > 1e-5, 'and differs from f32');
+  tf.dispose([x, y0, y1, y2]);
+  comp.dispose();
+});

@@ -6,12 +6,13 @@
 import {Tensor} from '@tensorflow/tfjs-core';
 
 import {nativeKernelNames} from '../backend/register';
+import {toBf16Weight} from '../backend/weight-cache';
 import {Executor} from './executor';
 import {EWCHAIN_RULES} from './ewchain';
 import {CONCAT_RULES, FUSION_RULES} from './fusion';
 import {commonSubexpressions, PATTERN_RULES} from './patterns';
 import {SIMPLIFY_RULES} from './simplify';
-import {Graph, IrError, printGraph} from './ir';
+import {Graph, IrError, printGraph, ValueId} from './ir';
 import {peakBytes, planMemory} from './planner';
 import {constantFolding, deadCodeElimination, Pass, PassStats, PipelineOptions, runPipeline, runRules} from './passes';
 import {OutputStructure, traceFunction} from './trace';
@@ -23,6 +24,12 @@ export interface CompileOptions {
   validate?: boolean;
   /** Print the graph after each pass to stderr (or AFTERBURNER_DUMP_GRAPH=1). */
   dumpGraph?: boolean;
+  /**
+   * 'bfloat16': the constant conv filters and matmul weights of the plan are computed with the bf16
+   * GEMM (bf16 operands, f32 accumulation; depthwise filters stay float32). Default 'float32';
+   * weights that ab.optimize({dtype: 'bfloat16'}) marked stay bf16 either way.
+   */
+  dtype?: 'float32'|'bfloat16';
 }
 
 export interface CompileSummary {
@@ -42,6 +49,8 @@ export interface CompileSummary {
   arena: 'on'|'off'|'after the first run';
   /** Ops that run through the cpu backend's kernels rather than native ones. */
   cpuFallbackOps: string[];
+  /** Constant weights computed in bf16 (compile's dtype option, or marked by ab.optimize). */
+  bf16Weights: number;
 }
 
 const PASSES: Pass[] = [
@@ -91,6 +100,31 @@ interface Plan {
   executor: Executor;
   structure: OutputStructure;
   rewrites: PassStats;
+  bf16Weights: number;
+}
+
+/**
+ * Marks constant conv filters and matmul B operands bf16 on the backend (all of them when `all`,
+ * else those whose data is in `carried`); returns how many are. A weight the bf16 GEMM cannot take (batched
+ * matmul weights, empty ones) stays float32.
+ */
+function markBf16Weights(g: Graph, ex: Executor, all: boolean, carried: Set<unknown>): number {
+  const marked = new Set<ValueId>();
+  for (const n of g.nodes) {
+    const conv = n.op === 'Conv2D' || n.op === 'FusedConv2D';
+    const mm = n.op === 'BatchMatMul' || n.op === '_FusedMatMul' || n.op === 'MatMul';
+    if (!conv && !mm) continue;
+    const i = n.inputNames?.indexOf(conv ? 'filter' : 'b') ?? -1;
+    const v = i < 0 ? undefined : n.inputs[i];
+    if (v == null || marked.has(v) || !(all || carried.has(g.constants.get(v)))) continue;
+    const info = ex.constantInfo(v), shape = g.value(v).shape;
+    if (info == null || info.dtype !== 'float32') continue;
+    if (mm && (shape.length < 2 || shape.slice(0, -2).some((d) => d !== 1))) continue;
+    if (conv && shape.length !== 4) continue;
+    const kind = conv ? 'conv2d' : n.attrs.transposeB ? 'matmulT' : 'matmul';
+    if (toBf16Weight(info, kind)) marked.add(v);
+  }
+  return marked.size;
 }
 
 /** Traces, rewrites and plans per input signature; the compiled objects below share it. */
@@ -107,13 +141,15 @@ class PlanCache {
     const key = inputs.map((t) => `${t.dtype}[${t.shape}]`).join(';');
     let p = this.plans.get(key);
     if (p == null) {
-      const {graph, structure} = traceFunction(this.fn, inputs);
+      const {graph, structure, bf16Constants} = traceFunction(this.fn, inputs);
       const rewrites: PassStats = new Map();
       if ((this.opts.level ?? 'O1') === 'O1') {
         const pipe: PipelineOptions = {validateEach: this.opts.validate, dump: this.opts.dumpGraph};
         for (const r of runPipeline(graph, PASSES, pipe)) for (const [k, v] of r.stats) rewrites.set(k, (rewrites.get(k) ?? 0) + v);
       }
-      p = {graph, executor: new Executor(graph), structure, rewrites};
+      const executor = new Executor(graph);
+      const bf16Weights = markBf16Weights(graph, executor, this.opts.dtype === 'bfloat16', bf16Constants);
+      p = {graph, executor, structure, rewrites, bf16Weights};
       this.plans.set(key, p);
     }
     this.last = p;
@@ -153,6 +189,7 @@ class PlanCache {
       arenaBytes: p.executor.arenaMode() === 'arena' ? p.executor.arenaBytes : planMemory(g).arenaBytes,
       arena: p.executor.arenaMode() === 'arena' ? 'on' : p.executor.arenaMode() === 'probe' ? 'after the first run' : 'off',
       cpuFallbackOps: Object.keys(ops).filter((op) => !op.startsWith('ab.') && !native.has(op)).sort(),
+      bf16Weights: p.bf16Weights,
     };
   }
 
@@ -221,7 +258,10 @@ export function compile<F extends (...xs: Tensor[]) => unknown>(fn: F, options?:
 export function compile<M extends object>(model: M, options?: CompileOptions): M&CompiledExtras;
 export function compile(target: unknown, options: CompileOptions = {}): unknown {
   for (const k of Object.keys(options)) {
-    if (!['level', 'validate', 'dumpGraph'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
+    if (!['level', 'validate', 'dumpGraph', 'dtype'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
+  }
+  if (options.dtype != null && options.dtype !== 'float32' && options.dtype !== 'bfloat16') {
+    throw new IrError(`compile: dtype must be 'float32' or 'bfloat16', not '${options.dtype}'`);
   }
   if (options.level != null && options.level !== 'O0' && options.level !== 'O1') {
     throw new IrError(`compile: level must be 'O0' or 'O1', not '${options.level}'`);

@@ -100,6 +100,11 @@ export class Executor {
     });
   }
 
+  /** The backend TensorInfo of constant `v` (written once, when the executor was made). */
+  constantInfo(v: ValueId): TensorInfo|undefined {
+    return this.constInfos.get(v);
+  }
+
   arenaMode(): 'probe'|'arena'|'fresh' {
     return this.mode;
   }

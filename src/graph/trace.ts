@@ -8,6 +8,8 @@ import {engine, Tensor, tidy} from '@tensorflow/tfjs-core';
 import type {DataId, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {BACKEND_NAME} from '../backend/backend';
+import {retain as retainArray} from '../backend/output-pool';
+import {weightCacheOf} from '../backend/weight-cache';
 import {KernelCall, setKernelObserver} from './hook';
 import {AttrValue, Attrs, Graph, IrError, ValueId} from './ir';
 
@@ -15,6 +17,12 @@ import {AttrValue, Attrs, Graph, IrError, ValueId} from './ir';
 export type OutputStructure = {kind: 'single'}|{kind: 'array', length: number}|{kind: 'map', keys: string[]};
 
 export interface Traced {
+  /**
+   * The data arrays of constants whose source tensor was marked bf16 (ab.optimize({dtype:
+   * 'bfloat16'})): compile keeps the mark, also on constants folded from them without a copy (a
+   * reshaped dense kernel).
+   */
+  bf16Constants: Set<unknown>;
   graph: Graph;
   structure: OutputStructure;
 }
@@ -98,14 +106,18 @@ export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]
     tainted.add(id);
   }
   let readOutside = false;
+  const bf16Constants = new Set<unknown>();
   const valueOf = (t: TensorInfo): ValueId => {
     const known = values.get(t);
     if (known != null) return known;
     // Not made by a traced kernel from the inputs: a constant (a weight, or made inside fn).
     const data = backend.data.get(t.dataId)?.values;
     if (data == null) throw new IrError(`trace: a ${t.dtype}[${t.shape}] tensor read by a kernel has no data on '${BACKEND_NAME}'`);
+    // The graph keeps the array past the tensor's life: the eager output pool must not reuse it.
+    retainArray(data);
     const id = g.addConstant(t.shape, t.dtype, data as never);
     values.set(t, id);
+    if (weightCacheOf(backend)?.isBf16(t)) bf16Constants.add(data);
     return id;
   };
   const onCall = (c: KernelCall) => {
@@ -140,5 +152,5 @@ export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]
   } finally {
     setKernelObserver(prev);
   }
-  return {graph: g, structure: flat!.structure};
+  return {graph: g, structure: flat!.structure, bf16Constants};
 }
