@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The ISA-neutral bf16 GEMM driver (contract: gemm_bf16.h): B packing, K blocking, the thread
-// split, and the per-level kernels through DispatchStubs (avx512_bf16 has bodies of its own).
+// split, and the per-level kernels through DispatchStubs (avx512_bf16 and amx have bodies of their
+// own; amx's tiles are configured by each thread at its first block and released after each).
 //
 // Loop order per thread, on its own block of C (whole register tiles x whole 32-column panels):
 //   jc (NC columns of packed B) -> pc (a K block of pairs) -> ic (MC rows: pack A) -> macro kernel
@@ -200,12 +201,14 @@ void gemm_run(const Kern& kn, const Prob& p) {
   uint32_t* ws = t_ws.get(per * static_cast<size_t>(n));
   if (n <= 1) {
     blocked_range(kn, p, 0, p.M, 0, p.N, ws);
+    if (kn.p.release) kn.p.release();
     return;
   }
   // As in the f32 driver: blocks taken from a shared counter, several per thread on large problems.
   const Grid g = choose_grid(kn, p, driver::grid_items_wanted(p.M * p.N * p.K, n));
   driver::run_grid(g, n, p.M, p.N, kn.p.mr, kBf16PanelN, [&](int tid, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     blocked_range(kn, p, m0, m1, n0, n1, ws + per * static_cast<size_t>(tid));
+    if (kn.p.release) kn.p.release();  // amx: this thread's tiles
   });
 }
 
