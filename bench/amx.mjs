@@ -5,8 +5,10 @@
 // Cases: 1024^3, big^3, GEMV [1,4096]x[4096,4096] (3 weight sets cycled: cold), the im2col GEMM of
 // a 3x3 64->64 conv on 56x56 (3136x576x64). Rows: f32 (matmul: the f32 engine at the avx512
 // bodies) and bf16 (bf16Pack once + bf16Gemm) at each level asked for that this CPU runs
-// (avx512 = the exact emulation of vdpbf16ps with f32 FMAs). GFLOP/s = 2MNK / best time of
-// `reps` calls after one warm-up; one JSON line per row, then a table.
+// (avx512 = the exact emulation of vdpbf16ps with f32 FMAs; the avx512_bf16 row follows the
+// dispatch policy, bf16Policy(): AFTERBURNER_BF16_EMULATE=0 times vdpbf16ps itself). GFLOP/s = 2MNK / best time of
+// `reps` calls after one warm-up; one JSON line per row, then a table. --msweep: M = 1..64 rows
+// times 4096x4096 cold weights instead (where amx starts to beat vdpbf16ps).
 import {createRequire} from 'node:module';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -40,13 +42,14 @@ function best(fn, n) {
   return b;
 }
 
-const cases = [
+const cases = process.argv.includes('--msweep') ? [1, 2, 4, 8, 16, 32, 64].map((M) =>
+  ({name: `${M}x4096x4096 cold`, M, N: 4096, K: 4096, sets: 3})) : [
   {name: '1024^3', M: 1024, N: 1024, K: 1024, sets: 1},
   {name: `${big}^3`, M: big, N: big, K: big, sets: 1},
   {name: 'gemv 1x4096x4096 cold', M: 1, N: 4096, K: 4096, sets: 3},
   {name: 'conv GEMM 3136x576x64', M: 3136, N: 64, K: 576, sets: 1},
 ];
-console.log(JSON.stringify({cpu: nat.isaCpu(), amx: nat.isaAmxStatus(), levels, f32: nat.gemmInfo().summary,
+console.log(JSON.stringify({cpu: nat.isaCpu(), amx: nat.isaAmxStatus(), policy: nat.bf16Policy(), levels, f32: nat.gemmInfo().summary,
   bf16: Object.fromEntries(levels.map((l) => [l, (nat.isaSet(l), nat.bf16Info().summary)]))}));
 nat.isaSet(nat.isaCpu());
 const rows = [];

@@ -26,8 +26,12 @@
 //     the tiles, not added afterwards). So amx results differ from the other levels in the last
 //     bits (measured on a Sapphire Rapids-class Xeon: 71% of outputs, by up to a few thousand ulp
 //     where sums cancel); they equal a model of the SDM pseudo-code bit for bit, and are the
-//     same at any thread count, and a row's values do not depend on M or on the rows beside it.
-//     The error bound below holds with the chain depth K/2 + 18 + nb.
+//     same at any thread count, and a row's values do not depend on M or on the rows beside it,
+//     for calls of more than 4 rows: calls of at most 4 (GEMV-like; AFTERBURNER_AMX_MIN_ROWS)
+//     run the avx512_bf16 kernel and give its bits. The error bound below holds with the chain
+//     depth K/2 + 18 + nb.
+//   * avx512_bf16 on a core whose vdpbf16ps is not clearly faster than f32 FMA (bf16_dot_policy
+//     below): calls of more than MR rows run the avx512 emulation instead: the same bits.
 //   * Error vs the exact product of the bf16-rounded operands: f32 accumulation only,
 //     |err| <= ~(K/2 + nb) * 2^-24 * sum |a||b| per output; vs the f32 product of the unrounded
 //     operands add bf16's rounding (8-bit significand): each operand is off by <= 2^-8 relative,
@@ -77,5 +81,16 @@ void gemm_bf16_gen_a(Bf16AGenFn gen, const void* ctx, int64_t M, int64_t N, int6
 
 // The kernel the current level uses (kc is kBf16KcPairs * 2, nc the panel width).
 KernelInfo bf16_kernel_info();
+
+// The dispatch policy at avx512_bf16 (gemm_bf16.cc): where vdpbf16ps is no faster than f32 FMA,
+// calls of more rows than the kernel's MR run the avx512 emulation instead (the same bits).
+// speedup: the measured vdpbf16ps / FMA flop rate (-1 when AFTERBURNER_BF16_EMULATE decided).
+// Decided at the first call (this measures, ~1 ms).
+struct Bf16DotPolicy {
+  double speedup;
+  bool emulate;
+  const char* why;
+};
+Bf16DotPolicy bf16_dot_policy();
 
 }  // namespace ab::gemm

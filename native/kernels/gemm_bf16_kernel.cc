@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 
 #include "dispatch/dispatch.h"
 #include "gemm/gemm_bf16.h"
@@ -292,7 +293,9 @@ constexpr int kBRowBytes = kNR * 4;  // a pair row of a packed-B panel: 128 byte
 // when acc_in, else from zero, take `steps` steps of 16 pairs (a: packed A rows at pair 0; b: the
 // panel at pair 0), then a last step from the zero-padded copy bt of the panel's tail when bt is
 // set, and are stored to c. Row i of C depends only on row i of A (garbage rows stay in theirs).
-template <bool R2, bool C2>
+// PF (GEMV-like calls, B streamed from memory once): both cache lines of every pair row of B
+// 4 steps (64 pair rows, as the avx512_bf16 kernel) ahead are prefetched into L2.
+template <bool R2, bool C2, bool PF>
 __attribute__((noinline)) void amx_block(int64_t steps, const uint32_t* a, const uint32_t* b, const uint32_t* bt,
                                          float* c, int64_t ldcb, int acc_in) {
   constexpr int64_t kAStride = kARow * 4;
@@ -311,6 +314,11 @@ __attribute__((noinline)) void amx_block(int64_t steps, const uint32_t* a, const
   const uint32_t* a2 = a + 16 * kARow;
   // One step: 16 pairs of A (from pair 16 s of its rows) times B's 16 pair rows at bs.
   auto step = [&](int64_t s, const uint32_t* bs) __attribute__((always_inline)) {
+    if (PF) {
+      const char* f = reinterpret_cast<const char*>(bs + 4 * 16 * kNR);
+#pragma GCC unroll 32
+      for (int l = 0; l < 32; ++l) _mm_prefetch(f + 64 * l, _MM_HINT_T1);
+    }
     _tile_loadd(4, a + 16 * s, kAStride);
     _tile_loadd(6, bs, kBRowBytes);
     if (C2) _tile_loadd(7, bs + 16, kBRowBytes);
@@ -329,8 +337,11 @@ __attribute__((noinline)) void amx_block(int64_t steps, const uint32_t* a, const
 }
 
 typedef void (*AmxBlockFn)(int64_t, const uint32_t*, const uint32_t*, const uint32_t*, float*, int64_t, int);
-const AmxBlockFn kAmxBlock[2][2] = {{&amx_block<false, false>, &amx_block<false, true>},
-                                    {&amx_block<true, false>, &amx_block<true, true>}};
+const AmxBlockFn kAmxBlock[2][2][2] = {
+    {{&amx_block<false, false, false>, &amx_block<false, true, false>},
+     {&amx_block<true, false, false>, &amx_block<true, true, false>}},
+    {{&amx_block<false, false, true>, &amx_block<false, true, true>},
+     {&amx_block<true, false, true>, &amx_block<true, true, true>}}};
 
 // The epilogue on rows x nr values at src (row stride lds floats, may be c itself), stored to c.
 void amx_finish(const float* src, int64_t lds, float* c, int64_t ldc, int rows, int nr, const Epilogue* ep,
@@ -373,7 +384,7 @@ void amx_macro(const uint32_t* pa, const uint32_t* pb, int64_t pstride, int64_t 
       const uint32_t* a = pa + ir * kARow;
       float* cb = c + ir * ldc + jr;
       const bool r2 = rows > 16, c2 = nr > 16;
-      const AmxBlockFn blk = kAmxBlock[r2][c2];
+      const AmxBlockFn blk = kAmxBlock[mc <= 16][r2][c2];  // one row tile: B read once, prefetched
       if (rows % 16 == 0 && nr % 16 == 0) {  // whole tiles: straight from and to C
         blk(steps, a, b, tail ? bt : nullptr, cb, ldc * 4, accumulate);
         if (ep) amx_finish(cb, ldc, cb, ldc, rows, nr, ep, m0 + ir, n0 + jr);
@@ -601,6 +612,60 @@ void bf16_params(Bf16Params* out) {
   out->release = &tiles_release;
 #else
   out->release = nullptr;
+#endif
+}
+
+#if AB_ISA_LEVEL >= 4
+namespace {
+double now_s() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+// 12 independent chains of `n` vdpbf16ps (64 flops each) or vfmadd231ps (32 flops each) on zmm;
+// returns the seconds taken. The chains stay in registers; their sum goes to *sink.
+template <bool DP>
+__attribute__((noinline)) double chains(int64_t n, float* sink) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(1e-3f * static_cast<float>(i));
+  const __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-6f);
+  const __m512bh bx = (__m512bh)_mm512_set1_epi32(0x3f7f3f7f), by = (__m512bh)_mm512_set1_epi32(0x358637bd);
+  const double t0 = now_s();
+  for (int64_t k = 0; k < n; ++k) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) {
+      if (DP) acc[i] = _mm512_dpbf16_ps(acc[i], bx, by);
+      else acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+      __asm__ volatile("" : "+v"(acc[i]));
+    }
+  }
+  const double t = now_s() - t0;
+  __m512 s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, acc[i]);
+  *sink += _mm512_reduce_add_ps(s);
+  return t;
+}
+}  // namespace
+#endif
+
+double bf16_dot_speedup() {
+#if AB_ISA_LEVEL >= 4
+  // Interleaved, best of 5 each (a shared machine preempts both alike); ~1 ms in all.
+  float sink = 0.f;
+  double dp = 1e30, fma = 1e30;
+  const int64_t n = 20000;
+  chains<true>(n / 4, &sink);
+  chains<false>(n / 4, &sink);
+  for (int r = 0; r < 5; ++r) {
+    const double a = chains<true>(n, &sink), b = chains<false>(n, &sink);
+    dp = a < dp ? a : dp;
+    fma = b < fma ? b : fma;
+  }
+  volatile float keep = sink;
+  (void)keep;
+  return dp > 0 ? (64.0 / dp) / (32.0 / fma) : 0.0;
+#else
+  return 0.0;
 #endif
 }
 
