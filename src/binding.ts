@@ -11,6 +11,8 @@ export interface NativeBinding {
   /** The levels with a kernel library of their own, lowest first. */
   isaBuiltLevels(): string[];
   isaEnvError(): string | null;
+  /** 'available' when the amx level runs here, else why not (CPUID, XCR0, arch_prctl, AFTERBURNER_AMX=0). */
+  isaAmxStatus(): string;
   isaSet(level: string): string;
   setNumThreads(n: number): void;
   getNumThreads(): number;

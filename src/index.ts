@@ -22,7 +22,7 @@ export interface Info {
   backend: string;
   native: boolean;
   nativeError: string|null;
-  isa: {current: IsaLevel; supported: IsaLevel[]; built: IsaLevel[]};
+  isa: {current: IsaLevel; supported: IsaLevel[]; built: IsaLevel[]; amx: string};
   threads: number;
   physicalCores: number;
   gemm: string|null;
@@ -36,7 +36,7 @@ export function info(): Info {
     backend: BACKEND_NAME,
     native: native != null,
     nativeError: nativeLoadError(),
-    isa: {current: isa.current(), supported: isa.supported(), built: isa.built()},
+    isa: {current: isa.current(), supported: isa.supported(), built: isa.built(), amx: isa.amxStatus()},
     threads: getNumThreads(),
     physicalCores: native ? native.physicalCores() : 1,
     gemm: native ? native.gemmInfo().summary : null,

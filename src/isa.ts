@@ -28,7 +28,8 @@ export const isa = {
   },
   /**
    * Every level that has a kernel library of its own in this build, lowest first (on x86-64:
-   * scalar, avx2, avx512, avx512_bf16; avx512_vnni runs the avx512 bodies).
+   * scalar, avx2, avx512, avx512_bf16, amx; avx512_vnni runs the avx512 bodies, amx has only the
+   * bf16 GEMM of its own).
    */
   built(): IsaLevel[] {
     return native ? (native.isaBuiltLevels() as IsaLevel[]) : [];
@@ -44,6 +45,14 @@ export const isa = {
     const now = requireNative('isa.set').isaSet(level) as IsaLevel;
     invalidateIsaLevel();
     return now;
+  },
+  /**
+   * 'available' when the amx level (AMX tiles, TDPBF16PS: the bf16 GEMM) runs here, else why not:
+   * no AMX in CPUID, the OS has not enabled the tile state (XCR0) or refused it (arch_prctl),
+   * AFTERBURNER_AMX=0, or no addon.
+   */
+  amxStatus(): string {
+    return native ? native.isaAmxStatus() : 'the native addon is not loaded';
   },
   /**
    * The distinct levels kernels can actually run at on this machine (supported levels capped by

@@ -201,7 +201,7 @@ test('isa: the ladder, and effective() = supported levels up to the built one', 
   assert.deepEqual(isa.built(), builtLevels);
   assert.equal(builtLevels.at(-1), builtTop, 'isaBuilt() is the highest built level');
   assert.deepEqual(builtLevels, ISA_LEVELS.filter((l) => builtLevels.includes(l)), 'in ladder order');
-  if (process.arch === 'x64') assert.deepEqual(builtLevels, ['scalar', 'avx2', 'avx512', 'avx512_bf16']);
+  if (process.arch === 'x64') assert.deepEqual(builtLevels, ['scalar', 'avx2', 'avx512', 'avx512_bf16', 'amx']);
   else assert.deepEqual(builtLevels, ['scalar']);
   assert.deepEqual(isa.effective(), builtLevels.filter((l) => rank(l) <= rank(cpuTop)));
   assert.equal(isa.current(), lowest(cpuTop, builtTop), 'with no cap, the best level that runs');
@@ -244,7 +244,7 @@ test('isa: dispatchProbe() reports the kernel library each cap selects (in proce
   try {
     for (const level of isa.supported()) {
       isa.set(level);
-      // Libraries scalar/avx2/avx512/avx512_bf16: avx512_vnni -> avx512, avx512_bf16 and amx -> avx512_bf16.
+      // Libraries scalar/avx2/avx512/avx512_bf16/amx: avx512_vnni -> avx512.
       assert.equal(nat.dispatchProbe(), libFor(level), `dispatchProbe() with the cap at ${level}`);
     }
   } finally {

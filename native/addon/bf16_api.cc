@@ -203,6 +203,20 @@ napi_value info_fn(napi_env env, napi_callback_info) {
   return napi::kernel_info_object(env, "bf16Info", gemm::bf16_kernel_info());
 }
 
+// bf16Policy(): {dotSpeedup, emulate, why} — the avx512_bf16 dispatch policy (gemm_bf16.h).
+napi_value policy_fn(napi_env env, napi_callback_info) {
+  const gemm::Bf16DotPolicy d = gemm::bf16_dot_policy();
+  napi_value o, v;
+  napi_create_object(env, &o);
+  napi_create_double(env, d.speedup, &v);
+  napi_set_named_property(env, o, "dotSpeedup", v);
+  napi_get_boolean(env, d.emulate, &v);
+  napi_set_named_property(env, o, "emulate", v);
+  napi_set_named_property(env, o, "why", napi::make_string(env, d.why));
+  return o;
+}
+
+AB_EXPORT("bf16Policy", policy_fn);
 AB_EXPORT("bf16Pack", pack_fn);
 AB_EXPORT("bf16Gemm", gemm_fn);
 AB_EXPORT("bf16Info", info_fn);

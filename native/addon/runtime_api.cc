@@ -41,6 +41,11 @@ napi_value isa_env_error_fn(napi_env env, napi_callback_info info) {
   return napi::make_string(env, e);
 }
 
+// "available", or why the amx level does not run here (isa_amx_status()).
+napi_value isa_amx_status_fn(napi_env env, napi_callback_info info) {
+  return napi::make_string(env, isa_amx_status());
+}
+
 napi_value isa_set_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "isaSet", 1);
   std::string name;
@@ -87,6 +92,7 @@ AB_EXPORT("isaBuilt", isa_built_fn);
 AB_EXPORT("isaBuiltLevels", isa_built_levels_fn);
 AB_EXPORT("isaEnvError", isa_env_error_fn);
 AB_EXPORT("isaSet", isa_set_fn);
+AB_EXPORT("isaAmxStatus", isa_amx_status_fn);
 AB_EXPORT("setNumThreads", set_num_threads_fn);
 AB_EXPORT("getNumThreads", get_num_threads_fn);
 AB_EXPORT("physicalCores", physical_cores_fn);

@@ -5,7 +5,7 @@
 // time with that level's flags and with AB_ISA_NS defined to the level's namespace. A kernel is
 // declared for all those levels with AB_DECLARE_KERNEL and a stub is built with AB_STUB.
 // The higher levels (avx512_vnni, avx512_bf16, amx) fall back to the avx512 slot for kernels
-// that have no body of their own there. A few kernels also have an avx512_bf16 body
+// that have no body of their own there. A few kernels also have avx512_bf16 and amx bodies
 // (AB_DECLARE_KERNEL_BF16 / AB_STUB_SLOTS_BF16, below).
 #pragma once
 #include "isa.h"
@@ -23,15 +23,18 @@
                  namespace avx512 { ret name params; } }
 #define AB_STUB_SLOTS(name) \
   { &::ab::scalar::name, &::ab::avx2::name, &::ab::avx512::name, nullptr, nullptr, nullptr }
-// Kernels that also have an avx512_bf16 body (their file has the line
-// `// ab-extra-levels: avx512_bf16`, so ab_kernels_avx512_bf16 compiles it, with AB_ISA_LEVEL 4).
-#define AB_DECLARE_KERNEL_BF16(ret, name, params)      \
-  namespace ab { namespace scalar { ret name params; } \
-                 namespace avx2 { ret name params; }   \
-                 namespace avx512 { ret name params; } \
-                 namespace avx512_bf16 { ret name params; } }
-#define AB_STUB_SLOTS_BF16(name) \
-  { &::ab::scalar::name, &::ab::avx2::name, &::ab::avx512::name, nullptr, &::ab::avx512_bf16::name, nullptr }
+// Kernels that also have avx512_bf16 and amx bodies (their file has the line
+// `// ab-extra-levels: avx512_bf16 amx`, so ab_kernels_avx512_bf16 compiles it with AB_ISA_LEVEL 4
+// and ab_kernels_amx with AB_ISA_LEVEL 5).
+#define AB_DECLARE_KERNEL_BF16(ret, name, params)           \
+  namespace ab { namespace scalar { ret name params; }      \
+                 namespace avx2 { ret name params; }        \
+                 namespace avx512 { ret name params; }      \
+                 namespace avx512_bf16 { ret name params; } \
+                 namespace amx { ret name params; } }
+#define AB_STUB_SLOTS_BF16(name)                                                                        \
+  { &::ab::scalar::name, &::ab::avx2::name, &::ab::avx512::name, nullptr, &::ab::avx512_bf16::name, \
+    &::ab::amx::name }
 #else
 #define AB_DECLARE_KERNEL(ret, name, params) \
   namespace ab { namespace scalar { ret name params; } }

@@ -2,6 +2,7 @@
 #include "isa.h"
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
@@ -27,19 +28,38 @@ inline uint64_t xgetbv0() {
   return (static_cast<uint64_t>(edx) << 32) | eax;
 }
 
+char g_amx_buf[200];
+const char* g_amx_status = "not x86-64: no AMX";
+
+// Asks Linux (>= 5.16) for the right to use the AMX tile data, once per process (the permission
+// is process-wide: every thread, the pool's workers too). On failure the reason is kept.
 bool request_amx_permission() {
 #if defined(__linux__)
-  // ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18. Linux >= 5.16.
-  return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+  // ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18.
+  if (syscall(SYS_arch_prctl, 0x1023, 18) == 0) return true;
+  const int err = errno;
+  std::snprintf(g_amx_buf, sizeof g_amx_buf,
+                "the OS refused AMX tile data: arch_prctl(ARCH_REQ_XCOMP_PERM, XTILEDATA) failed: %s (Linux >= 5.16 "
+                "needed)", std::strerror(err));
+  g_amx_status = g_amx_buf;
+  return false;
 #else
+  g_amx_status = "AMX needs Linux (arch_prctl permission); not requested on this OS";
   return false;
 #endif
+}
+
+// AFTERBURNER_AMX=0 keeps the amx level off (the bf16 GEMM then runs avx512_bf16).
+bool amx_disabled_by_env() {
+  const char* e = std::getenv("AFTERBURNER_AMX");
+  return e && (std::strcmp(e, "0") == 0 || std::strcmp(e, "off") == 0 || std::strcmp(e, "false") == 0);
 }
 
 Isa detect() {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::kScalar;
   const bool osxsave = c & (1u << 27), fma = c & (1u << 12), f16c = c & (1u << 29), avx = c & (1u << 28);
+  g_amx_status = "the CPU lacks AVX-512 (the amx level builds on avx512_bf16)";
   if (!osxsave || !avx) return Isa::kScalar;
   const uint64_t xcr0 = xgetbv0();
   const bool os_ymm = (xcr0 & 0x6) == 0x6;
@@ -59,12 +79,32 @@ Isa detect() {
 
   if (!(os_ymm && avx2 && fma && f16c)) return Isa::kScalar;
   if (!(os_zmm && avx512f && avx512dq && avx512bw && avx512vl)) return Isa::kAvx2;
-  if (!vnni) return Isa::kAvx512;
-  if (!avx512_bf16) return Isa::kAvx512Vnni;
-  if (!(amx_tile && amx_bf16 && amx_int8 && os_amx && request_amx_permission())) return Isa::kAvx512Bf16;
+  if (!vnni) {
+    g_amx_status = "the CPU lacks AVX512_VNNI and AVX512_BF16 (the amx level builds on avx512_bf16)";
+    return Isa::kAvx512;
+  }
+  if (!avx512_bf16) {
+    g_amx_status = "the CPU lacks AVX512_BF16 (the amx level builds on avx512_bf16)";
+    return Isa::kAvx512Vnni;
+  }
+  if (!(amx_tile && amx_bf16 && amx_int8)) {
+    g_amx_status = "the CPU has no AMX (CPUID.(7,0):EDX bits 22 AMX-BF16, 24 AMX-TILE, 25 AMX-INT8)";
+    return Isa::kAvx512Bf16;
+  }
+  if (!os_amx) {
+    g_amx_status = "the OS has not enabled the AMX state in XCR0 (bits 17 XTILECFG, 18 XTILEDATA)";
+    return Isa::kAvx512Bf16;
+  }
+  if (amx_disabled_by_env()) {
+    g_amx_status = "disabled by AFTERBURNER_AMX=0";
+    return Isa::kAvx512Bf16;
+  }
+  if (!request_amx_permission()) return Isa::kAvx512Bf16;
+  g_amx_status = "available";
   return Isa::kAmx;
 }
 #else
+const char* g_amx_status = "not x86-64: no AMX";
 Isa detect() { return Isa::kScalar; }
 #endif
 
@@ -149,6 +189,11 @@ const char* isa_set(Isa level) {
     return "that ISA level is above what this CPU and OS support";
   g_cap.store(static_cast<int>(level));
   return nullptr;
+}
+
+const char* isa_amx_status() {
+  std::call_once(g_init, init);
+  return g_amx_status;
 }
 
 const char* isa_env_error() {

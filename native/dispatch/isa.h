@@ -40,6 +40,9 @@ Isa isa_current();
 // Caps the level (a cap above what was built is allowed: the built maximum still applies).
 // Returns nullptr on success, else a static message (the CPU/OS cannot run that level).
 const char* isa_set(Isa level);
+// "available" when the amx level runs here, else why not (no AMX in CPUID, XCR0 without the tile
+// state, arch_prctl refused, AFTERBURNER_AMX=0, a lower level missing). Never null.
+const char* isa_amx_status();
 // Non-null if AFTERBURNER_ISA held a bad value (the message says which and why).
 const char* isa_env_error();
 

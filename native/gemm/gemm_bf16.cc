@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The ISA-neutral bf16 GEMM driver (contract: gemm_bf16.h): B packing, K blocking, the thread
-// split, and the per-level kernels through DispatchStubs (avx512_bf16 has bodies of its own).
+// split, and the per-level kernels through DispatchStubs (avx512_bf16 and amx have bodies of their
+// own; amx's tiles are configured by each thread at its first block and released after each).
 //
 // Loop order per thread, on its own block of C (whole register tiles x whole 32-column panels):
 //   jc (NC columns of packed B) -> pc (a K block of pairs) -> ic (MC rows: pack A) -> macro kernel
@@ -40,7 +41,9 @@ using MacroFn = void (*)(const uint32_t*, const uint32_t*, int64_t, int64_t, int
 const DispatchStub<ParamsFn> params_stub = {AB_STUB_SLOTS_BF16(bf16_params)};
 const DispatchStub<PackAFn> pack_a_stub = {AB_STUB_SLOTS_BF16(bf16_pack_a)};
 const DispatchStub<MacroFn> macro_stub = {AB_STUB_SLOTS_BF16(bf16_macro)};
+const DispatchStub<double (*)()> speedup_stub = {AB_STUB_SLOTS_BF16(bf16_dot_speedup)};
 
+constexpr int64_t kAmxVecRows = 4;  // see amx_vec_rows()
 constexpr int64_t kNC = 1536;  // columns of packed B per jc block (kc pairs x NC x 4 bytes in L2/L3)
 #ifndef AB_BF16_NARROW_BYTES
 #define AB_BF16_NARROW_BYTES (96 * 1024)
@@ -59,9 +62,9 @@ struct Kern {
   MacroFn macro;
 };
 
-Kern current_kernel() {
+Kern kernel_at(int level) {
   Kern k;
-  k.level = static_cast<int>(params_stub.level());
+  k.level = level;
   pick(params_stub, k.level)(&k.p);
   k.kcp = kBf16KcPairs;
   k.nc = kNC;
@@ -72,6 +75,71 @@ Kern current_kernel() {
   }
   k.pack_a = pick(pack_a_stub, k.level);
   k.macro = pick(macro_stub, k.level);
+  return k;
+}
+
+Kern current_kernel() { return kernel_at(static_cast<int>(params_stub.level())); }
+
+// The dispatch policy at avx512_bf16 (a CPU with AVX512_BF16 but no AMX, or amx capped or off):
+// where vdpbf16ps is no faster than f32 FMA (Intel: one per cycle on one port, against two FMAs;
+// measured 0.59x the f32 GEMM on a Sapphire Rapids-class Xeon, while the avx512 emulation runs at
+// 0.96x), calls of more than one register tile of rows run the avx512 emulation, which gives the
+// same bits. GEMV-like calls (rows <= MR) keep vdpbf16ps: they stream the weights, and half the
+// bytes is what counts there. Decided once per process by a ~1 ms measurement of this core
+// (bf16_dot_speedup), or by AFTERBURNER_BF16_EMULATE=1 / 0.
+// The probe reads ~2.8 on Zen 4 (whose vdpbf16ps GEMM runs at ~1.95x its f32 GEMM) and ~1.37 on a
+// Sapphire Rapids-class Xeon (0.56-0.65x f32; the emulation 0.94-1.1x): a threshold of 2.
+constexpr double kDotSpeedupMin = 2.0;
+struct DotPolicy {
+  double speedup = -1;  // measured; -1 = not measured (forced by the environment)
+  bool emulate = false;
+  const char* why = "";
+};
+const DotPolicy& dot_policy() {
+  static const DotPolicy pol = [] {
+    DotPolicy d;
+    const char* e = std::getenv("AFTERBURNER_BF16_EMULATE");
+    if (e && (std::strcmp(e, "1") == 0 || std::strcmp(e, "0") == 0)) {
+      d.emulate = e[0] == '1';
+      d.why = d.emulate ? "AFTERBURNER_BF16_EMULATE=1" : "AFTERBURNER_BF16_EMULATE=0";
+      return d;
+    }
+    if (static_cast<int>(isa_cpu_max()) < static_cast<int>(Isa::kAvx512Bf16)) {
+      d.why = "no AVX512_BF16 on this CPU (the policy does not apply)";
+      return d;
+    }
+    d.speedup = pick(speedup_stub, static_cast<int>(Isa::kAvx512Bf16))();
+    d.emulate = d.speedup > 0 && d.speedup < kDotSpeedupMin;
+    d.why = d.emulate ? "vdpbf16ps is no faster than f32 FMA on this core (measured)"
+                      : "vdpbf16ps is faster than f32 FMA on this core (measured)";
+    return d;
+  }();
+  return pol;
+}
+
+// At amx, calls of at most this many rows (GEMV-like: the weights streamed once, a 16-row tile
+// mostly idle) run the avx512_bf16 kernel: its bits, not amx's. AFTERBURNER_AMX_MIN_ROWS=n sets
+// it (0: amx for every call). Read once.
+int64_t amx_vec_rows() {
+  static const int64_t v = [] {
+    const char* e = std::getenv("AFTERBURNER_AMX_MIN_ROWS");
+    if (e && *e) {
+      char* end;
+      const long n = std::strtol(e, &end, 10);
+      if (*end == 0 && n >= 0) return static_cast<int64_t>(n);
+    }
+    return int64_t{kAmxVecRows};
+  }();
+  return v;
+}
+
+// The kernel for an M-row call: current_kernel(), except GEMV-like calls at amx (above) and
+// calls at avx512_bf16 under the policy above.
+Kern kernel_for(int64_t M) {
+  Kern k = current_kernel();
+  if (k.level == static_cast<int>(Isa::kAmx) && M <= amx_vec_rows()) k = kernel_at(static_cast<int>(Isa::kAvx512Bf16));
+  if (k.level == static_cast<int>(Isa::kAvx512Bf16) && M > k.p.mr && dot_policy().emulate)
+    return kernel_at(static_cast<int>(Isa::kAvx512));
   return k;
 }
 
@@ -200,12 +268,14 @@ void gemm_run(const Kern& kn, const Prob& p) {
   uint32_t* ws = t_ws.get(per * static_cast<size_t>(n));
   if (n <= 1) {
     blocked_range(kn, p, 0, p.M, 0, p.N, ws);
+    if (kn.p.release) kn.p.release();
     return;
   }
   // As in the f32 driver: blocks taken from a shared counter, several per thread on large problems.
   const Grid g = choose_grid(kn, p, driver::grid_items_wanted(p.M * p.N * p.K, n));
   driver::run_grid(g, n, p.M, p.N, kn.p.mr, kBf16PanelN, [&](int tid, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     blocked_range(kn, p, m0, m1, n0, n1, ws + per * static_cast<size_t>(tid));
+    if (kn.p.release) kn.p.release();  // amx: this thread's tiles
   });
 }
 
@@ -285,7 +355,7 @@ void gemm_bf16(bool trans_a, int64_t M, int64_t N, int64_t K, const float* A, in
   }
   Epilogue local;
   const Prob p{trans_a, M, N, K, (K + 1) / 2, A, lda, Bp, C, ldc, resolve_epilogue(ep, N, &local)};
-  gemm_run(current_kernel(), p);
+  gemm_run(kernel_for(M), p);
 }
 
 void gemm_bf16_gen_a(Bf16AGenFn gen, const void* ctx, int64_t M, int64_t N, int64_t K, const uint32_t* Bp, float* C,
@@ -299,7 +369,12 @@ void gemm_bf16_gen_a(Bf16AGenFn gen, const void* ctx, int64_t M, int64_t N, int6
   Prob p{false, M, N, K, (K + 1) / 2, nullptr, K, Bp, C, ldc, resolve_epilogue(ep, N, &local)};
   p.gen = gen;
   p.gen_ctx = ctx;
-  gemm_run(current_kernel(), p);
+  gemm_run(kernel_for(M), p);
+}
+
+Bf16DotPolicy bf16_dot_policy() {
+  const DotPolicy& d = dot_policy();
+  return {d.speedup, d.emulate, d.why};
 }
 
 KernelInfo bf16_kernel_info() {

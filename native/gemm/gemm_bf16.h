@@ -3,7 +3,7 @@
 //
 //   C = act(A * B + bias)      A: f32, M x K (or K x M if trans_a); B: bf16, packed (below)
 //
-// Arithmetic (the same bits at every ISA level, at any thread count):
+// Arithmetic (the same bits at every ISA level up to avx512_bf16, at any thread count; amx below):
 //   * B and A are rounded to bf16 as VCVTNEPS2BF16 does: round to nearest even, f32 denormals
 //     become zeros of the same sign, NaN stays NaN (made quiet), Inf stays Inf, values past the
 //     largest bf16 round to Inf. B once, when packed; A when its panels are packed.
@@ -19,6 +19,19 @@
 //     (x86 flushes after rounding, like the instruction). scalar: exact products and sums in
 //     double, flushed at the f32 threshold, rounded once to f32. The epilogue's elu and sigmoid
 //     are the per-level f32 activation kernels (as in the f32 engine).
+//   * amx (TDPBF16PS tiles): the same operand rounding, but the instruction's own summation
+//     (Intel SDM): per instruction, 16 pairs of a K block (steps from the block's start), the even
+//     and the odd elements each in an f32 FMA chain from +0 (RNE, FTZ/DAZ), those two added, then
+//     added to the accumulator, which starts at +0 and carries over the K blocks (C is loaded into
+//     the tiles, not added afterwards). So amx results differ from the other levels in the last
+//     bits (measured on a Sapphire Rapids-class Xeon: 71% of outputs, by up to a few thousand ulp
+//     where sums cancel); they equal a model of the SDM pseudo-code bit for bit, and are the
+//     same at any thread count, and a row's values do not depend on M or on the rows beside it,
+//     for calls of more than 4 rows: calls of at most 4 (GEMV-like; AFTERBURNER_AMX_MIN_ROWS)
+//     run the avx512_bf16 kernel and give its bits. The error bound below holds with the chain
+//     depth K/2 + 18 + nb.
+//   * avx512_bf16 on a core whose vdpbf16ps is not clearly faster than f32 FMA (bf16_dot_policy
+//     below): calls of more than MR rows run the avx512 emulation instead: the same bits.
 //   * Error vs the exact product of the bf16-rounded operands: f32 accumulation only,
 //     |err| <= ~(K/2 + nb) * 2^-24 * sum |a||b| per output; vs the f32 product of the unrounded
 //     operands add bf16's rounding (8-bit significand): each operand is off by <= 2^-8 relative,
@@ -54,7 +67,7 @@ void bf16_pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb
 // C (M x N, ldc >= N) = act(op(A) * unpack(Bp) + bias). A: M x K (lda >= K) or K x M if trans_a
 // (lda >= M). Bp: packed by bf16_pack_b for this K and N. Same contract as sgemm otherwise (C
 // write-only, must not overlap the inputs; ep may be null; thread_local scratch; throws
-// std::bad_alloc). Bitwise identical at any thread count and at every ISA level.
+// std::bad_alloc). Bitwise identical at any thread count, and at every ISA level but amx.
 void gemm_bf16(bool trans_a, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
                const uint32_t* Bp, float* C, int64_t ldc, const Epilogue* ep);
 
@@ -68,5 +81,16 @@ void gemm_bf16_gen_a(Bf16AGenFn gen, const void* ctx, int64_t M, int64_t N, int6
 
 // The kernel the current level uses (kc is kBf16KcPairs * 2, nc the panel width).
 KernelInfo bf16_kernel_info();
+
+// The dispatch policy at avx512_bf16 (gemm_bf16.cc): where vdpbf16ps is no faster than f32 FMA,
+// calls of more rows than the kernel's MR run the avx512 emulation instead (the same bits).
+// speedup: the measured vdpbf16ps / FMA flop rate (-1 when AFTERBURNER_BF16_EMULATE decided).
+// Decided at the first call (this measures, ~1 ms).
+struct Bf16DotPolicy {
+  double speedup;
+  bool emulate;
+  const char* why;
+};
+Bf16DotPolicy bf16_dot_policy();
 
 }  // namespace ab::gemm

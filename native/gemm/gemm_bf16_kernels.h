@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Internal: the per-level bf16 GEMM entry points (bodies in native/kernels/gemm_bf16_kernel.cc,
-// which also has an avx512_bf16 body), called by native/gemm/gemm_bf16.cc through DispatchStubs.
+// which also has avx512_bf16 and amx bodies), called by native/gemm/gemm_bf16.cc through DispatchStubs.
 //
 // Packed A (per level; the driver only sizes it; kp = ceil(kc / 2) pairs):
-//   avx512_bf16 (arow > 0): row-major, row i at word i * arow: word p = bf16(a[i][2p]) |
-//     bf16(a[i][2p+1]) << 16; kp <= kBf16KcPairs < arow. Size ceil(mc / MR) * MR * arow words.
+//   avx512_bf16 and amx (arow > 0): row-major, row i at word i * arow: word p = bf16(a[i][2p]) |
+//     bf16(a[i][2p+1]) << 16; kp <= kBf16KcPairs < arow. Size ceil(mc / MR) * MR * arow words. amx also
+//     zeroes words kp .. ceil(kp / 16) * 16 - 1 of each row (its tiles take 16 pairs a step).
 //   emulating levels (arow 0, wpp 2): ceil(mc / MR) panels of MR rows, panel stride MR * kp * 2
 //     floats: p * 2MR + i = bf16(a[i][2p+1]), p * 2MR + MR + i = bf16(a[i][2p]) (bf16 values as
 //     f32; rows past mc and the element past an odd kc are zeros).
@@ -23,6 +24,9 @@ struct Bf16Params {
   int wpp;   // 32-bit words per pair and row in packed A (panel layout)
   int arow;  // > 0: packed A is row-major with this row stride in words (see above)
   const char* name;
+  // amx: ends this thread's use of the tiles (TILERELEASE); the driver calls it when a thread is
+  // done with its block of C. Null at the other levels.
+  void (*release)();
 };
 }  // namespace ab::gemm
 
@@ -36,3 +40,6 @@ AB_DECLARE_KERNEL_BF16(void, bf16_macro,
                        (const uint32_t* pa, const uint32_t* pb, int64_t pstride, int64_t mc, int64_t nc,
                         int64_t kp, float* c, int64_t ldc, int accumulate, const ::ab::gemm::Epilogue* ep,
                         int64_t m0, int64_t n0))
+// avx512_bf16 and amx: the vdpbf16ps flop rate over the vfmadd231ps flop rate of this core,
+// measured (12 register chains of each, interleaved, best of 5: about 1 ms). 0 at lower levels.
+AB_DECLARE_KERNEL_BF16(double, bf16_dot_speedup, ())

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // bf16 GEMM kernel bodies (contract: native/gemm/gemm_bf16.h and gemm_bf16_kernels.h).
-// ab-extra-levels: avx512_bf16
+// ab-extra-levels: avx512_bf16 amx
 //
+//   amx         : 32x32 blocks of C as 2x2 AMX tiles of 16x16 f32 (tmm0-3), A in tmm4-5 (16 rows x
+//                 16 pairs, straight from avx512_bf16's row-major packed A), B in tmm6-7 (16 pairs x
+//                 16 columns: each half of a 32-column packed-B panel, read with a 128-byte
+//                 stride), TDPBF16PS. Its own rounding (see gemm_bf16.h): not the same bits as the
+//                 other levels.
 //   avx512_bf16 : 14x32 tile, vdpbf16ps (28 zmm accumulators, A pairs broadcast from 14 rows of
 //                 packed A at constant offsets: packing is a plain conversion, no transpose).
 //   avx512      : 12x32 tile, the same arithmetic as f32 FMAs (odd element, then even) under
@@ -14,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 
 #include "dispatch/dispatch.h"
 #include "gemm/gemm_bf16.h"
@@ -39,7 +45,13 @@ constexpr int kNR = 32;  // the packed-B panel width
 #define AB_BF16_PF_STEPS 64
 #endif
 constexpr int kPfSteps = AB_BF16_PF_STEPS;  // B prefetch distance, in pair rows (128 bytes each)
-#if AB_ISA_LEVEL >= 4
+#if AB_ISA_LEVEL >= 5
+// The avx512_bf16 packed A (row-major pairs) is AMX's A tile layout as it is: a tile is 16 rows
+// of 16 pairs (64 bytes) at a row stride of kARow words.
+constexpr int kMR = 32, kMC = 128, kWPP = 1;
+constexpr int64_t kARow = ::ab::gemm::kBf16KcPairs + 16;
+const char* const kName = "amx 32x32 tdpbf16ps (2x2 tiles of 16x16)";
+#elif AB_ISA_LEVEL >= 4
 // Packed A is row-major here (rows of bf16 pairs, a fixed stride of kARow words), so packing is a
 // plain conversion and the micro-kernel broadcasts from rows at constant offsets.
 constexpr int kMR = 14, kMC = 168, kWPP = 1;
@@ -232,7 +244,161 @@ AB_INLINE void finish512(__m512 (&acc)[R][NV], const StoreArgs& s) {
 }
 #endif
 
-#if AB_ISA_LEVEL >= 4
+#if AB_ISA_LEVEL >= 5
+// ---------------------------------------------------------------- AMX
+// One tile configuration for everything: palette 1, tiles 0-7 all 16 rows x 64 bytes. Loaded by
+// each thread before its first tile instruction (tiles_on) and released by the driver when the
+// thread is done with its block of C (bf16_release), so no thread keeps the AMX state live (a live
+// tile state costs every context switch its 8 KiB and can keep the core out of deep C-states).
+struct alignas(64) TileCfg {
+  uint8_t palette, start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+static_assert(sizeof(TileCfg) == 64, "LDTILECFG reads 64 bytes");
+
+TileCfg make_cfg() {
+  TileCfg c;
+  std::memset(&c, 0, sizeof c);
+  c.palette = 1;
+  for (int t = 0; t < 8; ++t) {
+    c.rows[t] = 16;
+    c.colsb[t] = 64;
+  }
+  return c;
+}
+
+thread_local bool t_tiles = false;
+
+inline void tiles_on() {
+  if (!t_tiles) {
+    static const TileCfg cfg = make_cfg();
+    _tile_loadconfig(&cfg);
+    t_tiles = true;
+  }
+}
+
+void tiles_release() {
+  if (t_tiles) {
+    _tile_release();
+    t_tiles = false;
+  }
+}
+
+constexpr int kBRowBytes = kNR * 4;  // a pair row of a packed-B panel: 128 bytes
+
+// One block of C: (R2 ? 32 : 16) rows x (C2 ? 32 : 16) columns in tmm0-3 (tmm0: rows 0-15 cols
+// 0-15, tmm1: cols 16-31, tmm2/3: rows 16-31). Accumulators start from c (row stride ldcb bytes)
+// when acc_in, else from zero, take `steps` steps of 16 pairs (a: packed A rows at pair 0; b: the
+// panel at pair 0), then a last step from the zero-padded copy bt of the panel's tail when bt is
+// set, and are stored to c. Row i of C depends only on row i of A (garbage rows stay in theirs).
+// PF (GEMV-like calls, B streamed from memory once): both cache lines of every pair row of B
+// 4 steps (64 pair rows, as the avx512_bf16 kernel) ahead are prefetched into L2.
+template <bool R2, bool C2, bool PF>
+__attribute__((noinline)) void amx_block(int64_t steps, const uint32_t* a, const uint32_t* b, const uint32_t* bt,
+                                         float* c, int64_t ldcb, int acc_in) {
+  constexpr int64_t kAStride = kARow * 4;
+  float* c2 = reinterpret_cast<float*>(reinterpret_cast<char*>(c) + 16 * ldcb);
+  if (acc_in) {
+    _tile_loadd(0, c, ldcb);
+    if (C2) _tile_loadd(1, c + 16, ldcb);
+    if (R2) _tile_loadd(2, c2, ldcb);
+    if (R2 && C2) _tile_loadd(3, c2 + 16, ldcb);
+  } else {
+    _tile_zero(0);
+    if (C2) _tile_zero(1);
+    if (R2) _tile_zero(2);
+    if (R2 && C2) _tile_zero(3);
+  }
+  const uint32_t* a2 = a + 16 * kARow;
+  // One step: 16 pairs of A (from pair 16 s of its rows) times B's 16 pair rows at bs.
+  auto step = [&](int64_t s, const uint32_t* bs) __attribute__((always_inline)) {
+    if (PF) {
+      const char* f = reinterpret_cast<const char*>(bs + 4 * 16 * kNR);
+#pragma GCC unroll 32
+      for (int l = 0; l < 32; ++l) _mm_prefetch(f + 64 * l, _MM_HINT_T1);
+    }
+    _tile_loadd(4, a + 16 * s, kAStride);
+    _tile_loadd(6, bs, kBRowBytes);
+    if (C2) _tile_loadd(7, bs + 16, kBRowBytes);
+    if (R2) _tile_loadd(5, a2 + 16 * s, kAStride);
+    _tile_dpbf16ps(0, 4, 6);
+    if (C2) _tile_dpbf16ps(1, 4, 7);
+    if (R2) _tile_dpbf16ps(2, 5, 6);
+    if (R2 && C2) _tile_dpbf16ps(3, 5, 7);
+  };
+  for (int64_t s = 0; s < steps; ++s) step(s, b + s * 16 * kNR);
+  if (bt) step(steps, bt);
+  _tile_stored(0, c, ldcb);
+  if (C2) _tile_stored(1, c + 16, ldcb);
+  if (R2) _tile_stored(2, c2, ldcb);
+  if (R2 && C2) _tile_stored(3, c2 + 16, ldcb);
+}
+
+typedef void (*AmxBlockFn)(int64_t, const uint32_t*, const uint32_t*, const uint32_t*, float*, int64_t, int);
+const AmxBlockFn kAmxBlock[2][2][2] = {
+    {{&amx_block<false, false, false>, &amx_block<false, true, false>},
+     {&amx_block<true, false, false>, &amx_block<true, true, false>}},
+    {{&amx_block<false, false, true>, &amx_block<false, true, true>},
+     {&amx_block<true, false, true>, &amx_block<true, true, true>}}};
+
+// The epilogue on rows x nr values at src (row stride lds floats, may be c itself), stored to c.
+void amx_finish(const float* src, int64_t lds, float* c, int64_t ldc, int rows, int nr, const Epilogue* ep,
+                int64_t m0, int64_t n0) {
+  const __mmask16 mk0 = nr >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << nr) - 1u);
+  const __mmask16 mk1 = nr >= 32 ? static_cast<__mmask16>(0xFFFF)
+                                 : static_cast<__mmask16>(nr > 16 ? (1u << (nr - 16)) - 1u : 0u);
+  for (int i = 0; i < rows; ++i) {
+    const float* s = src + i * lds;
+    float* d = c + i * ldc;
+    __m512 x = _mm512_maskz_loadu_ps(mk0, s);
+    if (ep) x = epi16(x, ep, m0 + i, n0, mk0);
+    _mm512_mask_storeu_ps(d, mk0, x);
+    if (mk1) {
+      __m512 y = _mm512_maskz_loadu_ps(mk1, s + 16);
+      if (ep) y = epi16(y, ep, m0 + i, n0 + 16, mk1);
+      _mm512_mask_storeu_ps(d + 16, mk1, y);
+    }
+  }
+  if (ep && act_is_heavy(ep->act))
+    for (int i = 0; i < rows; ++i) activation_f32_inplace(c + i * ldc, nr, ep->act, ep->alpha, nullptr);
+}
+
+void amx_macro(const uint32_t* pa, const uint32_t* pb, int64_t pstride, int64_t mc, int64_t nc, int64_t kp,
+               float* c, int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
+  tiles_on();
+  const int64_t steps = kp / 16;
+  const int tail = static_cast<int>(kp % 16);
+  alignas(64) uint32_t bt[16 * kNR];  // the panel's last tail pairs, zero-padded to 16
+  alignas(64) float buf[32 * kNR];    // edge blocks: C through here
+  for (int64_t jr = 0; jr < nc; jr += kNR) {
+    const int nr = static_cast<int>(nc - jr < kNR ? nc - jr : kNR);
+    const uint32_t* b = pb + (jr / kNR) * pstride;
+    if (tail) {
+      std::memcpy(bt, b + steps * 16 * kNR, sizeof(uint32_t) * tail * kNR);
+      std::memset(bt + tail * kNR, 0, sizeof(uint32_t) * (16 - tail) * kNR);
+    }
+    for (int64_t ir = 0; ir < mc; ir += kMR) {
+      const int rows = static_cast<int>(mc - ir < kMR ? mc - ir : kMR);
+      const uint32_t* a = pa + ir * kARow;
+      float* cb = c + ir * ldc + jr;
+      const bool r2 = rows > 16, c2 = nr > 16;
+      const AmxBlockFn blk = kAmxBlock[mc <= 16][r2][c2];  // one row tile: B read once, prefetched
+      if (rows % 16 == 0 && nr % 16 == 0) {  // whole tiles: straight from and to C
+        blk(steps, a, b, tail ? bt : nullptr, cb, ldc * 4, accumulate);
+        if (ep) amx_finish(cb, ldc, cb, ldc, rows, nr, ep, m0 + ir, n0 + jr);
+      } else {  // the same arithmetic through buf
+        if (accumulate)
+          for (int i = 0; i < rows; ++i) std::memcpy(buf + i * kNR, cb + i * ldc, sizeof(float) * nr);
+        blk(steps, a, b, tail ? bt : nullptr, buf, kNR * 4, accumulate);
+        amx_finish(buf, kNR, cb, ldc, rows, nr, ep, m0 + ir, n0 + jr);
+      }
+    }
+  }
+}
+
+#elif AB_ISA_LEVEL >= 4
 template <int R, int NV>
 __attribute__((noinline)) void ukr(int64_t kp, const uint32_t* __restrict pa, const uint32_t* __restrict pb,
                                    const StoreArgs& s) {
@@ -413,6 +579,7 @@ __attribute__((noinline)) void ukr(int64_t kp, const uint32_t* __restrict pa, co
 }
 #endif
 
+#if AB_ISA_LEVEL < 5
 typedef void (*UkrFn)(int64_t, const uint32_t*, const uint32_t*, const StoreArgs&);
 #define AB_UKR_ROW(R) {&ukr<R, 1>, &ukr<R, 2>}
 const UkrFn kUkr[kMR][2] = {
@@ -426,6 +593,7 @@ const UkrFn kUkr[kMR][2] = {
 #endif
 };
 #undef AB_UKR_ROW
+#endif
 
 }  // namespace
 
@@ -440,11 +608,77 @@ void bf16_params(Bf16Params* out) {
   out->arow = 0;
 #endif
   out->name = kName;
+#if AB_ISA_LEVEL >= 5
+  out->release = &tiles_release;
+#else
+  out->release = nullptr;
+#endif
+}
+
+#if AB_ISA_LEVEL >= 4
+namespace {
+double now_s() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+// 12 independent chains of `n` vdpbf16ps (64 flops each) or vfmadd231ps (32 flops each) on zmm;
+// returns the seconds taken. The chains stay in registers; their sum goes to *sink.
+template <bool DP>
+__attribute__((noinline)) double chains(int64_t n, float* sink) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(1e-3f * static_cast<float>(i));
+  const __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-6f);
+  const __m512bh bx = (__m512bh)_mm512_set1_epi32(0x3f7f3f7f), by = (__m512bh)_mm512_set1_epi32(0x358637bd);
+  const double t0 = now_s();
+  for (int64_t k = 0; k < n; ++k) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) {
+      if (DP) acc[i] = _mm512_dpbf16_ps(acc[i], bx, by);
+      else acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+      __asm__ volatile("" : "+v"(acc[i]));
+    }
+  }
+  const double t = now_s() - t0;
+  __m512 s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, acc[i]);
+  *sink += _mm512_reduce_add_ps(s);
+  return t;
+}
+}  // namespace
+#endif
+
+double bf16_dot_speedup() {
+#if AB_ISA_LEVEL >= 4
+  // Interleaved, best of 5 each (a shared machine preempts both alike); ~1 ms in all.
+  float sink = 0.f;
+  double dp = 1e30, fma = 1e30;
+  const int64_t n = 20000;
+  chains<true>(n / 4, &sink);
+  chains<false>(n / 4, &sink);
+  for (int r = 0; r < 5; ++r) {
+    const double a = chains<true>(n, &sink), b = chains<false>(n, &sink);
+    dp = a < dp ? a : dp;
+    fma = b < fma ? b : fma;
+  }
+  volatile float keep = sink;
+  (void)keep;
+  return dp > 0 ? (64.0 / dp) / (32.0 / fma) : 0.0;
+#else
+  return 0.0;
+#endif
 }
 
 void bf16_pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, uint32_t* dst) {
 #if AB_ISA_LEVEL >= 4
   pack_a_rows(a, rs, cs, mc, kc, dst);
+#if AB_ISA_LEVEL >= 5
+  // Zero pairs up to the next 16 (the last A tile step reads them against zero B rows: 0 * 0, never
+  // garbage * 0, which is NaN when the garbage is Inf or NaN).
+  const int64_t kp = (kc + 1) / 2, kp16 = (kp + 15) / 16 * 16;
+  if (kp16 > kp)
+    for (int64_t i = 0; i < mc; ++i) std::memset(dst + i * kARow + kp, 0, sizeof(uint32_t) * (kp16 - kp));
+#endif
 #else
   pack_a_impl(a, rs, cs, mc, kc, dst);
 #endif
@@ -452,6 +686,9 @@ void bf16_pack_a(const float* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc,
 
 void bf16_macro(const uint32_t* pa, const uint32_t* pb, int64_t pstride, int64_t mc, int64_t nc, int64_t kp,
                 float* c, int64_t ldc, int accumulate, const Epilogue* ep, int64_t m0, int64_t n0) {
+#if AB_ISA_LEVEL >= 5
+  amx_macro(pa, pb, pstride, mc, nc, kp, c, ldc, accumulate, ep, m0, n0);
+#else
 #if AB_ISA_LEVEL >= 4
   const int64_t astride = static_cast<int64_t>(kMR) * kARow;
 #else
@@ -476,6 +713,7 @@ void bf16_macro(const uint32_t* pa, const uint32_t* pb, int64_t pstride, int64_t
 #endif
     }
   }
+#endif
 }
 
 } }  // namespace ab::AB_ISA_NS
