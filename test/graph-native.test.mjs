@@ -294,6 +294,19 @@ test('dispose releases every plan, reference and buffer; repeated runs leak noth
   c2.dispose();
   await assert.rejects(p, /disposed/);
   assert.deepEqual(nat.planStats(), stats0);
+  // A compiled function dropped without dispose(): the GC frees its plan and references.
+  if (global.gc) {
+    (() => {
+      const c3 = ab.compile(fn);
+      for (let k = 0; k < 3; ++k) c3(x).dispose();
+    })();
+    assert.equal(nat.planStats().plans, stats0.plans + 1);
+    for (let k = 0; k < 10 && nat.planStats().plans > stats0.plans; ++k) {
+      global.gc();
+      await new Promise((res) => setImmediate(res));
+    }
+    assert.deepEqual(nat.planStats(), stats0, 'the GC finalizes an undisposed plan');
+  }
   tf.dispose([w, x]);
 });
 

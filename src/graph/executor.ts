@@ -187,7 +187,7 @@ export class Executor {
     const env = new Map<ValueId, TensorInfo>(this.constInfos);
     let cap: Capture|null = null;
     // The capture run: the first after the probe (in the arena, or fresh arrays when nothing was planned).
-    if (!this.nativeOff && this.mode !== 'probe' && this.nplan == null && !observing()) {
+    if (!this.nativeOff && this.mode !== 'probe' && this.nplan == null && !observing() && !Capture.active) {
       const homes = constantHomes(be, this.constInfos);
       if (homes == null) this.nativeOff = true;
       else cap = new Capture(g, be, this.steps, this.constInfos, homes);
@@ -261,6 +261,7 @@ export class Executor {
       });
       for (const v of owned) be.disposeData(env.get(v)!.dataId);
       this.nplan = cap.end(true);
+      if (this.nplan == null) this.nativeOff = true;  // the capture failed: keep interpreting
       return res;
     }
     // Each kernel output holds one reference; a graph output read twice, or one that is an input

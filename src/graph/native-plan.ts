@@ -80,7 +80,11 @@ export function planEligible(g: Graph): boolean {
  * executor drops it (free()) and keeps interpreting.
  */
 export class Capture {
+  /** Whether a capture is in progress (one at a time in the process). */
+  static active = false;
   readonly plan: NativePlan;
+  /** Why this capture cannot make a plan (the run itself goes on), or null. */
+  failed: string|null = null;
   private n0 = 0;
   private j0 = 0;
   private tempInputs: DataId[] = [];
@@ -92,6 +96,7 @@ export class Capture {
     this.constIds = new Set([...constInfos.values()].map((i) => i.dataId));
     this.plan = new NativePlan(g, be, steps, constInfos, constHomes);
     native!.captureBegin(this.plan.handle);
+    Capture.active = true;
   }
 
   /** Graph input i's TensorInfo for the capture run: a plan-owned copy of t's data. */
@@ -113,12 +118,13 @@ export class Capture {
     const n1 = native!.planSize(this.plan.handle);
     const reads = jsCompute.reads ?? [];
     jsCompute.reads = null;
+    if (this.failed != null) return;
     const homes = outs.map((o) => this.be.data.get(o.dataId)?.values);
-    step.outputs.forEach((v, i) => {
-      const h = homes[i];
-      if (!isHome(h)) throw new IrError(`${step.op}: output ${i} is not stored in a typed array`);
-      this.plan.homes.set(v, h);
-    });
+    if (!homes.every(isHome)) {
+      this.failed = `${step.op}: an output is not stored in a typed array`;
+      return;
+    }
+    step.outputs.forEach((v, i) => this.plan.homes.set(v, homes[i] as Home));
     const inHomes = ins.map((t) => this.be.data.get(t.dataId)?.values as ArrayBufferView|undefined);
     const views = homes.map((h) => inHomes.some((x) => x != null && inside(h as Home, x)));
     step.outputs.forEach((v, i) => {
@@ -142,6 +148,8 @@ export class Capture {
   /** Ends the capture; the plan is ready (ok) or freed. Disposes the capture run's input infos. */
   end(ok: boolean): NativePlan|null {
     native!.captureEnd();
+    Capture.active = false;
+    ok = ok && this.failed == null;
     jsCompute.reads = null;
     for (const d of this.tempInputs) this.be.disposeData(d);
     this.tempInputs = [];
