@@ -192,10 +192,18 @@ export class Executor {
       if (homes == null) this.nativeOff = true;
       else cap = new Capture(g, be, this.steps, this.constInfos, homes);
     }
-    g.inputs.forEach((v, i) => {
-      const t = inputs[i];
-      env.set(v, cap != null ? cap.input(i, v, t) : {dataId: t.dataId, shape: t.shape, dtype: t.dtype});
-    });
+    try {
+      g.inputs.forEach((v, i) => {
+        const t = inputs[i];
+        env.set(v, cap != null ? cap.input(i, v, t) : {dataId: t.dataId, shape: t.shape, dtype: t.dtype});
+      });
+    } catch (e) {
+      if (cap != null) {
+        cap.end(false);
+        this.nativeOff = true;
+      }
+      throw e;
+    }
     const owned = new Set<ValueId>();
     const mode = this.mode;
     const valuesOf = (info: TensorInfo) => be.data.get(info.dataId)?.values as ArrayBufferView|undefined;
