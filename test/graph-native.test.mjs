@@ -265,6 +265,102 @@ test('a packed weight freed under a plan (cache eviction): replays pack per call
   assert.throws(() => nat.planRun(null, 0, 1), /planRun: argument 'plan' must be a plan/);
 });
 
+/**
+ * Every compute function of the addon, one small call each: `args` (the arrays in it are mutated
+ * between capture and replay), `out` its output. A test below checks that this table names
+ * exactly the addon's functions other than NON_COMPUTE, so a new export must be audited here.
+ */
+const NON_COMPUTE = ['bf16Pack', 'bf16Info', 'gemmInfo', 'packWeight', 'packedFree', 'packedStats', 'isaCurrent', 'isaCpu',
+  'isaBuilt', 'isaBuiltLevels', 'isaEnvError', 'isaSet', 'setNumThreads', 'getNumThreads', 'physicalCores', 'dispatchProbe',
+  'planNew', 'captureBegin', 'captureEnd', 'planSize', 'planTruncate', 'planRun', 'planRunAsync', 'planFree', 'planStats'];
+function computeCases(r) {
+  const f = (n) => Float32Array.from({length: n}, () => r() * 2 - 1);
+  const conv = [1, 5, 5, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1];
+  const tconv = [1, 5, 5, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1];
+  const c = {};
+  const add = (name, make) => c[name] = make;
+  add('binary', () => { const out = f(6); return {args: [0, f(6), [2, 3], f(3), [3], out, [2, 3]], out}; });
+  add('unary', () => { const out = f(6); return {args: [1, f(6), out, 0], out}; });
+  add('softmax', () => { const out = f(12); return {args: [f(12), out, 3, 4], out}; });
+  add('reduce', () => { const out = f(6); return {args: [0, f(30), out, 2, 5, 3], out}; });
+  add('argReduce', () => { const out = new Int32Array(6); return {args: [false, f(30), out, 2, 5, 3], out}; });
+  add('ewChain', () => { const out = f(8); return {args: [Int32Array.from([1, 0, 0, 0, 1]), new Float32Array(0), [f(8), f(8)], out], out}; });
+  add('normRows', () => { const out = f(12); return {args: [0, f(12), f(4), f(4), out, 3, 4, 1e-5], out}; });
+  add('sdpa', () => { const out = f(4); return {args: [f(8), f(12), f(6), null, 1, [1, 2, 3, 4, 2], 0.5, out], out}; });
+  add('matmul', () => { const out = f(20); return {args: [f(24), f(30), out, 1, 4, 5, 6, false, false, null, null, f(5), 2, 1, 0, null, 0], out}; });
+  add('conv2d', () => { const out = f(75); return {args: [f(50), f(54), out, conv, f(3), 2, 1, 0, null, 0], out}; });
+  add('depthwiseConv2d', () => { const out = f(50); return {args: [f(50), f(18), out, [1, 5, 5, 2, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1], f(2), 1, 0, null], out}; });
+  add('pool2d', () => { const out = f(8); return {args: [1, f(32), out, [1, 4, 4, 2, 2, 2, 2, 2, 2, 2, 1, 1, 0, 0]], out}; });
+  add('conv2dTranspose', () => { const out = f(50); return {args: [f(75), f(54), out, tconv, 0], out}; });
+  add('conv2dBackpropFilter', () => { const out = f(54); return {args: [f(50), f(75), out, tconv], out}; });
+  add('channelAffine', () => { const out = f(12); return {args: [f(12), f(3), f(3), out, 3], out}; });
+  add('bf16Gemm', () => { const out = f(20); return {args: [f(24), nat.bf16Pack(f(30), 6, 5, false), out, 4, 5, 6, false, null, 0, 0, 0, null, 0], out}; });
+  add('conv2dBf16', () => { const out = f(75); return {args: [f(50), nat.bf16Pack(f(54), 18, 3, false), out, conv, null, 0, 1, 0, null, 0], out}; });
+  add('stridedCopy', () => { const out = f(12); return {args: [f(12), out, [4, 3], 0, [1, 4]], out}; });
+  add('pad', () => { const out = f(20); return {args: [f(6), out, [2, 3], [1, 1], [1, 1], 0.5], out}; });
+  add('mirrorPad', () => { const out = f(25); return {args: [f(9), out, [3, 3], [1, 1], [1, 1], 0], out}; });
+  add('concat', () => { const out = f(10); return {args: [[f(4), f(6)], [2, 3], out, 2], out}; });
+  add('gather', () => { const out = f(6); return {args: [f(10), Int32Array.from([4, 0, 2]), out, [1, 1, 5, 2, 3]], out}; });
+  add('resizeBilinear', () => { const out = f(72); return {args: [f(32), out, [1, 4, 4, 2, 6, 6], false, true], out}; });
+  add('resizeNearest', () => { const out = f(72); return {args: [f(32), out, [1, 4, 4, 2, 6, 6], true, false], out}; });
+  add('cast', () => { const out = new Int32Array(10); return {args: [f(10).map((v) => v * 100), out], out}; });
+  return c;
+}
+
+/** Refills every input array of `args` (not `out`) with new values (indices stay valid). */
+function mutate(args, out, r) {
+  const fill = (a) => {
+    if (a === out || a == null) return;
+    if (a instanceof Float32Array) for (let i = 0; i < a.length; ++i) a[i] = (r() * 2 - 1) * 3;
+    else if (a instanceof Int32Array && a.length === 3) for (let i = 0; i < 3; ++i) a[i] = Math.floor(r() * 5);  // gather's indices
+    else if (Array.isArray(a)) a.forEach(fill);
+  };
+  args.forEach(fill);
+}
+
+test('every compute function is captured once and replays what a direct call computes on new data', () => {
+  const r = rng(31);
+  const cases = computeCases(r);
+  const fns = Object.keys(nat).filter((k) => typeof nat[k] === 'function');
+  assert.deepEqual(fns.filter((k) => !NON_COMPUTE.includes(k)).sort(), Object.keys(cases).sort(),
+                   'the table names every compute function of the addon');
+  for (const [name, make] of Object.entries(cases)) {
+    const {args, out} = make();
+    const plan = nat.planNew();
+    nat.captureBegin(plan);
+    try {
+      nat[name](...args);
+    } finally {
+      nat.captureEnd();
+    }
+    assert.equal(nat.planSize(plan), 1, `${name}: one captured call`);
+    const before = out.slice();
+    mutate(args, out, r);
+    out.fill(7);
+    nat.planRun(plan, 0, 1);
+    const replayed = out.slice();
+    out.fill(-7);
+    nat[name](...args);
+    assert.deepEqual(replayed, out, `${name}: the replay reads the arrays' current data`);
+    assert.notDeepEqual(out, before, `${name}: the new data gives another result (so a stale replay would show)`);
+    assert.equal(nat.planFree(plan), true);
+  }
+  // Packing and queries are not captured.
+  const plan = nat.planNew();
+  nat.captureBegin(plan);
+  try {
+    nat.packedFree(nat.packWeight(new Float32Array(6), 2, 3, false));
+    nat.bf16Pack(new Float32Array(6), 2, 3, false);
+    nat.gemmInfo();
+    nat.isaCurrent();
+    assert.throws(() => nat.captureBegin(plan), /already capturing/);
+  } finally {
+    nat.captureEnd();
+  }
+  assert.equal(nat.planSize(plan), 0);
+  nat.planFree(plan);
+});
+
 test('dispose releases every plan, reference and buffer; repeated runs leak nothing', async () => {
   const r = rng(21);
   const w = randTensor([32, 32], r, 0.3);
