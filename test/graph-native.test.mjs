@@ -447,6 +447,39 @@ test('async: the event loop turns while a large plan runs; runs of one plan queu
   w.dispose();
 });
 
+test('async runs of two plans and eager work on the main thread at the same time (2 threads)', async () => {
+  const r = rng(27);
+  const w = randTensor([128, 128], r, 0.08);
+  const fn = (x) => { let y = x; for (let k = 0; k < 6; ++k) y = tf.tanh(tf.matMul(y, w)); return y; };
+  const threads = ab.getNumThreads();
+  ab.setNumThreads(2);
+  try {
+    const c1 = ab.compile(fn), c2 = ab.compile(fn);
+    const x1 = randTensor([128, 128], r), x2 = randTensor([128, 128], r);
+    for (let k = 0; k < 3; ++k) tf.dispose([c1(x1), c2(x2)]);
+    const ref1 = c1(x1), ref2 = c2(x2), refE = fn(x1);
+    for (let it = 0; it < 10; ++it) {
+      const ps = [c1.runAsync(x1), c2.runAsync(x2), c1.runAsync(x1)];
+      for (let j = 0; j < 3; ++j) {
+        const e = fn(x1);
+        close(e, refE, 0, 'eager while plans run on workers');
+        e.dispose();
+      }
+      const [y1, y2, y3] = await Promise.all(ps);
+      close(y1, ref1, 0, 'plan 1');
+      close(y2, ref2, 0, 'plan 2');
+      close(y3, ref1, 0, 'plan 1, queued');
+      tf.dispose([y1, y2, y3]);
+    }
+    tf.dispose([ref1, ref2, refE, x1, x2]);
+    c1.dispose();
+    c2.dispose();
+  } finally {
+    ab.setNumThreads(threads);
+  }
+  w.dispose();
+});
+
 test('LayersModel predictAsync runs the native plan', async () => {
   const m = tfl.sequential({layers: [tfl.layers.dense({inputShape: [8], units: 16, activation: 'relu'}), tfl.layers.dense({units: 3})]});
   const c = ab.compile(m);
