@@ -240,7 +240,10 @@ function extras(current: () => PlanCache, dispose: () => void): CompiledExtras {
  * are not seen by the compiled object.
  */
 export function compile<F extends (...xs: Tensor[]) => unknown>(fn: F, options?: CompileOptions): CompiledFunction<F>;
-export function compile<M extends object>(model: M, options?: CompileOptions): M&CompiledExtras;
+export function compile<M extends object>(model: M, options?: CompileOptions): M&CompiledExtras&{
+  /** LayersModels: predict() with the native segments on a libuv worker (GraphModels have executeAsync). */
+  predictAsync?(x: Tensor|Tensor[]): Promise<Tensor|Tensor[]>;
+};
 export function compile(target: unknown, options: CompileOptions = {}): unknown {
   for (const k of Object.keys(options)) {
     if (!['level', 'validate', 'dumpGraph'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
