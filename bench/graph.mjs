@@ -2,7 +2,9 @@
 // Graph mode vs eager, one process, one thread unless --threads: per model (human-models
 // GraphModels, a LayersModel, a small MLP at batch 1), the median latency of eager afterburner
 // and of ab.compile()'s plan, their ratio, the plan's node count and peak intermediate bytes, and
-// the executor's per-node overhead (a chain of 256 one-element ops).
+// the executor's per-node overhead (a chain of 256 one-element ops). Compiled runs use the native
+// executor (src/graph/native-plan.ts); "interp" is the same plan on the JS interpreter
+// (AFTERBURNER_GRAPH_NATIVE=0).
 //   node bench/graph.mjs [--threads N] [--models a,b,...]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,16 +44,35 @@ async function eagerPeak(eager) {
   return p.peakBytes - before;
 }
 
-async function compare(name, eager, compiled, c) {
+/** compile(target) on the JS interpreter (the env var is read when a plan's executor is made: at its first call). */
+function interpreted(target, first) {
+  const c = ab.compile(target);
+  process.env.AFTERBURNER_GRAPH_NATIVE = '0';
+  try {
+    tf.dispose(first(c));
+  } finally {
+    delete process.env.AFTERBURNER_GRAPH_NATIVE;
+  }
+  return c;
+}
+
+async function compare(name, eager, compiled, c, interp) {
+  // Warm past the probe and capture runs.
+  for (let k = 0; k < 2; ++k) tf.dispose(compiled());
+  if (interp) for (let k = 0; k < 2; ++k) tf.dispose(interp());
   const te = await measure(() => tf.tidy(() => { eager(); }), {minTime: 1});
   const tc = await measure(() => tf.tidy(() => { compiled(); }), {minTime: 1});
+  const ti = interp ? await measure(() => tf.tidy(() => { interp(); }), {minTime: 1}) : null;
   const s = c.summary();
   const ep = await eagerPeak(eager);
   const mib = (b) => (b / 2 ** 20).toFixed(2);
-  rows.push({name, eager: te.median, compiled: tc.median, nodes: s.nodes, peak: s.peakBytes, rewrites: s.rewrites});
+  const np = s.nativePlan;
+  rows.push({name, eager: te.median, compiled: tc.median, interp: ti?.median, nodes: s.nodes, peak: s.peakBytes, rewrites: s.rewrites});
   console.log(`${name.padEnd(20)} eager ${us(te.median).padStart(8)} us  compiled ${us(tc.median).padStart(8)} us  ` +
-              `${(te.median / tc.median).toFixed(2)}x  nodes ${s.nodes}  memory: eager peak ${mib(ep)} MiB, ` +
-              `compiled arena ${mib(s.arenaBytes)} MiB + outputs  ${JSON.stringify(s.rewrites)}`);
+              `${(te.median / tc.median).toFixed(2)}x` + (ti ? `  (interp ${us(ti.median)} us, native ${(ti.median / tc.median).toFixed(2)}x of it)` : '') +
+              `  nodes ${s.nodes}  executor ${s.executor}` +
+              (np ? ` (${np.calls} calls, ${np.segments} segments, JS nodes ${np.js}${np.js ? ': ' + np.jsOps.join(',') : ''})` : '') +
+              `  memory: eager peak ${mib(ep)} MiB, compiled arena ${mib(s.arenaBytes)} MiB + outputs  ${JSON.stringify(s.rewrites)}`);
 }
 
 console.log(`afterburner ${ab.version}, isa ${ab.isa.current()}, threads ${ab.getNumThreads()}, ${new Date().toISOString()}`);
@@ -62,10 +83,23 @@ console.log(`afterburner ${ab.version}, isa ${ab.isa.current()}, threads ${ab.ge
   const chain = (x) => { let y = x; for (let i = 0; i < 256; ++i) y = tf.neg(y); return y; };
   const x = tf.tensor([1]);
   const c = ab.compile(chain, {level: 'O0'});
-  c(x).dispose();
+  for (let k = 0; k < 3; ++k) c(x).dispose();
+  const ci = ab.compile(chain, {level: 'O0'});
+  process.env.AFTERBURNER_GRAPH_NATIVE = '0';
+  ci(x).dispose();
+  delete process.env.AFTERBURNER_GRAPH_NATIVE;
+  for (let k = 0; k < 2; ++k) ci(x).dispose();
   const te = await measure(() => chain(x).dispose() , {minTime: 1});
+  const ti = await measure(() => ci(x).dispose(), {minTime: 1});
   const tc = await measure(() => c(x).dispose(), {minTime: 1});
-  console.log(`per-node overhead: eager ${(te.median / 256 * 1e6).toFixed(2)} us/op, compiled ${(tc.median / 256 * 1e6).toFixed(2)} us/op`);
+  // A run's fixed cost (input copy-in, output copy-out, the Tensor) is in these too.
+  const one = ab.compile((y) => tf.neg(y), {level: 'O0'});
+  for (let k = 0; k < 3; ++k) one(x).dispose();
+  const t1 = await measure(() => one(x).dispose(), {minTime: 1});
+  console.log(`per-node overhead: eager ${(te.median / 256 * 1e6).toFixed(2)} us/op, compiled interpreter ` +
+              `${(ti.median / 256 * 1e6).toFixed(2)} us/op, compiled native ${(tc.median / 256 * 1e6).toFixed(3)} us/op ` +
+              `(${c.summary().executor}; marginal ${((tc.median - t1.median) / 255 * 1e6).toFixed(3)} us/op over a 1-node plan's ` +
+              `${(t1.median * 1e6).toFixed(2)} us run)`);
 }
 
 {
@@ -76,7 +110,7 @@ console.log(`afterburner ${ab.version}, isa ${ab.isa.current()}, threads ${ab.ge
   const x = tf.randomNormal([1, 128]);
   const c = ab.compile(mlp);
   c(x).dispose();
-  await compare('mlp 128-256-128-10 b1', () => mlp(x), () => c(x), c);
+  await compare('mlp 128-256-128-10 b1', () => mlp(x), () => c(x), c, (() => { const i = interpreted(mlp, (f) => f(x)); return () => i(x); })());
 }
 
 {
@@ -89,7 +123,8 @@ console.log(`afterburner ${ab.version}, isa ${ab.isa.current()}, threads ${ab.ge
   const x = tf.randomNormal([1, 32, 32, 3]);
   const c = ab.compile(m);
   c.predict(x).dispose();
-  await compare('layers convnet b1', () => m.predict(x), () => c.predict(x), c);
+  const i = interpreted(m, (f) => f.predict(x));
+  await compare('layers convnet b1', () => m.predict(x), () => c.predict(x), c, () => i.predict(x));
 }
 
 for (const name of MODELS) {
@@ -106,7 +141,8 @@ for (const name of MODELS) {
     console.log(`${name}: not compiled: ${e.message.split('\n')[0]}`);
     continue;
   }
-  await compare(name, () => model.execute(x), () => c.execute(x), c);
+  const i = interpreted(model, (f) => f.execute(x));
+  await compare(name, () => model.execute(x), () => c.execute(x), c, () => i.execute(x));
 }
 
 const ratios = rows.map((r) => r.eager / r.compiled).sort((a, b) => a - b);

@@ -123,7 +123,25 @@ export interface NativeBinding {
   packedFree(handle: PackedHandle): boolean;
   /** Live packed weights in this process (all backends and callers). */
   packedStats(): {count: number; bytes: number};
+  // ---- the native executor's plans (native/addon/capture.h, src/graph/native-plan.ts) ----
+  /** An empty plan; compute calls made between captureBegin(plan) and captureEnd() are appended to it. */
+  planNew(): NativePlanHandle;
+  captureBegin(plan: NativePlanHandle): void;
+  captureEnd(): void;
+  planSize(plan: NativePlanHandle): number;
+  /** Drops the calls [n, size) and their references. */
+  planTruncate(plan: NativePlanHandle, n: number): void;
+  /** Replays calls [begin, end) in one native call. */
+  planRun(plan: NativePlanHandle, begin: number, end: number): void;
+  /** The same on a libuv worker; rejects with the error of a call that fails. */
+  planRunAsync(plan: NativePlanHandle, begin: number, end: number): Promise<void>;
+  /** Releases the calls and references now (after an in-flight async run); true if it was live. */
+  planFree(plan: NativePlanHandle): boolean;
+  planStats(): {plans: number; ops: number; refs: number};
 }
+
+/** A native executor plan (an N-API external). */
+export type NativePlanHandle = {readonly __nativePlan: unique symbol};
 
 /** Arrays of 4-byte elements, which the data-movement functions move bitwise. */
 export type Data4 = Float32Array|Int32Array|Uint32Array;

@@ -4,6 +4,7 @@
 
 #include "dispatch/dispatch.h"
 #include "arg_checks.h"
+#include "capture.h"
 #include "napi_util.h"
 #include "runtime/memory.h"
 #include "runtime/thread_pool.h"
@@ -43,8 +44,8 @@ napi_value channel_affine_fn(napi_env env, napi_callback_info info) {
   const int64_t rows = static_cast<int64_t>(nx) / C;
   if (rows == 0) return napi::make_undefined(env);
   hint_fresh_output(py, nx * sizeof(float));
-  const AffineFn f = affine_stub.get();
-  parallel_for(rows, (int64_t{1} << 16) / C + 1, [&](int64_t r0, int64_t r1) { f(px + r0 * C, pa, pb, py + r0 * C, r1 - r0, C); });
+  AB_CAPTURED(a, const AffineFn f = affine_stub.get();  // the level at each run
+              parallel_for(rows, (int64_t{1} << 16) / C + 1, [&](int64_t r0, int64_t r1) { f(px + r0 * C, pa, pb, py + r0 * C, r1 - r0, C); }));
   return napi::make_undefined(env);
 }
 

@@ -26,6 +26,7 @@
 #include "../ops/conv2d_bf16.h"
 #include "../ops/op_codes.h"
 #include "arg_checks.h"
+#include "capture.h"
 #include "napi_util.h"
 #include "runtime/memory.h"
 
@@ -159,7 +160,7 @@ napi_value gemm_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   return napi::write_output(env, fn, pc, MN, "packing buffers", [&] {
-    gemm::gemm_bf16(ta, M, N, K, pa, ta ? (M > 0 ? M : 1) : (K > 0 ? K : 1), bp.data, pc, N, &ep);
+    AB_CAPTURED(a, gemm::gemm_bf16(ta, M, N, K, pa, ta ? (M > 0 ? M : 1) : (K > 0 ? K : 1), bp.data, pc, N, &ep));
   });
 }
 
@@ -196,7 +197,7 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   return napi::write_output(env, fn, py, MN, "the im2col / packing buffers",
-                            [&] { conv2d_nhwc_bf16(px, bp.data, py, p, &ep); });
+                            [&] { AB_CAPTURED(a, conv2d_nhwc_bf16(px, bp.data, py, p, &ep)); });
 }
 
 napi_value info_fn(napi_env env, napi_callback_info) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "arg_checks.h"
+#include "capture.h"
 #include "napi_util.h"
 #include "ops/ew_chain.h"
 #include "ops/op_codes.h"
@@ -86,7 +87,7 @@ napi_value ew_chain_fn(napi_env env, napi_callback_info info) {
     written[in[2]] = true;
   }
   if (prog[(ninsn - 1) * kChainInsnWords + 2] != 0) return fail("the last instruction must write register 0 (the output)");
-  ew_chain(prog, ninsn, imms, inputs.data(), out, static_cast<int64_t>(nout));
+  AB_CAPTURED(a, ew_chain(prog, ninsn, imms, inputs.data(), out, static_cast<int64_t>(nout)));
   return nullptr;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "arg_checks.h"
+#include "capture.h"
 #include "napi_util.h"
 #include "ops/conv2d.h"
 #include "packed_handle.h"
@@ -39,7 +40,8 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
       !a.i32(9, "slopeMode", &slope_mode))
     return nullptr;
   const gemm::PackedB* packed = nullptr;
-  if (!napi::packed_or_null(a, 10, "packedFilter", &packed)) return nullptr;
+  gemm::PackedB* const* packed_slot;
+  if (!napi::packed_or_null(a, 10, "packedFilter", &packed, &packed_slot)) return nullptr;
   Conv2DParams p;
   int64_t xin = 0, K = 0, MN = 0, KN;
   if (!napi::conv2d_geometry(env, fn, d, &p, &xin, &K, &MN)) return nullptr;
@@ -63,7 +65,7 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   return napi::write_output(env, fn, py, MN, "the im2col / packing buffers",
-                            [&] { conv2d_nhwc_f32(px, pw, py, p, &ep, packed); });
+                            [&] { AB_CAPTURED(a, conv2d_nhwc_f32(px, pw, py, p, &ep, napi::packed_now(packed_slot))); });
 }
 
 // depthwiseConv2d(x, filter, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, mult, fH, fW,
@@ -113,7 +115,7 @@ napi_value depthwise_fn(napi_env env, napi_callback_info info) {
   }
   if (yn == 0) return napi::make_undefined(env);
   hint_fresh_output(py, static_cast<size_t>(yn) * sizeof(float));
-  depthwise_nhwc_f32(px, pw, py, p, pbias, act == kActPrelu ? pslope : nullptr, act, static_cast<float>(alpha));
+  AB_CAPTURED(a, depthwise_nhwc_f32(px, pw, py, p, pbias, act == kActPrelu ? pslope : nullptr, act, static_cast<float>(alpha)));
   return napi::make_undefined(env);
 }
 
@@ -151,7 +153,7 @@ napi_value pool_fn(napi_env env, napi_callback_info info) {
   }
   if (yn == 0) return napi::make_undefined(env);
   hint_fresh_output(py, static_cast<size_t>(yn) * sizeof(float));
-  pool_nhwc_f32(px, py, p, type);
+  AB_CAPTURED(a, pool_nhwc_f32(px, py, p, type));
   return napi::make_undefined(env);
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "arg_checks.h"
+#include "capture.h"
 #include "napi_util.h"
 #include "ops/conv_transpose.h"
 #include "runtime/memory.h"
@@ -55,7 +56,7 @@ napi_value conv2d_transpose_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   return napi::write_output(env, fn, pdx, dxn, "the column / packing buffers",
-                            [&] { conv2d_transpose_nhwc_f32(pdy, pw, pdx, p, algo); });
+                            [&] { AB_CAPTURED(a, conv2d_transpose_nhwc_f32(pdy, pw, pdx, p, algo)); });
 }
 
 // conv2dBackpropFilter(x, dy, dw, dims: number[13]): undefined — dims as for conv2dTranspose
@@ -77,7 +78,7 @@ napi_value conv2d_backprop_filter_fn(napi_env env, napi_callback_info info) {
   }
   if (wn == 0) return napi::make_undefined(env);
   try {
-    conv2d_backprop_filter_nhwc_f32(px, pdy, pdw, p);
+    AB_CAPTURED(a, conv2d_backprop_filter_nhwc_f32(px, pdy, pdw, p));
   } catch (const std::bad_alloc&) {
     napi::throw_error(env, "ERR_AFTERBURNER_OOM", fn + "out of memory for the column / packing buffers");
     return nullptr;

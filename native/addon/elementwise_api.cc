@@ -12,6 +12,7 @@
 #include "../ops/elementwise.h"
 #include "../ops/op_codes.h"
 #include "arg_checks.h"
+#include "capture.h"
 #include "napi_util.h"
 #include "runtime/memory.h"
 
@@ -185,7 +186,7 @@ napi_value binary_fn(napi_env env, napi_callback_info info) {
   }
   if (!check_alias(a, "a", pa, na, po, no) || !check_alias(a, "b", pb, nb, po, no)) return nullptr;
   if (po != pa && po != pb) hint_fresh_output(po, no * sizeof(float));
-  ew_binary(op, pa, as, ar, pb, bs, br, po, os, orank);
+  AB_CAPTURED(a, ew_binary(op, pa, as, ar, pb, bs, br, po, os, orank));
   return nullptr;  // undefined
 }
 
@@ -204,7 +205,7 @@ napi_value unary_fn(napi_env env, napi_callback_info info) {
   }
   if (!check_alias(a, "x", px, nx, po, no)) return nullptr;
   if (po != px) hint_fresh_output(po, no * sizeof(float));
-  ew_unary(op, px, po, static_cast<int64_t>(nx), static_cast<float>(alpha));
+  AB_CAPTURED(a, ew_unary(op, px, po, static_cast<int64_t>(nx), static_cast<float>(alpha)));
   return nullptr;
 }
 
@@ -226,7 +227,7 @@ napi_value clip_fn(napi_env env, napi_callback_info info) {
   }
   if (!check_alias(a, "x", px, nx, po, no)) return nullptr;
   if (po != px) hint_fresh_output(po, no * sizeof(float));
-  ew_clip(px, po, static_cast<int64_t>(nx), static_cast<float>(lo), static_cast<float>(hi));
+  AB_CAPTURED(a, ew_clip(px, po, static_cast<int64_t>(nx), static_cast<float>(lo), static_cast<float>(hi)));
   return nullptr;
 }
 
@@ -243,7 +244,7 @@ napi_value softmax_fn(napi_env env, napi_callback_info info) {
       !check_alias(a, "x", px, nx, po, no))
     return nullptr;
   if (po != px) hint_fresh_output(po, no * sizeof(float));
-  ew_softmax(px, po, rows, cols);
+  AB_CAPTURED(a, ew_softmax(px, po, rows, cols));
   return nullptr;
 }
 
@@ -270,7 +271,7 @@ napi_value arg_reduce_fn(napi_env env, napi_callback_info info) {
     arg_error(a, "'out' must not overlap 'x'");
     return nullptr;
   }
-  ew_argreduce(is_min ? 1 : 0, px, po, outer, r, inner);
+  AB_CAPTURED(a, ew_argreduce(is_min ? 1 : 0, px, po, outer, r, inner));
   return nullptr;
 }
 
@@ -290,7 +291,7 @@ napi_value reduce_fn(napi_env env, napi_callback_info info) {
     arg_error(a, "'out' must not overlap 'x'");
     return nullptr;
   }
-  ew_reduce(op, px, po, outer, r, inner);
+  AB_CAPTURED(a, ew_reduce(op, px, po, outer, r, inner));
   return nullptr;
 }
 

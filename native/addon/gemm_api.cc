@@ -19,6 +19,7 @@
 #include "../gemm/gemm.h"
 #include "../ops/op_codes.h"
 #include "arg_checks.h"
+#include "capture.h"
 #include "napi_util.h"
 #include "packed_handle.h"
 #include "runtime/memory.h"
@@ -80,7 +81,8 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
       !a.i32(16, "slopeMode", &slope_mode))
     return nullptr;
   const gemm::PackedB* packed = nullptr;
-  if (!napi::packed_or_null(a, 17, "packedB", &packed)) return nullptr;
+  gemm::PackedB* const* packed_slot;
+  if (!napi::packed_or_null(a, 17, "packedB", &packed, &packed_slot)) return nullptr;
   const std::string fn = "matmul: ";
   if (batch < 0 || M < 0 || N < 0 || K < 0) {
     napi::throw_range_error(env, fn + "sizes must be non-negative, got batch=" + s(batch) + " M=" + s(M) +
@@ -117,8 +119,8 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   return napi::write_output(env, fn, pc, total_out, "packing buffers", [&] {
-    gemm::sgemm_batched(ta, tb, batch, M, N, K, pa, ta ? M : K, stride_a, ia, pb, tb ? K : N, stride_b, ib,
-                        pc, N, MN, &ep, packed);
+    AB_CAPTURED(a, gemm::sgemm_batched(ta, tb, batch, M, N, K, pa, ta ? M : K, stride_a, ia, pb, tb ? K : N, stride_b,
+                                       ib, pc, N, MN, &ep, napi::packed_now(packed_slot)));
   });
 }
 

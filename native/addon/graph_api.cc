@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arg_checks.h"
+#include "capture.h"
 #include "napi_util.h"
 #include "ops/graph_ops.h"
 
@@ -46,7 +47,7 @@ napi_value norm_rows_fn(napi_env env, napi_callback_info info) {
   if (overlaps(x, nx, out, no) && x != out) return fail(a, "'out' overlaps 'x' without being it"), nullptr;
   if (overlaps(gamma, ng, out, no) || overlaps(beta, nb, out, no)) return fail(a, "'out' overlaps 'gamma' or 'beta'"), nullptr;
   if (!(eps >= 0)) return fail(a, "'eps' must be >= 0"), nullptr;
-  norm_rows(rms, x, gamma, beta, out, rows, cols, static_cast<float>(eps));
+  AB_CAPTURED(a, norm_rows(rms, x, gamma, beta, out, rows, cols, static_cast<float>(eps)));
   return nullptr;
 }
 
@@ -77,7 +78,7 @@ napi_value sdpa_fn(napi_env env, napi_callback_info info) {
   }
   for (auto [p, n, name] : {std::tuple<const float*, size_t, const char*>{q, nq, "q"}, {k, nk, "k"}, {v, nv, "v"}, {mask, nm, "mask"}})
     if (overlaps(p, n, out, no)) return fail(a, std::string("'out' overlaps '") + name + "'"), nullptr;
-  sdpa(q, k, v, mask, mask_batch, B, Sq, Sk, D, Dv, static_cast<float>(scale), out);
+  AB_CAPTURED(a, sdpa(q, k, v, mask, mask_batch, B, Sq, Sk, D, Dv, static_cast<float>(scale), out));
   return nullptr;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arg_checks.h"
+#include "capture.h"
 #include "napi_util.h"
 #include "ops/movement.h"
 #include "runtime/memory.h"
@@ -113,7 +114,7 @@ napi_value strided_copy_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   hint_fresh_output(py, static_cast<size_t>(n) * 4);
-  strided_copy_u32(px, offset, py, shape, strides);
+  AB_CAPTURED(a, strided_copy_u32(px, offset, py, shape, strides));
   return napi::make_undefined(env);
 }
 
@@ -177,7 +178,7 @@ napi_value pad_fn(napi_env env, napi_callback_info info) {
   }
   if (out_n == 0) return napi::make_undefined(env);
   hint_fresh_output(py, static_cast<size_t>(out_n) * 4);
-  pad_u32(px, py, shape, before, after, bits);
+  AB_CAPTURED(a, pad_u32(px, py, shape, before, after, bits));
   return napi::make_undefined(env);
 }
 
@@ -208,7 +209,7 @@ napi_value mirror_pad_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   hint_fresh_output(py, static_cast<size_t>(out_n) * 4);
-  mirror_pad_u32(px, py, shape, before, after, mode);
+  AB_CAPTURED(a, mirror_pad_u32(px, py, shape, before, after, mode));
   return napi::make_undefined(env);
 }
 
@@ -278,7 +279,7 @@ napi_value concat_fn(napi_env env, napi_callback_info info) {
       return nullptr;
     }
   hint_fresh_output(py, static_cast<size_t>(out_n) * 4);
-  concat_u32(srcs, widths, py, outer);
+  AB_CAPTURED(a, concat_u32(srcs, widths, py, outer));
   return napi::make_undefined(env);
 }
 
@@ -329,7 +330,13 @@ napi_value gather_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   hint_fresh_output(py, static_cast<size_t>(yn) * 4);
-  gather_u32(px, idx, py, batch, outer, dim, slice, n);
+  // The indices are data: a replay checks them again (a plan's indices change from run to run).
+  capture::run(a, [=]() -> const char* {
+    for (int64_t i = 0; i < in; ++i)
+      if (idx[i] < 0 || idx[i] >= dim) return "gather: an index is out of range";
+    gather_u32(px, idx, py, batch, outer, dim, slice, n);
+    return nullptr;
+  });
   return napi::make_undefined(env);
 }
 
@@ -380,12 +387,12 @@ napi_value resize_common(napi_env env, napi_callback_info info, const char* name
   hint_fresh_output(py, static_cast<size_t>(yn) * 4);
   const bool i32 = tx == napi_int32_array;
   if (bilinear) {
-    if (!resize_bilinear(px, i32, py, p)) {
+    if (capture::run(a, [=]() -> const char* { return resize_bilinear(px, i32, py, p) ? nullptr : "resizeBilinear: bad geometry"; })) {
       fail(env, fn + "alignCorners with halfPixelCenters puts source pixels outside the image for these sizes");
       return nullptr;
     }
   } else {
-    resize_nearest(px, i32, py, p);
+    AB_CAPTURED(a, resize_nearest(px, i32, py, p));
   }
   return napi::make_undefined(env);
 }
@@ -421,9 +428,9 @@ napi_value cast_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const int64_t n = static_cast<int64_t>(nx);
-  if (f2i) cast_f32_i32(static_cast<const float*>(px), static_cast<int32_t*>(py), n);
-  else if (f2b) cast_f32_bool(static_cast<const float*>(px), static_cast<uint8_t*>(py), n);
-  else cast_i32_bool(static_cast<const int32_t*>(px), static_cast<uint8_t*>(py), n);
+  AB_CAPTURED(a, if (f2i) cast_f32_i32(static_cast<const float*>(px), static_cast<int32_t*>(py), n);
+              else if (f2b) cast_f32_bool(static_cast<const float*>(px), static_cast<uint8_t*>(py), n);
+              else cast_i32_bool(static_cast<const int32_t*>(px), static_cast<uint8_t*>(py), n));
   return napi::make_undefined(env);
 }
 

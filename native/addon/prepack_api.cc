@@ -10,8 +10,10 @@
 #include <new>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "arg_checks.h"
+#include "capture.h"
 #include "packed_handle.h"
 
 namespace ab::napi {
@@ -27,12 +29,29 @@ std::mutex g_mu;
 std::unordered_set<const Holder*> g_holders;  // every holder whose external is alive
 int64_t g_live_count = 0, g_live_bytes = 0;
 
+// Packed weights freed while an async plan run was in flight (it may be reading them): freed
+// when the last such run completes.
+std::vector<gemm::PackedB*> g_deferred;
+
+void free_deferred() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  for (gemm::PackedB* pb : g_deferred) gemm::free_packed_b(pb);
+  g_deferred.clear();
+}
+
 void release_locked(Holder* h) {
   if (!h->pb) return;
   g_live_count -= 1;
   g_live_bytes -= static_cast<int64_t>(gemm::packed_b_bytes(h->pb));
-  gemm::free_packed_b(h->pb);
-  h->pb = nullptr;
+  gemm::PackedB* pb = h->pb;
+  __atomic_store_n(&h->pb, nullptr, __ATOMIC_RELEASE);  // a captured call reads it at every run
+  if (capture::async_in_flight()) {
+    static const bool hooked = (capture::set_deferred_free_hook(free_deferred), true);
+    (void)hooked;
+    g_deferred.push_back(pb);
+  } else {
+    gemm::free_packed_b(pb);
+  }
 }
 
 void finalize(napi_env, void* data, void*) {
@@ -140,8 +159,10 @@ AB_EXPORT("packedStats", packed_stats_fn);
 
 }  // namespace
 
-bool packed_or_null(Args& a, size_t i, const char* name, const gemm::PackedB** out) {
+bool packed_or_null(Args& a, size_t i, const char* name, const gemm::PackedB** out, gemm::PackedB* const** slot) {
+  static gemm::PackedB* const kNone = nullptr;
   *out = nullptr;
+  if (slot) *slot = &kNone;
   if (!a.ok) return false;
   if (i >= a.argc) return true;
   napi_valuetype t;
@@ -151,6 +172,7 @@ bool packed_or_null(Args& a, size_t i, const char* name, const gemm::PackedB** o
   if (!h) return a.ok = false;
   // Only the JS thread that owns the handle frees it, and it is running this call: no race.
   *out = h->pb;
+  if (slot) *slot = &h->pb;  // the holder outlives a plan's call: the plan references the handle
   return true;
 }
 

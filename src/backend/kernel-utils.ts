@@ -21,7 +21,24 @@ export interface KernelArgs {
 export function f32(backend: MathBackendCPU, t: TensorInfo): Float32Array {
   const values = backend.data.get(t.dataId).values;
   if (values instanceof Float32Array) return values;
+  markJsCompute();
   return Float32Array.from(values as ArrayLike<number>);
+}
+
+/**
+ * Graph mode's native executor (src/graph/native-plan.ts) replays a node's native calls only if
+ * the node computed nothing in JS: kernels report JS-side computation on tensor data here.
+ * `jsCompute.count` counts computations (cpu fallbacks, conversions); `jsCompute.reads`, while
+ * the executor collects them, the tensors whose data a kernel used in JS (fine when constant).
+ */
+export const jsCompute: {count: number, reads: TensorInfo[]|null} = {count: 0, reads: null};
+
+export function markJsCompute(): void {
+  ++jsCompute.count;
+}
+
+export function markJsRead(...infos: Array<TensorInfo|null|undefined>): void {
+  if (jsCompute.reads != null) for (const t of infos) if (t != null) jsCompute.reads.push(t);
 }
 
 /**
@@ -62,6 +79,10 @@ export function nativeKernel(
     name: string, inputNames: string[],
     run: (args: KernelArgs, nat: NativeBinding, fallback: KernelFunc) => TensorInfo | TensorInfo[]): KernelConfig {
   const fallback = cpuKernel(name);
+  const jsFallback = ((args: never) => {
+    markJsCompute();
+    return (fallback as KernelFunc)(args);
+  }) as KernelFunc;
   return {
     kernelName: name,
     backendName: BACKEND_NAME,
@@ -72,9 +93,9 @@ export function nativeKernel(
           const t = args.inputs[n];
           if (t != null && t.dtype !== 'float32') allF32 = false;
         }
-        if (allF32) return run(args, native, fallback as KernelFunc);
+        if (allF32) return run(args, native, jsFallback);
       }
-      return (fallback as KernelFunc)(args as never);
+      return jsFallback(args as never);
     }) as unknown as KernelFunc,
   };
 }

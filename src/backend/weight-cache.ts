@@ -22,6 +22,7 @@ import {backend_util, DataId, engine, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {native, NativeBinding, PackedHandle} from '../binding';
+import {markJsRead} from './kernel-utils';
 
 /** The packed formats an entry can hold: f32 (packWeight handles) and bf16 (bf16Pack buffers). */
 export type PackedFormat = 'f32'|'bf16';
@@ -83,6 +84,11 @@ export function invalidateIsaLevel(): void {
 }
 function level(nat: NativeBinding): string {
   return levelCache ?? (levelCache = nat.isaCurrent());
+}
+
+/** The ISA level kernels run at now (cached until isa.set()); graph mode's native plans compare it. */
+export function currentIsaLevel(nat: NativeBinding): string {
+  return level(nat);
 }
 
 function asF32(values: unknown): Float32Array {
@@ -169,6 +175,7 @@ export class WeightCache {
     if (e) {
       if (e.source === stored.values) {
         ++this.hits;
+        markJsRead(t);  // packed from t's data as it is now (graph mode's native executor: fine for constants)
         return e.handle;
       }
       this.drop(t.dataId, layout);  // the data was rewritten under this dataId
@@ -197,6 +204,7 @@ export class WeightCache {
     ++this.count;
     ++this.packs;
     this.seen.get(t.dataId)?.delete(layout);
+    markJsRead(t);
     return handle;
   }
 

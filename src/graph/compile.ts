@@ -51,6 +51,14 @@ export interface CompileSummary {
   cpuFallbackOps: string[];
   /** Constant weights computed in bf16 (compile's dtype option, or marked by ab.optimize). */
   bf16Weights: number;
+  /**
+   * How runs execute: 'native' (the plan's native calls replayed segment by segment, src/graph/
+   * native-plan.ts), or 'interpreter' (before the plan is captured in the second run, or with
+   * AFTERBURNER_GRAPH_NATIVE=0, or for graphs the native executor does not take).
+   */
+  executor: 'native'|'interpreter';
+  /** The native plan: captured calls, nodes by kind, segments, the ops of the JS nodes (null before capture). */
+  nativePlan: {calls: number, native: number, view: number, js: number, segments: number, jsOps: string[]}|null;
 }
 
 const PASSES: Pass[] = [
@@ -158,7 +166,16 @@ class PlanCache {
 
   run(inputs: Tensor[]): unknown {
     const p = this.plan(inputs);
-    const outs = p.executor.run(inputs);
+    return this.shape(p, p.executor.run(inputs));
+  }
+
+  /** run() with the plan's native segments on a libuv worker (the event loop stays free). */
+  async runAsync(inputs: Tensor[]): Promise<unknown> {
+    const p = this.plan(inputs);
+    return this.shape(p, await p.executor.runAsync(inputs));
+  }
+
+  private shape(p: Plan, outs: Tensor[]): unknown {
     const s = p.structure;
     if (s.kind === 'single') return outs[0];
     if (s.kind === 'array') return outs;
@@ -190,6 +207,8 @@ class PlanCache {
       arena: p.executor.arenaMode() === 'arena' ? 'on' : p.executor.arenaMode() === 'probe' ? 'after the first run' : 'off',
       cpuFallbackOps: Object.keys(ops).filter((op) => !op.startsWith('ab.') && !native.has(op)).sort(),
       bf16Weights: p.bf16Weights,
+      executor: p.executor.runner(),
+      nativePlan: p.executor.nativeStats(),
     };
   }
 
@@ -211,7 +230,10 @@ export interface CompiledExtras {
   dispose(): void;
 }
 
-export type CompiledFunction<F> = F&CompiledExtras;
+export type CompiledFunction<F> = F&CompiledExtras&{
+  /** The same call with the native segments on a libuv worker: the event loop stays free while it runs. */
+  runAsync(...xs: Parameters<F&((...a: Tensor[]) => unknown)>): Promise<ReturnType<F&((...a: Tensor[]) => unknown)>>;
+};
 
 interface GraphModelLike {
   execute(inputs: unknown, outputs?: string|string[]): Tensor|Tensor[];
@@ -255,7 +277,10 @@ function extras(current: () => PlanCache, dispose: () => void): CompiledExtras {
  * are not seen by the compiled object.
  */
 export function compile<F extends (...xs: Tensor[]) => unknown>(fn: F, options?: CompileOptions): CompiledFunction<F>;
-export function compile<M extends object>(model: M, options?: CompileOptions): M&CompiledExtras;
+export function compile<M extends object>(model: M, options?: CompileOptions): M&CompiledExtras&{
+  /** LayersModels: predict() with the native segments on a libuv worker (GraphModels have executeAsync). */
+  predictAsync?(x: Tensor|Tensor[]): Promise<Tensor|Tensor[]>;
+};
 export function compile(target: unknown, options: CompileOptions = {}): unknown {
   for (const k of Object.keys(options)) {
     if (!['level', 'validate', 'dumpGraph', 'dtype'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
@@ -308,6 +333,14 @@ export function compile(target: unknown, options: CompileOptions = {}): unknown 
       lastCache = cache;
       return result;
     };
+    const executeNative = async (inputs: unknown, outputs?: string|string[]) => {
+      const cache = caches.get(outputs == null ? '' : JSON.stringify(outputs));
+      // The first call traces (synchronously); later ones run the plan's native segments on a worker.
+      if (cache == null) return execute(inputs, outputs);
+      const result = await cache.runAsync(toList(inputs));
+      lastCache = cache;
+      return result;
+    };
     const current = () => {
       if (lastCache != null) return lastCache;
       throw new IrError(refused != null ? `not compiled: ${refused}` : 'nothing compiled yet: call the compiled model once first');
@@ -319,7 +352,7 @@ export function compile(target: unknown, options: CompileOptions = {}): unknown 
       executeAsync: async (inputs: unknown, outputs?: string|string[]) => {
         if (refused == null) {
           try {
-            return execute(inputs, outputs);
+            return await executeNative(inputs, outputs);
           } catch (e) {
             if (refused == null) throw e;
           }
@@ -338,12 +371,15 @@ export function compile(target: unknown, options: CompileOptions = {}): unknown 
     const model = target;
     const cache = new PlanCache((...xs: Tensor[]) => model.predict(xs.length === 1 ? xs[0] : xs), options);
     const predict = (x: Tensor|Tensor[]) => cache.run(Array.isArray(x) ? x : [x]);
-    return {inputs: model.inputs, layers: model.layers, predict, ...extras(() => cache, () => cache.dispose())};
+    // predict() with the native segments on a libuv worker (the event loop stays free).
+    const predictAsync = (x: Tensor|Tensor[]) => cache.runAsync(Array.isArray(x) ? x : [x]);
+    return {inputs: model.inputs, layers: model.layers, predict, predictAsync, ...extras(() => cache, () => cache.dispose())};
   }
   if (typeof target === 'function') {
     const cache = new PlanCache(target as (...xs: Tensor[]) => unknown, options);
     const f = (...xs: Tensor[]) => cache.run(xs);
-    return Object.assign(f, extras(() => cache, () => cache.dispose()));
+    const runAsync = (...xs: Tensor[]) => cache.runAsync(xs);
+    return Object.assign(f, {runAsync}, extras(() => cache, () => cache.dispose()));
   }
   throw new IrError('compile: expected a function, a GraphModel or a LayersModel');
 }

@@ -10,7 +10,9 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {BACKEND_NAME} from '../backend/backend';
 import {setOutputAllocator} from '../backend/kernel-utils';
+import {observing} from './hook';
 import {Graph, IrError, ValueId} from './ir';
+import {Capture, constantHomes, NativePlan, nativePlansEnabled, planEligible} from './native-plan';
 import {planMemory, Slot} from './planner';
 
 /** Our own fused ops ('ab.*'): implementations the executor calls like kernels. */
@@ -68,6 +70,13 @@ export class Executor {
   private arena: Float32Array|null = null;
   private views = new Map<ValueId, Float32Array>();
   arenaBytes = 0;
+  /**
+   * The native executor (src/graph/native-plan.ts): captured in the first run after the probe,
+   * then each run replays it; null before that, or when off (AFTERBURNER_GRAPH_NATIVE=0, a graph
+   * with string or complex values, or a capture that failed).
+   */
+  private nplan: NativePlan|null = null;
+  private nativeOff: boolean;
 
   constructor(graph: Graph) {
     this.graph = graph;
@@ -75,6 +84,7 @@ export class Executor {
     if (be == null) throw new IrError(`the '${BACKEND_NAME}' backend is not available`);
     this.backend = be;
     this.mode = (typeof process !== 'undefined' && process.env.AFTERBURNER_GRAPH_ARENA === '0') ? 'fresh' : 'probe';
+    this.nativeOff = this.mode === 'fresh' || !nativePlansEnabled() || !planEligible(graph);
     for (const [id, data] of graph.constants) {
       const v = graph.value(id);
       const dataId = be.write(data as never, v.shape, v.dtype) as DataId;
@@ -116,12 +126,22 @@ export class Executor {
     return b;
   }
 
-  /** Runs the graph on `inputs` (shapes and dtypes as the graph's inputs) and returns new Tensors. */
-  run(inputs: Tensor[]): Tensor[] {
+  /** Which runner the next run uses: 'interpreter' (probe, arena or capture run) or 'native'. */
+  runner(): 'interpreter'|'native' {
+    return this.nplan != null && this.nplan.current() ? 'native' : 'interpreter';
+  }
+
+  /** The native plan's node kinds and segments (null before the capture run, or when off). */
+  nativeStats(): ReturnType<NativePlan['stats']>|null {
+    return this.nplan != null ? this.nplan.stats() : null;
+  }
+
+  private checkInputs(inputs: Tensor[]): void {
     if (this.disposed) throw new IrError('the compiled graph was disposed');
     const g = this.graph;
-    if (inputs.length !== g.inputs.length) throw new IrError(`expected ${g.inputs.length} inputs, got ${inputs.length}`);
-    const env = new Map<ValueId, TensorInfo>(this.constInfos);
+    if (!Array.isArray(inputs) || inputs.length !== g.inputs.length) {
+      throw new IrError(`expected ${g.inputs.length} inputs, got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
+    }
     g.inputs.forEach((v, i) => {
       const t = inputs[i], want = g.value(v);
       if (!(t instanceof Tensor)) throw new IrError(`input ${i} is not a Tensor`);
@@ -129,9 +149,66 @@ export class Executor {
       if (t.dtype !== want.dtype || t.shape.length !== want.shape.length || t.shape.some((d, j) => d !== want.shape[j])) {
         throw new IrError(`input ${i} is ${t.dtype}[${t.shape}], the graph takes ${want.dtype}[${want.shape}]`);
       }
-      env.set(v, {dataId: t.dataId, shape: t.shape, dtype: t.dtype});
     });
+  }
+
+  /** The native plan if it is valid for this run; a plan captured at another ISA level is dropped. */
+  private currentPlan(): NativePlan|null {
+    const p = this.nplan;
+    if (p == null || p.current()) return p;
+    if (p.busy()) throw new IrError('the ISA level changed while an async run of this compiled plan is in flight');
+    p.free();
+    this.nplan = null;  // the next run captures again, at the new level
+    return null;
+  }
+
+  /** Runs the graph on `inputs` (shapes and dtypes as the graph's inputs) and returns new Tensors. */
+  run(inputs: Tensor[]): Tensor[] {
+    this.checkInputs(inputs);
+    if (this.nplan != null && this.nplan.busy()) {
+      throw new IrError('a compiled plan cannot run synchronously while an async run of it is in flight (await it first)');
+    }
+    // While a tracer observes (a compiled function inside a traced one), the kernels run.
+    const p = observing() ? null : this.currentPlan();
+    if (p != null) return p.run(inputs);
+    return this.interpret(inputs);
+  }
+
+  /**
+   * run() with the native segments on a libuv worker, so the event loop stays free; runs of one
+   * plan queue. The first runs (probe and capture) are synchronous.
+   */
+  async runAsync(inputs: Tensor[]): Promise<Tensor[]> {
+    this.checkInputs(inputs);
+    if (this.nplan != null && (observing() || !this.nplan.current()) && this.nplan.busy()) await this.nplan.idle();
+    const p = observing() ? null : this.currentPlan();
+    if (p != null) return p.runAsync(inputs);
+    return this.interpret(inputs);
+  }
+
+  private interpret(inputs: Tensor[]): Tensor[] {
+    const g = this.graph;
     const be = this.backend;
+    const env = new Map<ValueId, TensorInfo>(this.constInfos);
+    let cap: Capture|null = null;
+    // The capture run: the first after the probe (in the arena, or fresh arrays when nothing was planned).
+    if (!this.nativeOff && this.mode !== 'probe' && this.nplan == null && !observing() && !Capture.active) {
+      const homes = constantHomes(be, this.constInfos);
+      if (homes == null) this.nativeOff = true;
+      else cap = new Capture(g, be, this.steps, this.constInfos, homes);
+    }
+    try {
+      g.inputs.forEach((v, i) => {
+        const t = inputs[i];
+        env.set(v, cap != null ? cap.input(i, v, t) : {dataId: t.dataId, shape: t.shape, dtype: t.dtype});
+      });
+    } catch (e) {
+      if (cap != null) {
+        cap.end(false);
+        this.nativeOff = true;
+      }
+      throw e;
+    }
     const owned = new Set<ValueId>();
     const mode = this.mode;
     const valuesOf = (info: TensorInfo) => be.data.get(info.dataId)?.values as ArrayBufferView|undefined;
@@ -143,11 +220,14 @@ export class Executor {
       return v;
     });
     try {
-      for (const s of this.steps) {
+      for (let si = 0; si < this.steps.length; ++si) {
+        const s = this.steps[si];
         const ins = s.inputs.map((v) => env.get(v)!);
         handOut = mode === 'arena' ? this.views.get(s.outputs[0]) ?? null : null;
+        cap?.beforeStep();
         const outs = s.run(ins);
         if (outs.length !== s.outputs.length) throw new IrError(`${s.op} returned ${outs.length} outputs, the graph expects ${s.outputs.length}`);
+        cap?.afterStep(si, ins, outs);
         s.outputs.forEach((v, i) => {
           env.set(v, outs[i]);
           owned.add(v);
@@ -175,11 +255,28 @@ export class Executor {
       }
     } catch (e) {
       for (const v of owned) be.disposeData(env.get(v)!.dataId);
+      if (cap != null) {
+        cap.end(false);
+        this.nativeOff = true;  // keep interpreting
+      }
       throw e;
     } finally {
       if (mode === 'arena') setOutputAllocator(null);
     }
     if (mode === 'probe') this.planArena();
+    if (cap != null) {
+      // The capture run's outputs are copied out (their arrays are the plan's homes).
+      const e = engine();
+      const res = g.outputs.map((v) => {
+        const info = env.get(v)!;
+        const vals = be.data.get(info.dataId).values as Float32Array;
+        return e.makeTensorFromTensorInfo(be.makeTensorInfo(info.shape, info.dtype, vals.slice() as never), be as never);
+      });
+      for (const v of owned) be.disposeData(env.get(v)!.dataId);
+      this.nplan = cap.end(true);
+      if (this.nplan == null) this.nativeOff = true;  // the capture failed: keep interpreting
+      return res;
+    }
     // Each kernel output holds one reference; a graph output read twice, or one that is an input
     // or a constant, takes another.
     const e = engine();
@@ -234,6 +331,8 @@ export class Executor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.nplan?.free();
+    this.nplan = null;
     this.arena = null;
     this.views.clear();
     for (const [, info] of this.constInfos) this.backend.disposeData(info.dataId);

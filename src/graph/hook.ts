@@ -29,6 +29,11 @@ export function setKernelObserver(o: KernelObserver|null): KernelObserver|null {
   return prev;
 }
 
+/** Whether a tracer is observing (graph mode's native executor then runs the kernels instead). */
+export function observing(): boolean {
+  return observer != null;
+}
+
 /** Called by the backend's read and readSync. */
 export function noteRead(dataId: DataId): void {
   if (observer != null && depth === 0) observer.read(dataId);

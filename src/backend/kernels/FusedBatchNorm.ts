@@ -6,7 +6,7 @@
 // kernel runs.
 import {FusedBatchNormAttrs, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {f32, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
+import {f32, markJsRead, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
 
 export const FusedBatchNormConfig = nativeKernel(
     'FusedBatchNorm', ['x', 'mean', 'variance', 'offset', 'scale'], (args, nat, fallback) => {
@@ -22,6 +22,7 @@ export const FusedBatchNormConfig = nativeKernel(
         return fallback(args as never);
       }
       const at = (v: Float32Array | null, c: number, dflt: number) => (v == null ? dflt : v.length === 1 ? v[0] : v[c]);
+      markJsRead(mean, variance, offset, scale);  // folded in JS: graph mode's native executor replays it only for constants
       const m = f32(backend, mean), v = f32(backend, variance);
       const o = offset ? f32(backend, offset) : null, s = scale ? f32(backend, scale) : null;
       const a = new Float32Array(C), b = new Float32Array(C);

@@ -6,13 +6,15 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
 import {Operand} from '../../op-codes';
-import {f32, newOutput, output, sizeOf} from '../kernel-utils';
+import {f32, markJsCompute, newOutput, output, sizeOf} from '../kernel-utils';
 import type {Epilogue} from './fused';
 
 /** The epilogue operand as one value per channel (a scalar is spread over the channels). */
 function perChannel(v: Float32Array|null, mode: number, channels: number): Float32Array|null {
   if (v == null || mode === Operand.none) return null;
-  return mode === Operand.scalar ? new Float32Array(channels).fill(v[0]) : v;
+  if (mode !== Operand.scalar) return v;
+  markJsCompute();  // a JS copy of tensor data (graph mode's native executor replays this node in JS)
+  return new Float32Array(channels).fill(v[0]);
 }
 
 export function runDepthwise(

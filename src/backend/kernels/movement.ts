@@ -8,7 +8,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {Data4, native, NativeBinding} from '../../binding';
 import {BACKEND_NAME} from '../backend';
-import {cpuKernel, KernelArgs, newOutput} from '../kernel-utils';
+import {cpuKernel, KernelArgs, markJsCompute, newOutput} from '../kernel-utils';
 
 /**
  * A kernel config that runs `run` when the addon is loaded; `run` returns null to hand the call to
@@ -24,6 +24,7 @@ export function movementKernel(name: string, run: (args: KernelArgs, nat: Native
         const r = run(args, native);
         if (r != null) return r;
       }
+      markJsCompute();  // (a node whose outputs only view its inputs still replays as a view)
       return (fallback as KernelFunc)(args as never);
     }) as unknown as KernelFunc,
   };
@@ -39,8 +40,8 @@ export function movementKernel(name: string, run: (args: KernelArgs, nat: Native
 export function data4(backend: MathBackendCPU, t: TensorInfo): Data4 | null {
   const values = backend.data.get(t.dataId).values;
   const plain = values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array;
-  if (t.dtype === 'float32' && plain) return values instanceof Float32Array ? values : Float32Array.from(values);
-  if (t.dtype === 'int32' && plain) return values instanceof Int32Array ? values : Int32Array.from(values);
+  if (t.dtype === 'float32' && plain) return values instanceof Float32Array ? values : (markJsCompute(), Float32Array.from(values));
+  if (t.dtype === 'int32' && plain) return values instanceof Int32Array ? values : (markJsCompute(), Int32Array.from(values));
   return null;
 }
 

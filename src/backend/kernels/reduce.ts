@@ -4,7 +4,7 @@
 import {backend_util, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {ReduceOp, ReduceOpName} from '../../op-codes';
-import {cpuKernel, f32, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
+import {cpuKernel, f32, markJsCompute, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
 
 const transpose = cpuKernel('Transpose');
 
@@ -28,6 +28,7 @@ export function reduceKernel(name: ReduceOpName, axisAttr: 'axis'|'reductionIndi
       inner = 1;
     } else {
       const perm = backend_util.getAxesPermutation(sorted, rank)!;
+      markJsCompute();  // the cpu Transpose computes in JS
       src = transpose({inputs: {x}, backend, attrs: {perm}} as never) as TensorInfo;
       r = sizeOf(sorted.map((a) => x.shape[a]));
       outer = r === 0 ? sizeOf(x.shape.filter((_, i) => !sorted.includes(i))) : sizeOf(x.shape) / r;
