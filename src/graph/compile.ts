@@ -11,7 +11,8 @@ import {EWCHAIN_RULES} from './ewchain';
 import {CONCAT_RULES, FUSION_RULES} from './fusion';
 import {commonSubexpressions, PATTERN_RULES} from './patterns';
 import {SIMPLIFY_RULES} from './simplify';
-import {Graph, IrError, printGraph} from './ir';
+import {Generalizer, Lineage} from './generalize';
+import {Graph, IrError, printGraph, validate} from './ir';
 import {peakBytes, planMemory} from './planner';
 import {constantFolding, deadCodeElimination, Pass, PassStats, PipelineOptions, runPipeline, runRules} from './passes';
 import {OutputStructure, traceFunction} from './trace';
@@ -23,6 +24,13 @@ export interface CompileOptions {
   validate?: boolean;
   /** Print the graph after each pass to stderr (or AFTERBURNER_DUMP_GRAPH=1). */
   dumpGraph?: boolean;
+  /**
+   * New input shapes of a known structure are planned from a generic graph instead of traced
+   * (default true; src/graph/generalize.ts). false: every new input signature is traced.
+   */
+  dynamic?: boolean;
+  /** Plans kept per compiled object (and per GraphModel output selection), least recently used evicted first (default 16). */
+  maxPlans?: number;
 }
 
 export interface CompileSummary {
@@ -42,6 +50,23 @@ export interface CompileSummary {
   arena: 'on'|'off'|'after the first run';
   /** Ops that run through the cpu backend's kernels rather than native ones. */
   cpuFallbackOps: string[];
+  /** How plans are made for new input shapes (generalize.ts); counts are since compile(). */
+  shapes: {
+    /** How the current plan was made: traced, or instantiated from a generic graph (no trace, no passes). */
+    plan: 'traced'|'instantiated';
+    traced: number;
+    instantiated: number;
+    /** Instantiated plans whose first run failed the shape check (each then traced). */
+    rejected: number;
+    /** Plans dropped by the maxPlans limit (their executors disposed). */
+    evicted: number;
+    /** The current plan's structure: 'generic' (new shapes are instantiated), 'waiting' (more shapes must be traced first), 'traced' (every shape is), 'off'. */
+    state: 'generic'|'waiting'|'traced'|'off';
+    /** Why, in words: which dims it is generic over, or what is not affine. */
+    status: string;
+    /** The family's last event: a new structure and how it differs, or a failed instantiation. */
+    note: string;
+  };
 }
 
 const PASSES: Pass[] = [
@@ -91,14 +116,68 @@ interface Plan {
   executor: Executor;
   structure: OutputStructure;
   rewrites: PassStats;
+  /** 'instantiated': made from a generic graph without tracing (generalize.ts). */
+  source: 'traced'|'instantiated';
+  /** An instantiated plan until its first run passed the executor's shape check. */
+  unverified?: {reject(why: string): void};
+  /** Frees what the plan shares with others (an instantiated plan's constants). */
+  release?: () => void;
+  lineage?: Lineage;
 }
+
+/** Plans per compiled object unless `maxPlans` says otherwise. */
+const MAX_PLANS = 16;
 
 /** Traces, rewrites and plans per input signature; the compiled objects below share it. */
 class PlanCache {
+  /** Least recently used first. */
   private plans = new Map<string, Plan>();
   private last: Plan|null = null;
+  private gen: Generalizer|null;
+  private counts = {traced: 0, instantiated: 0, rejected: 0, evicted: 0};
 
-  constructor(private fn: (...xs: Tensor[]) => unknown, private opts: CompileOptions) {}
+  constructor(private fn: (...xs: Tensor[]) => unknown, private opts: CompileOptions) {
+    this.gen = opts.dynamic === false ? null : new Generalizer();
+  }
+
+  private trace(inputs: Tensor[]): Plan {
+    const {graph, structure} = traceFunction(this.fn, inputs);
+    ++this.counts.traced;
+    const rewrites: PassStats = new Map();
+    if ((this.opts.level ?? 'O1') === 'O1') {
+      const pipe: PipelineOptions = {validateEach: this.opts.validate, dump: this.opts.dumpGraph};
+      for (const r of runPipeline(graph, PASSES, pipe)) for (const [k, v] of r.stats) rewrites.set(k, (rewrites.get(k) ?? 0) + v);
+    }
+    const lineage = this.gen?.addTrace(graph, {structure, rewrites});
+    return {graph, executor: new Executor(graph), structure, rewrites, source: 'traced', lineage};
+  }
+
+  private instantiate(inputs: Tensor[]): Plan|null {
+    if (this.gen == null || inputs.some((t) => t.isDisposed)) return null;
+    const inst = this.gen.instantiate(inputs);
+    if (inst == null) return null;
+    if (this.opts.validate) validate(inst.graph);
+    const {structure, rewrites} = inst.extra as {structure: OutputStructure, rewrites: PassStats};
+    ++this.counts.instantiated;
+    return {graph: inst.graph, executor: new Executor(inst.graph, {constants: inst.constants, checkShapes: true}), structure, rewrites,
+            source: 'instantiated', unverified: inst, release: inst.release, lineage: inst.lineage};
+  }
+
+  private drop(p: Plan): void {
+    p.executor.dispose();
+    p.release?.();
+  }
+
+  private insert(key: string, p: Plan): void {
+    this.plans.set(key, p);
+    const max = this.opts.maxPlans ?? MAX_PLANS;
+    for (const [k, old] of this.plans) {
+      if (this.plans.size <= max) break;
+      this.plans.delete(k);
+      this.drop(old);
+      ++this.counts.evicted;
+    }
+  }
 
   plan(inputs: Tensor[]): Plan {
     for (const t of inputs) {
@@ -106,23 +185,41 @@ class PlanCache {
     }
     const key = inputs.map((t) => `${t.dtype}[${t.shape}]`).join(';');
     let p = this.plans.get(key);
-    if (p == null) {
-      const {graph, structure} = traceFunction(this.fn, inputs);
-      const rewrites: PassStats = new Map();
-      if ((this.opts.level ?? 'O1') === 'O1') {
-        const pipe: PipelineOptions = {validateEach: this.opts.validate, dump: this.opts.dumpGraph};
-        for (const r of runPipeline(graph, PASSES, pipe)) for (const [k, v] of r.stats) rewrites.set(k, (rewrites.get(k) ?? 0) + v);
-      }
-      p = {graph, executor: new Executor(graph), structure, rewrites};
+    if (p != null) {
+      this.plans.delete(key);  // most recently used goes last
       this.plans.set(key, p);
+    } else {
+      p = this.instantiate(inputs) ?? this.trace(inputs);
+      this.insert(key, p);
     }
     this.last = p;
     return p;
   }
 
   run(inputs: Tensor[]): unknown {
-    const p = this.plan(inputs);
-    const outs = p.executor.run(inputs);
+    let p = this.plan(inputs);
+    let outs: Tensor[];
+    const unverified = p.unverified;
+    if (unverified != null) {
+      // An instantiated plan's first run checks every node's output shape; if it fails (or a
+      // kernel rejects an attribute), the signature is traced for real: never a wrong result.
+      try {
+        outs = p.executor.run(inputs);
+        p.unverified = undefined;
+      } catch (e) {
+        const key = inputs.map((t) => `${t.dtype}[${t.shape}]`).join(';');
+        unverified.reject(String((e as Error).message ?? e).replace(/^afterburner graph: /, ''));
+        ++this.counts.rejected;
+        this.plans.delete(key);
+        this.drop(p);
+        p = this.trace(inputs);
+        this.insert(key, p);
+        this.last = p;
+        outs = p.executor.run(inputs);
+      }
+    } else {
+      outs = p.executor.run(inputs);
+    }
     const s = p.structure;
     if (s.kind === 'single') return outs[0];
     if (s.kind === 'array') return outs;
@@ -153,12 +250,20 @@ class PlanCache {
       arenaBytes: p.executor.arenaMode() === 'arena' ? p.executor.arenaBytes : planMemory(g).arenaBytes,
       arena: p.executor.arenaMode() === 'arena' ? 'on' : p.executor.arenaMode() === 'probe' ? 'after the first run' : 'off',
       cpuFallbackOps: Object.keys(ops).filter((op) => !op.startsWith('ab.') && !native.has(op)).sort(),
+      shapes: {
+        plan: p.source,
+        ...this.counts,
+        state: this.gen == null ? 'off' : p.lineage?.group.state ?? 'traced',
+        status: this.gen == null ? 'shape generalization is off (dynamic: false)' : p.lineage?.group.status ?? '',
+        note: p.lineage?.family.note ?? '',
+      },
     };
   }
 
   dispose(): void {
-    for (const p of this.plans.values()) p.executor.dispose();
+    for (const p of this.plans.values()) this.drop(p);
     this.plans.clear();
+    this.gen?.dispose();
     this.last = null;
   }
 }
@@ -221,10 +326,13 @@ export function compile<F extends (...xs: Tensor[]) => unknown>(fn: F, options?:
 export function compile<M extends object>(model: M, options?: CompileOptions): M&CompiledExtras;
 export function compile(target: unknown, options: CompileOptions = {}): unknown {
   for (const k of Object.keys(options)) {
-    if (!['level', 'validate', 'dumpGraph'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
+    if (!['level', 'validate', 'dumpGraph', 'dynamic', 'maxPlans'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
   }
   if (options.level != null && options.level !== 'O0' && options.level !== 'O1') {
     throw new IrError(`compile: level must be 'O0' or 'O1', not '${options.level}'`);
+  }
+  if (options.maxPlans != null && !(Number.isInteger(options.maxPlans) && options.maxPlans >= 1)) {
+    throw new IrError(`compile: maxPlans must be an integer >= 1, not ${options.maxPlans}`);
   }
   if (isGraphModel(target)) {
     const model = target;

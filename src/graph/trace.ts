@@ -75,6 +75,9 @@ function flatten(result: unknown): {tensors: Tensor[], structure: OutputStructur
   throw new IrError('trace: the function must return a Tensor, an array of Tensors or an object of Tensors');
 }
 
+/** How many times traceFunction ran (tests check that new input shapes are instantiated, not traced). */
+export const traceStats = {calls: 0};
+
 /**
  * Runs `fn(...inputs)` once on the afterburner backend and returns its graph. The inputs become
  * the graph's inputs in order; the function's tensors are disposed afterwards.
@@ -83,6 +86,7 @@ export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]
   if (engine().backendName !== BACKEND_NAME) {
     throw new IrError(`trace: the active backend is '${engine().backendName}'; graph mode traces on '${BACKEND_NAME}' (tf.setBackend('${BACKEND_NAME}'))`);
   }
+  ++traceStats.calls;
   const g = new Graph();
   const values = new ValueMap();
   // Values that depend on the inputs' data. A read of one of them while tracing means the
