@@ -54,6 +54,8 @@ export interface CompileSummary {
   shapes: {
     /** How the current plan was made: traced, or instantiated from a generic graph (no trace, no passes). */
     plan: 'traced'|'instantiated';
+    /** Milliseconds spent making the current plan (trace and passes, or instantiation), its runs not included. */
+    planMs: number;
     traced: number;
     instantiated: number;
     /** Instantiated plans whose first run failed the shape check (each then traced). */
@@ -123,6 +125,8 @@ interface Plan {
   /** Frees what the plan shares with others (an instantiated plan's constants). */
   release?: () => void;
   lineage?: Lineage;
+  /** Milliseconds it took to make (trace and rewrite, or instantiate) the plan, its first run not included. */
+  planMs?: number;
 }
 
 /** Plans per compiled object unless `maxPlans` says otherwise. */
@@ -189,7 +193,9 @@ class PlanCache {
       this.plans.delete(key);  // most recently used goes last
       this.plans.set(key, p);
     } else {
+      const t0 = performance.now();
       p = this.instantiate(inputs) ?? this.trace(inputs);
+      p.planMs = performance.now() - t0;
       this.insert(key, p);
     }
     this.last = p;
@@ -212,7 +218,9 @@ class PlanCache {
         ++this.counts.rejected;
         this.plans.delete(key);
         this.drop(p);
+        const t0 = performance.now();
         p = this.trace(inputs);
+        p.planMs = performance.now() - t0;
         this.insert(key, p);
         this.last = p;
         outs = p.executor.run(inputs);
@@ -252,6 +260,7 @@ class PlanCache {
       cpuFallbackOps: Object.keys(ops).filter((op) => !op.startsWith('ab.') && !native.has(op)).sort(),
       shapes: {
         plan: p.source,
+        planMs: p.planMs ?? 0,
         ...this.counts,
         state: this.gen == null ? 'off' : p.lineage?.group.state ?? 'traced',
         status: this.gen == null ? 'shape generalization is off (dynamic: false)' : p.lineage?.group.status ?? '',
