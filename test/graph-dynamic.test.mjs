@@ -194,6 +194,28 @@ test('a transformer encoder block with x [B, T, D]: batch and sequence length va
   tf.dispose([w1, b1, w2, b2, ...Object.values(W)]);
 });
 
+test('several inputs sharing a batch dim are one variable; batch, query and key lengths varying apart are three', () => {
+  const r = rng(11);
+  const attn = (q, k, v) => tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), 0.25)), v);
+  const c = ab.compile(attn, {validate: true});
+  const log = sweep(c, attn, [2, 3, 5, 4].map((b) => [[b, 7, 16], [b, 9, 16], [b, 9, 8]]), {seed: 12});
+  assert.deepEqual(log.map((e) => e.traced), [1, 1, 0, 0]);
+  assert.equal(c.summary().ops['ab.SDPA'], 1);
+  assert.match(c.summary().shapes.status, /generic over x0\[0\]=x1\[0\]=x2\[0\]/);
+  // A batch where the inputs' batch dims differ is outside the template (here an error, as eagerly).
+  const bad = [randTensor([4, 7, 16], r), randTensor([5, 9, 16], r), randTensor([5, 9, 8], r)];
+  assert.throws(() => c(...bad));
+  tf.dispose(bad);
+  c.dispose();
+  // Query and key lengths vary independently (and the batch): three variables, 2^3 = 8 shapes traced.
+  const c2 = ab.compile(attn, {validate: true});
+  const shapes = [[2, 3, 5], [3, 4, 6], [2, 4, 5], [3, 3, 6], [2, 3, 6], [3, 4, 5], [2, 4, 6], [3, 3, 5], [4, 6, 9], [5, 2, 7], [2, 8, 3]];
+  const log2 = sweep(c2, attn, shapes.map(([b, sq, sk]) => [[b, sq, 16], [b, sk, 16], [b, sk, 8]]), {seed: 13});
+  assert.deepEqual(log2.map((e) => e.traced), [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], JSON.stringify(c2.summary().shapes));
+  assert.match(c2.summary().shapes.status, /generic over .* \(fitted from 8 traced shapes\)/);
+  c2.dispose();
+});
+
 test('shapes that are not affine in the batch, and constants built from it, keep tracing with correct results', () => {
   // [N, 4] -> [N, N] -> [N*N]: the fit from N = 2, 3 (5N - 6) is wrong at 4; the Reshape kernel
   // rejects it on the first run, the signature is traced, and the three points refute the fit.
