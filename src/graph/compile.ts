@@ -189,6 +189,12 @@ class PlanCache {
     }
     const key = inputs.map((t) => `${t.dtype}[${t.shape}]`).join(';');
     let p = this.plans.get(key);
+    if (p != null && p.source === 'instantiated' && p.lineage?.group.state !== 'generic') {
+      // Its group's fit was refuted since (a later shape did not fit): nothing made from it is trusted.
+      this.plans.delete(key);
+      this.drop(p);
+      p = undefined;
+    }
     if (p != null) {
       this.plans.delete(key);  // most recently used goes last
       this.plans.set(key, p);
