@@ -11,7 +11,7 @@ import {EWCHAIN_RULES} from './ewchain';
 import {CONCAT_RULES, FUSION_RULES} from './fusion';
 import {commonSubexpressions, PATTERN_RULES} from './patterns';
 import {SIMPLIFY_RULES} from './simplify';
-import {Generalizer, Lineage} from './generalize';
+import {describeRaw, Generalizer, Lineage} from './generalize';
 import {Graph, IrError, printGraph, validate} from './ir';
 import {peakBytes, planMemory} from './planner';
 import {constantFolding, deadCodeElimination, Pass, PassStats, PipelineOptions, runPipeline, runRules} from './passes';
@@ -145,14 +145,16 @@ class PlanCache {
   }
 
   private trace(inputs: Tensor[]): Plan {
-    const {graph, structure} = traceFunction(this.fn, inputs);
+    const {graph, structure, shares} = traceFunction(this.fn, inputs);
     ++this.counts.traced;
+    // The kernel calls as the function made them, before the passes rewrite the graph in place.
+    const raw = this.gen == null ? null : describeRaw(graph, shares);
     const rewrites: PassStats = new Map();
     if ((this.opts.level ?? 'O1') === 'O1') {
       const pipe: PipelineOptions = {validateEach: this.opts.validate, dump: this.opts.dumpGraph};
       for (const r of runPipeline(graph, PASSES, pipe)) for (const [k, v] of r.stats) rewrites.set(k, (rewrites.get(k) ?? 0) + v);
     }
-    const lineage = this.gen?.addTrace(graph, {structure, rewrites});
+    const lineage = this.gen?.addTrace(graph, raw, {structure, rewrites});
     return {graph, executor: new Executor(graph), structure, rewrites, source: 'traced', lineage};
   }
 
@@ -160,6 +162,15 @@ class PlanCache {
     if (this.gen == null || inputs.some((t) => t.isDisposed)) return null;
     const inst = this.gen.instantiate(inputs);
     if (inst == null) return null;
+    // The function replayed at this signature without computing must make the calls the fit
+    // predicts (shape arithmetic in its own code shows here); the first run then checks shapes.
+    const why = inst.verify(this.fn, inputs);
+    if (why != null) {
+      inst.reject(why);
+      inst.release();
+      ++this.counts.rejected;
+      return null;
+    }
     if (this.opts.validate) validate(inst.graph);
     const {structure, rewrites} = inst.extra as {structure: OutputStructure, rewrites: PassStats};
     ++this.counts.instantiated;

@@ -20,18 +20,26 @@
 //   dims of a variable equal, each variable's value >= 2 or one already traced: sizes 0 and 1 are
 //   special to broadcasting and to the passes) is instantiated: shapes and attributes computed,
 //   constants and unchanged attributes shared with the template, not copied; no trace, no passes.
-// - Two points cannot tell every function from an affine one, so an instantiated plan is not
-//   trusted until its first run: the executor checks every node's output shape and dtype against
-//   the instantiated IR (ExecutorOptions.checkShapes); any mismatch or kernel error there throws
-//   the instantiation away, the signature is traced for real (compile.ts) and its graph is added
-//   to the group as a new point, which refits it (a non-affine number then fails the fit and the
-//   group goes back to tracing, with the reason in summary()).
+// - Two points cannot tell every function from an affine one, so an instantiation is checked
+//   twice before it is trusted. (1) The replay: the function runs again at the new signature with
+//   the kernels that read input-derived values not computing (trace.ts TraceOptions.fake: they
+//   return outputs of the fitted shapes, holding no data); its kernel calls must be the ones the
+//   group's first trace made before the passes, with the fitted integers — shape arithmetic done
+//   in the function's own code (Math.min(T, 512) as a Slice size) shows here. The raw trace's
+//   integers, small int32 constants (a GraphModel's shape tensors) included, are fitted with the
+//   rest. (2) The first run: the executor checks every node's output shape and dtype against the
+//   instantiated IR (ExecutorOptions.checkShapes): shape functions inside kernels (a StridedSlice
+//   end clamped to the input) show here. Any mismatch, or a kernel error, throws the instantiation
+//   away; the signature is traced for real (compile.ts) and its graph is added to its group as a
+//   new point, which refits it (a non-affine number then fails the fit and the group goes back to
+//   tracing, with the reason in summary()).
 import {engine} from '@tensorflow/tfjs-core';
 import type {BackendValues, DataId, DataType, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {BACKEND_NAME} from '../backend/backend';
 import {AttrValue, Attrs, Graph, IrError, Node, ValueId} from './ir';
+import {traceFunction} from './trace';
 
 /** The most varying dims (variables) a group generalizes over: 2^k traces fit it. */
 export const MAX_VARS = 3;
@@ -41,7 +49,7 @@ const MAX_GROUPS = 4;
 const MAX_POINTS = 16;
 
 /** Where an integer of a graph sits: a dim of a value's shape, or a path inside a node's attrs. */
-type Slot = {value: ValueId, dim: number}|{node: number, path: (string|number)[]};
+type Slot = {value: ValueId, dim: number, label: string}|{node: number, path: (string|number)[], label: string};
 
 /** A graph as skeleton + integers (see the file comment). */
 interface Desc {
@@ -50,17 +58,40 @@ interface Desc {
   nums: number[];
   /** How many leading `nums` are the inputs' dims. */
   nDims: number;
-  /** Constants in the order the nodes first read them. */
+  /** Constants in the order the nodes first read them (their data compared bit for bit). */
   consts: ValueId[];
+  /** The data of `consts` (a raw trace's constants, held before the passes change the graph). */
+  data: BackendValues[];
+  /** Raw traces: per node reading a value derived from the inputs, its op and each output's dtype and `nums` indices. */
+  tainted: {op: string, outs: {dtype: DataType, idx: number[], share: number}[]}[];
 }
 
-function describe(g: Graph): Desc {
-  const tokens: string[] = [], slots: Slot[] = [], nums: number[] = [], consts: ValueId[] = [];
+/** int32 constants up to this many elements are numbers to fit in a raw trace (shape tensors), not data. */
+const SMALL_INT_CONST = 16;
+
+/**
+ * `g` as skeleton + integers. raw: `g` is a trace before the passes (the kernel calls as the
+ * function makes them): small int32 constants (a GraphModel's shape tensors) count as integers,
+ * and the nodes that read input-derived values are listed (a replay fakes exactly those).
+ */
+function describe(g: Graph, shares: number[][]|null = null): Desc {
+  const raw = shares != null;
+  const tokens: string[] = [], slots: Slot[] = [], nums: number[] = [], consts: ValueId[] = [], data: BackendValues[] = [];
+  const tainted: Desc['tainted'] = [];
+  const derived = new Set<ValueId>(g.inputs);
   const ref = new Map<ValueId, string>();
-  const shape = (v: ValueId) => g.value(v).shape.forEach((d, dim) => {
-    slots.push({value: v, dim});
-    nums.push(d);
-  });
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const label = (v: ValueId) => {
+    const n = byId.get(g.value(v).producer);
+    return `${raw ? 'traced ' : ''}${n != null ? `${n.op}#${n.id} output` : g.value(v).kind === 'input' ? `input %${v}` : `%${v}`}`;
+  };
+  const shape = (v: ValueId) => {
+    const l = label(v);
+    g.value(v).shape.forEach((d, dim) => {
+      slots.push({value: v, dim, label: l});
+      nums.push(d);
+    });
+  };
   g.inputs.forEach((v, i) => {
     ref.set(v, `i${i}`);
     tokens.push(`input ${g.value(v).dtype}/${g.value(v).shape.length}`);
@@ -72,17 +103,29 @@ function describe(g: Graph): Desc {
     if (r == null) {
       const val = g.value(v);
       if (val.kind !== 'const') throw new IrError(`generalize: %${v} is read before it is defined`);
-      r = `c${consts.length}`;
-      consts.push(v);
+      const d = g.constants.get(v)!;
+      if (raw && val.dtype === 'int32' && ArrayBuffer.isView(d) && (d as Int32Array).length <= SMALL_INT_CONST) {
+        r = `k${ref.size}`;
+        tokens.push(`${r} = const int32[${val.shape}] as numbers`);
+        (d as Int32Array).forEach((x, i) => {
+          slots.push({value: v, dim: -1 - i, label: `${raw ? 'traced ' : ''}int32 constant %${v}`});
+          nums.push(x);
+        });
+      } else {
+        r = `c${consts.length}`;
+        consts.push(v);
+        data.push(d);
+        tokens.push(`${r} = const ${val.dtype}[${val.shape}]`);
+      }
       ref.set(v, r);
-      tokens.push(`${r} = const ${val.dtype}[${val.shape}]`);
     }
     return r;
   };
+  let nodeLabel = '';
   const skel = (a: AttrValue, node: number, path: (string|number)[]): string => {
     if (typeof a === 'number') {
       if (!Number.isInteger(a)) return String(a);
-      slots.push({node, path});
+      slots.push({node, path, label: nodeLabel});
       nums.push(a);
       return '#';
     }
@@ -94,14 +137,36 @@ function describe(g: Graph): Desc {
   };
   g.nodes.forEach((n, k) => {
     const ins = n.inputs.map(use);
+    nodeLabel = `${raw ? 'traced ' : ''}${n.op}#${n.id}`;
     const attrs = skel(n.attrs as AttrValue, k, []);
     n.outputs.forEach((v, j) => ref.set(v, `n${k}.${j}`));
+    const share = shares?.[k] ?? [];
     tokens.push(`n${k} = ${n.op}(${ins.join(', ')}) ${JSON.stringify(n.inputNames)} ${attrs} : ` +
-                n.outputs.map((v) => `${g.value(v).dtype}/${g.value(v).shape.length}`).join(', '));
-    n.outputs.forEach(shape);
+                n.outputs.map((v, j) => `${g.value(v).dtype}/${g.value(v).shape.length}${share[j] >= 0 ? ` (as input ${share[j]})` : ''}`).join(', '));
+    const isDerived = n.inputs.some((v) => derived.has(v));
+    const outs: Desc['tainted'][0]['outs'] = [];
+    for (const [j, v] of n.outputs.entries()) {
+      const at = nums.length;
+      shape(v);
+      outs.push({dtype: g.value(v).dtype, idx: Array.from({length: nums.length - at}, (_, i) => at + i), share: share[j] ?? -1});
+      if (isDerived) derived.add(v);
+    }
+    if (raw && isDerived) tainted.push({op: n.op, outs});
   });
   tokens.push(`return ${g.outputs.map(use).join(', ')}`);
-  return {tokens, slots, nums, nDims, consts};
+  return {tokens, slots, nums, nDims, consts, data, tainted};
+}
+
+/** The description of a trace before the passes (compile.ts takes it, then runs the passes). */
+export type RawTrace = Desc;
+
+export function describeRaw(g: Graph, shares: number[][]): RawTrace {
+  return describe(g, shares);
+}
+
+function sameDesc(a: Desc, b: Desc): boolean {
+  return a.tokens.length === b.tokens.length && a.tokens.every((t, i) => t === b.tokens[i]) &&
+         a.data.every((d, i) => sameData(d, b.data[i]));
 }
 
 function sameData(a: BackendValues, b: BackendValues): boolean {
@@ -156,9 +221,11 @@ interface Template {
 
 interface Group {
   desc: Desc;
+  /** The first trace before the passes: a new shape's replay must match it (with the fitted numbers). */
+  raw: Desc|null;
   /** The group's first traced graph: the template's graph (never changed). */
   base: Graph;
-  /** The points' input dims and integers. */
+  /** The points' integers: the rewritten graph's (input dims first), then the raw trace's. */
   points: number[][];
   template: Template|null;
   /** 'waiting', 'generic' or 'traced' (the fit failed: every signature of this structure is traced). */
@@ -235,15 +302,10 @@ function inverse(a: number[][]): number[][] {
   return m.map((row) => row.slice(n));
 }
 
-/** Describes integer `s` of a group for messages. */
-function slotName(g: Graph, slot: Slot): string {
-  if ('value' in slot) {
-    const p = g.value(slot.value).producer;
-    const n = p < 0 ? undefined : g.node(p);
-    return n != null ? `${n.op}#${n.id} output dim ${slot.dim}` : `%${slot.value} dim ${slot.dim}`;
-  }
-  const n = g.nodes[slot.node];
-  return `${n.op}#${n.id} attr ${slot.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')}`;
+/** Describes an integer of a graph for messages. */
+function slotName(slot: Slot): string {
+  if ('value' in slot) return slot.dim < 0 ? `${slot.label} element ${-1 - slot.dim}` : `${slot.label} dim ${slot.dim}`;
+  return `${slot.label} attr ${slot.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')}`;
 }
 
 /** Fits `group` from its points; sets its template, state and status. */
@@ -289,7 +351,7 @@ function fit(group: Group, shapes: number[][]): void {
   const inv = inverse(sel.map((r) => rows[r]));
   const forms = new Map<number, number[]>(), signs = new Map<number, number>();
   const where = () => `at ${points.map((p) => `[${vars.map((ds) => p[ds[0]]).join(',')}]`).join(', ')}`;
-  for (let s = nDims; s < desc.nums.length; ++s) {
+  for (let s = nDims; s < points[0].length; ++s) {
     const y = points.map((p) => p[s]);
     if (y.every((v) => v === y[0])) continue;
     const coef = inv.map((row) => row.reduce((acc, a, j) => acc + a * y[sel[j]], 0));
@@ -298,7 +360,7 @@ function fit(group: Group, shapes: number[][]): void {
                  rows.every((row, p) => row.reduce((acc, m, j) => acc + m * rounded[j], 0) === y[p]);
     if (!fits) {
       group.state = 'traced';
-      group.status = `${slotName(group.base, desc.slots[s])} is ${y.join(', ')} ${where()} of ${varNames.join(', ')}: ` +
+      group.status = `${slotName(slotOf(group, s))} is ${y.join(', ')} ${where()} of ${varNames.join(', ')}: ` +
                      `not an integer ${k === 1 ? 'affine' : 'multilinear'} function of them`;
       return;
     }
@@ -311,6 +373,12 @@ function fit(group: Group, shapes: number[][]): void {
   group.status = `generic over ${varNames.join(', ')} (fitted from ${points.length} traced shapes)`;
 }
 
+/** Integer `s` of a group's points: of the rewritten graph, or past its end, of the raw trace. */
+function slotOf(group: Group, s: number): Slot {
+  const n = group.desc.slots.length;
+  return s < n ? group.desc.slots[s] : group.raw!.slots[s - n];
+}
+
 const signBit = (v: number) => (v < 0 ? 1 : v === 0 ? 2 : 4);
 
 function setPath(attrs: Attrs, path: (string|number)[], v: number): void {
@@ -319,8 +387,11 @@ function setPath(attrs: Attrs, path: (string|number)[], v: number): void {
   o[path[path.length - 1]] = v;
 }
 
-/** The instantiated graph of `group` at input dims `dims`, or a reason it is out of the template's domain. */
-function instantiate(group: Group, dims: number[]): Graph|string {
+/**
+ * The instantiated graph of `group` at input dims `dims` and all its integers (the raw trace's
+ * too), or a reason it is out of the template's domain.
+ */
+function instantiate(group: Group, dims: number[]): {graph: Graph, nums: number[]}|string {
   const t = group.template!;
   for (let d = 0; d < dims.length; ++d) if (t.fixed[d] != null && dims[d] !== t.fixed[d]) return 'a fixed dim differs';
   const x = t.vars.map((ds, i) => {
@@ -332,13 +403,17 @@ function instantiate(group: Group, dims: number[]): Graph|string {
   const values = base.values.map((v) => ({...v}));
   const shapes = new Map<ValueId, number[]>();
   const attrs = new Map<number, Attrs>();
+  const nums = group.points[0].slice();
+  for (let d = 0; d < dims.length; ++d) nums[d] = dims[d];
   for (const [s, coef] of t.forms) {
     let v = 0;
     for (let j = 0; j < coef.length; ++j) if (coef[j] !== 0) v += coef[j] * monomial(x, j);
-    const slot = desc.slots[s];
+    nums[s] = v;
+    const slot = slotOf(group, s);
     // A number that turns negative or zero where it never was at a traced point crosses a boundary
     // the fit cannot see (pad to at least 4 rows: 4 - N, then max(0, 4 - N)): traced instead.
-    if (!(t.signs.get(s)! & signBit(v))) return `${slotName(base, slot)} would be ${v}`;
+    if (!(t.signs.get(s)! & signBit(v))) return `${slotName(slot)} would be ${v}`;
+    if (s >= desc.nums.length) continue;  // the raw trace's: checked by the replay
     if ('value' in slot) {
       let sh = shapes.get(slot.value);
       if (sh == null) shapes.set(slot.value, sh = base.value(slot.value).shape.slice());
@@ -363,12 +438,50 @@ function instantiate(group: Group, dims: number[]): Graph|string {
   g.inputs = base.inputs;
   g.outputs = base.outputs;
   g.constants = base.constants;
-  return g;
+  return {graph: g, nums};
+}
+
+/**
+ * Replays `fn` at `inputs` without computing (trace.ts TraceOptions.fake: the kernels reading
+ * input-derived values return outputs of the fitted shapes, holding no data) and checks that the
+ * function makes the kernel calls the fit predicts: the same ops, attributes (integers included:
+ * shape arithmetic done in the function's own code, a clamp like min(T, 512), shows here), wiring
+ * and constants. Returns null when it does, else what differs.
+ */
+function replay(group: Group, fn: (...xs: Tensor[]) => unknown, inputs: Tensor[], nums: number[]): string|null {
+  const raw = group.raw!, off = group.desc.nums.length;
+  let dry: Graph, shares: number[][];
+  try {
+    ({graph: dry, shares} = traceFunction(fn, inputs, {
+      fake: (k, op) => {
+        const c = raw.tainted[k];
+        if (c == null || c.op !== op) return null;
+        return c.outs.map((o) => ({shape: o.idx.map((i) => nums[off + i]), dtype: o.dtype, share: o.share}));
+      },
+    }));
+  } catch (e) {
+    const msg = String((e as Error).message ?? e).replace(/^afterburner graph: /, '');
+    return msg.startsWith('replay:') ? msg : `replay: ${msg}`;
+  }
+  const d = describe(dry, shares);
+  const at = d.tokens.findIndex((tok, i) => tok !== raw.tokens[i]);
+  if (at >= 0 || d.tokens.length !== raw.tokens.length) {
+    const i = at >= 0 ? at : Math.min(d.tokens.length, raw.tokens.length);
+    return `replay: the function's calls differ ('${(d.tokens[i] ?? 'end').slice(0, 100)}' where '${(raw.tokens[i] ?? 'end').slice(0, 100)}' was traced)`;
+  }
+  for (let i = 0; i < d.nums.length; ++i) {
+    if (d.nums[i] !== nums[off + i]) return `replay: ${slotName(d.slots[i])} is ${d.nums[i]}, the fit says ${nums[off + i]}`;
+  }
+  const c = d.data.findIndex((x, i) => !sameData(x, raw.data[i]));
+  if (c >= 0) return `replay: constant c${c} holds other data`;
+  return null;
 }
 
 /** What compile.ts gets back for a new signature the generalizer can serve. */
 export interface Instance {
   graph: Graph;
+  /** Replays the function at the signature without computing; null when it makes the calls the fit predicts, else why not. */
+  verify(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]): string|null;
   constants: Map<ValueId, TensorInfo>;
   /** Call when the plan using `constants` is disposed. */
   release(): void;
@@ -381,8 +494,14 @@ export interface Instance {
 
 interface Family {
   groups: Group[];
-  /** The last thing worth telling about the family (a new structure, a failed instantiation). */
+  /** The last two things worth telling about the family (a new structure, a failed instantiation), ' | ' between. */
   note: string;
+  notes: string[];
+}
+
+function addNote(fam: Family, text: string): void {
+  fam.notes = [...fam.notes.slice(-1), text];
+  fam.note = fam.notes.join(' | ');
 }
 
 /** Where a plan came from, for summary(): its group (state and status) and the group's family. */
@@ -407,8 +526,8 @@ export class Generalizer {
     const sig = dims.join(',');
     for (const group of fam.groups) {
       if (group.state !== 'generic' || group.rejected.has(sig)) continue;
-      const g = instantiate(group, dims);
-      if (typeof g === 'string') continue;
+      const made = instantiate(group, dims);
+      if (typeof made === 'string') continue;
       // Most recently used first.
       fam.groups.splice(fam.groups.indexOf(group), 1);
       fam.groups.unshift(group);
@@ -417,7 +536,8 @@ export class Generalizer {
       shared.acquire();
       let released = false;
       return {
-        graph: g,
+        graph: made.graph,
+        verify: (fn, xs) => (group.raw == null ? null : replay(group, fn, xs, made.nums)),
         constants: shared.infos,
         extra: group.extra,
         lineage: {group, family: fam},
@@ -427,7 +547,7 @@ export class Generalizer {
         },
         reject: (why) => {
           if (group.rejected.size < 64) group.rejected.add(sig);
-          fam!.note = `instantiation at [${inputs.map((t) => `[${t.shape}]`).join(', ')}] failed its first run (${why}); traced`;
+          addNote(fam!, `instantiation at [${inputs.map((t) => `[${t.shape}]`).join(', ')}] rejected (${why}); traced`);
         },
       };
     }
@@ -435,18 +555,17 @@ export class Generalizer {
   }
 
   /** Records a traced, rewritten graph (the compiled object's plan for its signature). */
-  addTrace(graph: Graph, extra: unknown): Lineage {
+  addTrace(graph: Graph, raw: RawTrace|null, extra: unknown): Lineage {
     const key = this.familyKey(graph.inputs.map((v) => graph.value(v)));
     let fam = this.families.get(key);
     const shapes = graph.inputs.map((v) => graph.value(v).shape.slice());
-    if (fam == null) this.families.set(key, fam = {groups: [], note: ''});
+    if (fam == null) this.families.set(key, fam = {groups: [], note: '', notes: []});
     const desc = describe(graph);
-    const same = (g: Group) => g.desc.tokens.length === desc.tokens.length && g.desc.tokens.every((t, i) => t === desc.tokens[i]) &&
-                               g.desc.consts.every((c, i) => sameData(g.base.constants.get(c)!, graph.constants.get(desc.consts[i])!));
+    const same = (g: Group) => sameDesc(g.desc, desc) && (g.raw == null ? raw == null : raw != null && sameDesc(g.raw, raw));
     let group = fam.groups.find(same);
     if (group == null) {
-      if (fam.groups.length > 0) fam.note = `a new structure at [${shapes.map((s) => `[${s}]`).join(', ')}]: ${whyDifferent(fam.groups[0], desc, graph)}`;
-      group = {desc, base: graph, points: [], template: null, state: 'waiting', status: '', shared: null, rejected: new Set(), extra};
+      if (fam.groups.length > 0) addNote(fam, `a new structure at [${shapes.map((s) => `[${s}]`).join(', ')}]: ${whyDifferent(fam.groups[0], desc, raw)}`);
+      group = {desc, raw, base: graph, points: [], template: null, state: 'waiting', status: '', shared: null, rejected: new Set(), extra};
       fam.groups.unshift(group);
       while (fam.groups.length > MAX_GROUPS) {
         const old = fam.groups.pop()!;
@@ -458,7 +577,7 @@ export class Generalizer {
     }
     const dims = desc.nums.slice(0, desc.nDims).join(',');
     if (group.state !== 'traced' && !group.points.some((p) => p.slice(0, desc.nDims).join(',') === dims)) {
-      group.points.push(desc.nums);
+      group.points.push(raw == null ? desc.nums : [...desc.nums, ...raw.nums]);
       if (group.points.length > MAX_POINTS) group.points.splice(1, 1);
       fit(group, shapes);
     }
@@ -472,16 +591,15 @@ export class Generalizer {
 }
 
 /** Why a traced graph does not join `group`: the first difference, for summary(). */
-function whyDifferent(group: Group, desc: Desc, graph: Graph): string {
-  const a = group.desc.tokens, b = desc.tokens;
-  for (let i = 0; i < Math.min(a.length, b.length); ++i) {
-    if (a[i] !== b[i]) {
-      const cut = (s: string) => (s.length > 100 ? `${s.slice(0, 100)}...` : s);
-      return `the graphs differ ('${cut(a[i])}' vs '${cut(b[i])}')`;
-    }
+function whyDifferent(group: Group, desc: Desc, raw: Desc|null): string {
+  const cut = (t: string) => (t.length > 100 ? `${t.slice(0, 100)}...` : t);
+  for (const [a, b, what] of [[group.desc, desc, 'graphs'], [group.raw, raw, 'traced calls']] as [Desc|null, Desc|null, string][]) {
+    if (a == null || b == null) continue;
+    const i = a.tokens.findIndex((t, j) => t !== b.tokens[j]);
+    if (i >= 0) return `the ${what} differ ('${cut(a.tokens[i])}' vs '${cut(b.tokens[i] ?? 'end')}')`;
+    if (a.tokens.length !== b.tokens.length) return `the ${what} differ in length (${a.tokens.length} vs ${b.tokens.length} entries)`;
+    const c = a.data.findIndex((d, j) => !sameData(d, b.data[j]));
+    if (c >= 0) return `${what === 'graphs' ? '' : 'traced '}constant c${c} (${b.data[c].constructor.name} of ${(b.data[c] as ArrayLike<unknown>).length}) holds other data (computed from a varying dim?)`;
   }
-  if (a.length !== b.length) return `the graphs differ in length (${a.length} vs ${b.length} entries)`;
-  const i = group.desc.consts.findIndex((c, j) => !sameData(group.base.constants.get(c)!, graph.constants.get(desc.consts[j])!));
-  const v = graph.value(desc.consts[i]);
-  return `constant c${i} (${v.dtype}[${v.shape}]) holds other data (computed from a varying dim?)`;
+  return 'the traces differ';
 }
