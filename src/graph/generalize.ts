@@ -524,8 +524,12 @@ export class Generalizer {
     if (fam == null) return null;
     const dims = inputs.flatMap((t) => t.shape);
     const sig = dims.join(',');
-    for (const group of fam.groups) {
-      if (group.state !== 'generic' || group.rejected.has(sig)) continue;
+    // Nearest traced point first: where a function is piecewise (a clamp at some size), the group
+    // traced on the same side of the boundary is the one that fits.
+    const distance = (g: Group) => Math.min(...g.points.map((p) => dims.reduce((acc, d, i) => acc + Math.abs(d - p[i]), 0)));
+    const candidates = fam.groups.filter((g) => g.state === 'generic' && !g.rejected.has(sig));
+    const order = candidates.map((g) => ({g, d: distance(g)})).sort((a, b) => a.d - b.d).map((e) => e.g);
+    for (const group of order) {
       const made = instantiate(group, dims);
       if (typeof made === 'string') continue;
       // Most recently used first.
