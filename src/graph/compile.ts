@@ -12,7 +12,8 @@ import {EWCHAIN_RULES} from './ewchain';
 import {CONCAT_RULES, FUSION_RULES} from './fusion';
 import {commonSubexpressions, PATTERN_RULES} from './patterns';
 import {SIMPLIFY_RULES} from './simplify';
-import {Graph, IrError, printGraph, ValueId} from './ir';
+import {describeRaw, Generalizer, Lineage} from './generalize';
+import {Graph, IrError, printGraph, validate, ValueId} from './ir';
 import {peakBytes, planMemory} from './planner';
 import {constantFolding, deadCodeElimination, Pass, PassStats, PipelineOptions, runPipeline, runRules} from './passes';
 import {OutputStructure, traceFunction} from './trace';
@@ -30,6 +31,13 @@ export interface CompileOptions {
    * weights that ab.optimize({dtype: 'bfloat16'}) marked stay bf16 either way.
    */
   dtype?: 'float32'|'bfloat16';
+  /**
+   * New input shapes of a known structure are planned from a generic graph instead of traced
+   * (default true; src/graph/generalize.ts). false: every new input signature is traced.
+   */
+  dynamic?: boolean;
+  /** Plans kept per compiled object (and per GraphModel output selection), least recently used evicted first (default 16). */
+  maxPlans?: number;
 }
 
 export interface CompileSummary {
@@ -59,6 +67,25 @@ export interface CompileSummary {
   executor: 'native'|'interpreter';
   /** The native plan: captured calls, nodes by kind, segments, the ops of the JS nodes (null before capture). */
   nativePlan: {calls: number, native: number, view: number, js: number, segments: number, jsOps: string[]}|null;
+  /** How plans are made for new input shapes (generalize.ts); counts are since compile(). */
+  shapes: {
+    /** How the current plan was made: traced, or instantiated from a generic graph (no trace, no passes). */
+    plan: 'traced'|'instantiated';
+    /** Milliseconds spent making the current plan (trace and passes, or instantiation), its runs not included. */
+    planMs: number;
+    traced: number;
+    instantiated: number;
+    /** Instantiated plans whose first run failed the shape check (each then traced). */
+    rejected: number;
+    /** Plans dropped by the maxPlans limit (their executors disposed). */
+    evicted: number;
+    /** The current plan's structure: 'generic' (new shapes are instantiated), 'waiting' (more shapes must be traced first), 'traced' (every shape is), 'off'. */
+    state: 'generic'|'waiting'|'traced'|'off';
+    /** Why, in words: which dims it is generic over, or what is not affine. */
+    status: string;
+    /** The family's last event: a new structure and how it differs, or a failed instantiation. */
+    note: string;
+  };
 }
 
 const PASSES: Pass[] = [
@@ -108,6 +135,15 @@ interface Plan {
   executor: Executor;
   structure: OutputStructure;
   rewrites: PassStats;
+  /** 'instantiated': made from a generic graph without tracing (generalize.ts). */
+  source: 'traced'|'instantiated';
+  /** An instantiated plan until its first run passed the executor's shape check. */
+  unverified?: {reject(why: string): void};
+  /** Frees what the plan shares with others (an instantiated plan's constants). */
+  release?: () => void;
+  lineage?: Lineage;
+  /** Milliseconds it took to make (trace and rewrite, or instantiate) the plan, its first run not included. */
+  planMs?: number;
   bf16Weights: number;
 }
 
@@ -135,12 +171,77 @@ function markBf16Weights(g: Graph, ex: Executor, all: boolean, carried: Set<unkn
   return marked.size;
 }
 
+/** Plans per compiled object unless `maxPlans` says otherwise. */
+const MAX_PLANS = 16;
+
 /** Traces, rewrites and plans per input signature; the compiled objects below share it. */
 class PlanCache {
+  /** Least recently used first. */
   private plans = new Map<string, Plan>();
   private last: Plan|null = null;
+  private gen: Generalizer|null;
+  private counts = {traced: 0, instantiated: 0, rejected: 0, evicted: 0};
+  /** Data arrays of constants that ab.optimize marked bf16 (from every trace): they stay bf16. */
+  private bf16Carried = new Set<unknown>();
 
-  constructor(private fn: (...xs: Tensor[]) => unknown, private opts: CompileOptions) {}
+  constructor(private fn: (...xs: Tensor[]) => unknown, private opts: CompileOptions) {
+    this.gen = opts.dynamic === false ? null : new Generalizer();
+  }
+
+  private trace(inputs: Tensor[]): Plan {
+    const {graph, structure, shares, bf16Constants} = traceFunction(this.fn, inputs);
+    for (const d of bf16Constants) this.bf16Carried.add(d);
+    ++this.counts.traced;
+    // The kernel calls as the function made them, before the passes rewrite the graph in place.
+    const raw = this.gen == null ? null : describeRaw(graph, shares);
+    const rewrites: PassStats = new Map();
+    if ((this.opts.level ?? 'O1') === 'O1') {
+      const pipe: PipelineOptions = {validateEach: this.opts.validate, dump: this.opts.dumpGraph};
+      for (const r of runPipeline(graph, PASSES, pipe)) for (const [k, v] of r.stats) rewrites.set(k, (rewrites.get(k) ?? 0) + v);
+    }
+    const lineage = this.gen?.addTrace(graph, raw, {structure, rewrites});
+    const executor = new Executor(graph);
+    const bf16Weights = markBf16Weights(graph, executor, this.opts.dtype === 'bfloat16', this.bf16Carried);
+    return {graph, executor, structure, rewrites, source: 'traced', lineage, bf16Weights};
+  }
+
+  private instantiate(inputs: Tensor[]): Plan|null {
+    if (this.gen == null || inputs.some((t) => t.isDisposed)) return null;
+    const inst = this.gen.instantiate(inputs);
+    if (inst == null) return null;
+    // The function replayed at this signature without computing must make the calls the fit
+    // predicts (shape arithmetic in its own code shows here); the first run then checks shapes.
+    const why = inst.verify(this.fn, inputs);
+    if (why != null) {
+      inst.reject(why);
+      inst.release();
+      ++this.counts.rejected;
+      return null;
+    }
+    if (this.opts.validate) validate(inst.graph);
+    const {structure, rewrites} = inst.extra as {structure: OutputStructure, rewrites: PassStats};
+    ++this.counts.instantiated;
+    const executor = new Executor(inst.graph, {constants: inst.constants, checkShapes: true});
+    const bf16Weights = markBf16Weights(inst.graph, executor, this.opts.dtype === 'bfloat16', this.bf16Carried);
+    return {graph: inst.graph, executor, structure, rewrites, source: 'instantiated', unverified: inst, release: inst.release,
+            lineage: inst.lineage, bf16Weights};
+  }
+
+  private drop(p: Plan): void {
+    p.executor.dispose();
+    p.release?.();
+  }
+
+  private insert(key: string, p: Plan): void {
+    this.plans.set(key, p);
+    const max = this.opts.maxPlans ?? MAX_PLANS;
+    for (const [k, old] of this.plans) {
+      if (this.plans.size <= max) break;
+      this.plans.delete(k);
+      this.drop(old);
+      ++this.counts.evicted;
+    }
+  }
 
   plan(inputs: Tensor[]): Plan {
     for (const t of inputs) {
@@ -148,30 +249,61 @@ class PlanCache {
     }
     const key = inputs.map((t) => `${t.dtype}[${t.shape}]`).join(';');
     let p = this.plans.get(key);
-    if (p == null) {
-      const {graph, structure, bf16Constants} = traceFunction(this.fn, inputs);
-      const rewrites: PassStats = new Map();
-      if ((this.opts.level ?? 'O1') === 'O1') {
-        const pipe: PipelineOptions = {validateEach: this.opts.validate, dump: this.opts.dumpGraph};
-        for (const r of runPipeline(graph, PASSES, pipe)) for (const [k, v] of r.stats) rewrites.set(k, (rewrites.get(k) ?? 0) + v);
-      }
-      const executor = new Executor(graph);
-      const bf16Weights = markBf16Weights(graph, executor, this.opts.dtype === 'bfloat16', bf16Constants);
-      p = {graph, executor, structure, rewrites, bf16Weights};
+    if (p != null && p.source === 'instantiated' && p.lineage?.group.state !== 'generic') {
+      // Its group's fit was refuted since (a later shape did not fit): nothing made from it is trusted.
+      this.plans.delete(key);
+      this.drop(p);
+      p = undefined;
+    }
+    if (p != null) {
+      this.plans.delete(key);  // most recently used goes last
       this.plans.set(key, p);
+    } else {
+      const t0 = performance.now();
+      p = this.instantiate(inputs) ?? this.trace(inputs);
+      p.planMs = performance.now() - t0;
+      this.insert(key, p);
     }
     this.last = p;
     return p;
   }
 
   run(inputs: Tensor[]): unknown {
-    const p = this.plan(inputs);
-    return this.shape(p, p.executor.run(inputs));
+    let p = this.plan(inputs);
+    let outs: Tensor[];
+    const unverified = p.unverified;
+    if (unverified != null) {
+      // An instantiated plan's first run checks every node's output shape; if it fails (or a
+      // kernel rejects an attribute), the signature is traced for real: never a wrong result.
+      try {
+        outs = p.executor.run(inputs);
+        p.unverified = undefined;
+      } catch (e) {
+        const key = inputs.map((t) => `${t.dtype}[${t.shape}]`).join(';');
+        unverified.reject(String((e as Error).message ?? e).replace(/^afterburner graph: /, ''));
+        ++this.counts.rejected;
+        this.plans.delete(key);
+        this.drop(p);
+        const t0 = performance.now();
+        p = this.trace(inputs);
+        p.planMs = performance.now() - t0;
+        this.insert(key, p);
+        this.last = p;
+        outs = p.executor.run(inputs);
+      }
+    } else {
+      outs = p.executor.run(inputs);
+    }
+    return this.shape(p, outs);
   }
 
-  /** run() with the plan's native segments on a libuv worker (the event loop stays free). */
+  /**
+   * run() with the plan's native segments on a libuv worker (the event loop stays free). The first
+   * run of an instantiated plan (its shape check) runs synchronously, as run() does.
+   */
   async runAsync(inputs: Tensor[]): Promise<unknown> {
     const p = this.plan(inputs);
+    if (p.unverified != null) return this.run(inputs);
     return this.shape(p, await p.executor.runAsync(inputs));
   }
 
@@ -209,12 +341,21 @@ class PlanCache {
       bf16Weights: p.bf16Weights,
       executor: p.executor.runner(),
       nativePlan: p.executor.nativeStats(),
+      shapes: {
+        plan: p.source,
+        planMs: p.planMs ?? 0,
+        ...this.counts,
+        state: this.gen == null ? 'off' : p.lineage?.group.state ?? 'traced',
+        status: this.gen == null ? 'shape generalization is off (dynamic: false)' : p.lineage?.group.status ?? '',
+        note: p.lineage?.family.note ?? '',
+      },
     };
   }
 
   dispose(): void {
-    for (const p of this.plans.values()) p.executor.dispose();
+    for (const p of this.plans.values()) this.drop(p);
     this.plans.clear();
+    this.gen?.dispose();
     this.last = null;
   }
 }
@@ -283,13 +424,16 @@ export function compile<M extends object>(model: M, options?: CompileOptions): M
 };
 export function compile(target: unknown, options: CompileOptions = {}): unknown {
   for (const k of Object.keys(options)) {
-    if (!['level', 'validate', 'dumpGraph', 'dtype'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
+    if (!['level', 'validate', 'dumpGraph', 'dtype', 'dynamic', 'maxPlans'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
   }
   if (options.dtype != null && options.dtype !== 'float32' && options.dtype !== 'bfloat16') {
     throw new IrError(`compile: dtype must be 'float32' or 'bfloat16', not '${options.dtype}'`);
   }
   if (options.level != null && options.level !== 'O0' && options.level !== 'O1') {
     throw new IrError(`compile: level must be 'O0' or 'O1', not '${options.level}'`);
+  }
+  if (options.maxPlans != null && !(Number.isInteger(options.maxPlans) && options.maxPlans >= 1)) {
+    throw new IrError(`compile: maxPlans must be an integer >= 1, not ${options.maxPlans}`);
   }
   if (isGraphModel(target)) {
     const model = target;

@@ -53,6 +53,13 @@ export function kernelRunner(backend: MathBackendCPU, op: string, inputNames: st
   };
 }
 
+export interface ExecutorOptions {
+  /** Constants already written to the backend, shared with other executors (their owner frees them, not dispose()). */
+  constants?: Map<ValueId, TensorInfo>;
+  /** The first (probe) run checks each node's output shapes and dtypes against the graph's (an instantiated graph, generalize.ts). */
+  checkShapes?: boolean;
+}
+
 export class Executor {
   readonly graph: Graph;
   private backend: MathBackendCPU;
@@ -77,15 +84,20 @@ export class Executor {
    */
   private nplan: NativePlan|null = null;
   private nativeOff: boolean;
+  private checkShapes: boolean;
+  private ownsConstants: boolean;
 
-  constructor(graph: Graph) {
+  constructor(graph: Graph, opts: ExecutorOptions = {}) {
     this.graph = graph;
     const be = engine().findBackend(BACKEND_NAME) as unknown as MathBackendCPU|null;
     if (be == null) throw new IrError(`the '${BACKEND_NAME}' backend is not available`);
     this.backend = be;
     this.mode = (typeof process !== 'undefined' && process.env.AFTERBURNER_GRAPH_ARENA === '0') ? 'fresh' : 'probe';
     this.nativeOff = this.mode === 'fresh' || !nativePlansEnabled() || !planEligible(graph);
-    for (const [id, data] of graph.constants) {
+    this.checkShapes = opts.checkShapes ?? false;
+    this.ownsConstants = opts.constants == null;
+    if (opts.constants != null) this.constInfos = new Map(opts.constants);
+    else for (const [id, data] of graph.constants) {
       const v = graph.value(id);
       const dataId = be.write(data as never, v.shape, v.dtype) as DataId;
       this.constInfos.set(id, {dataId, shape: v.shape, dtype: v.dtype});
@@ -233,6 +245,7 @@ export class Executor {
           owned.add(v);
         });
         if (mode === 'probe') {
+          if (this.checkShapes) checkOutputs(g, s.op, s.outputs, outs);
           // Which outputs view the data of an input (same buffer)?
           s.outputs.forEach((v, i) => {
             const buf = valuesOf(outs[i])?.buffer;
@@ -335,7 +348,17 @@ export class Executor {
     this.nplan = null;
     this.arena = null;
     this.views.clear();
-    for (const [, info] of this.constInfos) this.backend.disposeData(info.dataId);
+    if (this.ownsConstants) for (const [, info] of this.constInfos) this.backend.disposeData(info.dataId);
     this.constInfos.clear();
   }
+}
+
+/** Throws unless each output has the shape and dtype the graph gives it. */
+function checkOutputs(g: Graph, op: string, vs: ValueId[], outs: TensorInfo[]): void {
+  vs.forEach((v, i) => {
+    const want = g.value(v), got = outs[i];
+    if (got.dtype !== want.dtype || got.shape.length !== want.shape.length || got.shape.some((d, j) => d !== want.shape[j])) {
+      throw new IrError(`shape check: ${op} made ${got.dtype}[${got.shape}], the graph says ${want.dtype}[${want.shape}]`);
+    }
+  });
 }

@@ -17,6 +17,12 @@ export interface KernelObserver {
   call(c: KernelCall): void;
   /** Tensor data read outside any kernel (dataSync, data, arraySync, ...). */
   read(dataId: DataId): void;
+  /**
+   * Before a top-level kernel runs: outputs to return instead of running it, or undefined to run
+   * it (a replay that checks an instantiated graph without computing, generalize.ts). call() is
+   * still told, with these outputs.
+   */
+  replace?(name: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap|undefined): TensorInfo[]|undefined;
 }
 
 let observer: KernelObserver|null = null;
@@ -44,6 +50,14 @@ export function observedKernel(config: KernelConfig): KernelConfig {
   const inner = config.kernelFunc;
   const name = config.kernelName;
   const kernelFunc = ((args: {inputs: NamedTensorInfoMap, attrs?: NamedAttrMap}) => {
+    if (observer?.replace != null && depth === 0) {
+      const outs = observer.replace(name, args.inputs, args.attrs);
+      if (outs != null) {
+        const outputs = outs.length === 1 ? outs[0] : outs;
+        observer.call({name, inputs: args.inputs, attrs: args.attrs, outputs});
+        return outputs;
+      }
+    }
     ++depth;
     let outputs: TensorInfo|TensorInfo[];
     try {

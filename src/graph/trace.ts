@@ -5,7 +5,7 @@
 // data by reference (tfjs never writes a tensor's data after making it). A function that reads
 // tensor data while it runs (dataSync, data, arraySync: data-dependent control flow) is refused.
 import {engine, Tensor, tidy} from '@tensorflow/tfjs-core';
-import type {DataId, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
+import type {BackendValues, DataId, DataType, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {BACKEND_NAME} from '../backend/backend';
 import {retain as retainArray} from '../backend/output-pool';
@@ -25,6 +25,8 @@ export interface Traced {
   bf16Constants: Set<unknown>;
   graph: Graph;
   structure: OutputStructure;
+  /** Per node as traced, per output: the input whose data the kernel returned as it (Cast to the same dtype, Reshape), else -1. */
+  shares: number[][];
 }
 
 /** tfjs attrs -> plain data (numbers, strings, booleans, arrays, plain objects). */
@@ -83,14 +85,28 @@ function flatten(result: unknown): {tensors: Tensor[], structure: OutputStructur
   throw new IrError('trace: the function must return a Tensor, an array of Tensors or an object of Tensors');
 }
 
+/** How many times traceFunction ran: traces (kernels computed) and replays (tests check that new input shapes are instantiated, not traced). */
+export const traceStats = {calls: 0, replays: 0};
+
 /**
  * Runs `fn(...inputs)` once on the afterburner backend and returns its graph. The inputs become
  * the graph's inputs in order; the function's tensors are disposed afterwards.
  */
-export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]): Traced {
+export interface TraceOptions {
+  /**
+   * A replay: kernel calls that read a value derived from the inputs do not run; the k-th such
+   * call returns outputs of the shapes and dtypes fake(k, op) gives (holding no data), or the
+   * replay stops with an error when it gives null. Calls on constants alone run as usual.
+   */
+  fake?: (k: number, op: string) => {shape: number[], dtype: DataType, share: number}[]|null;
+}
+
+export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[], opts: TraceOptions = {}): Traced {
   if (engine().backendName !== BACKEND_NAME) {
     throw new IrError(`trace: the active backend is '${engine().backendName}'; graph mode traces on '${BACKEND_NAME}' (tf.setBackend('${BACKEND_NAME}'))`);
   }
+  if (opts.fake == null) ++traceStats.calls;
+  else ++traceStats.replays;
   const g = new Graph();
   const values = new ValueMap();
   // Values that depend on the inputs' data. A read of one of them while tracing means the
@@ -107,6 +123,7 @@ export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]
   }
   let readOutside = false;
   const bf16Constants = new Set<unknown>();
+  const shares: number[][] = [];
   const valueOf = (t: TensorInfo): ValueId => {
     const known = values.get(t);
     if (known != null) return known;
@@ -126,6 +143,7 @@ export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]
                                 : Object.entries(c.inputs as NamedTensorInfoMap).filter(([, t]) => t != null);
     const ins = entries.map(([, t]) => valueOf(t as TensorInfo));
     const outs = Array.isArray(c.outputs) ? c.outputs : [c.outputs];
+    shares.push(outs.map((o) => entries.findIndex(([, t]) => (t as TensorInfo).dataId === o.dataId)));
     const node = g.addNode(c.name, ins, arrayInputs ? null : entries.map(([k]) => k), plainAttrs(c.name, c.attrs),
                            outs.map((o) => ({shape: o.shape, dtype: o.dtype})));
     const taint = ins.some((v) => tainted.has(v));
@@ -137,7 +155,23 @@ export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]
   const onRead = (dataId: DataId) => {
     if (values.all(dataId).some((v) => tainted.has(v))) readOutside = true;
   };
-  const prev = setKernelObserver({call: onCall, read: onRead});
+  let faked = 0;
+  const fake = opts.fake;
+  const replace = fake == null ? undefined : (name: string, kin: NamedTensorInfoMap) => {
+    const ts = ((Array.isArray(kin) ? kin : Object.values(kin)) as (TensorInfo|null)[]).filter((t) => t != null) as TensorInfo[];
+    if (!ts.some((t) => tainted.has(values.get(t) ?? -1))) return undefined;
+    const outs = fake(faked++, name);
+    if (outs == null) throw new IrError(`replay: call ${faked - 1} (${name}) was not expected`);
+    const be = engine().backend as unknown as {makeTensorInfo(s: number[], d: DataType, v: BackendValues): TensorInfo, incRef(d: DataId): void};
+    return outs.map((o) => {
+      const src = ts[o.share];
+      if (src == null) return be.makeTensorInfo(o.shape, o.dtype, (o.dtype === 'int32' ? new Int32Array(0) : o.dtype === 'bool' ? new Uint8Array(0) : new Float32Array(0)) as BackendValues);
+      // The kernel returned its input's data as this output when traced: so does the replay (same value mapping).
+      be.incRef(src.dataId);
+      return {dataId: src.dataId, shape: o.shape, dtype: o.dtype};
+    });
+  };
+  const prev = setKernelObserver({call: onCall, read: onRead, replace});
   let flat: {tensors: Tensor[], structure: OutputStructure};
   try {
     tidy(() => {
@@ -152,5 +186,5 @@ export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]
   } finally {
     setKernelObserver(prev);
   }
-  return {graph: g, structure: flat!.structure, bf16Constants};
+  return {graph: g, structure: flat!.structure, shares, bf16Constants};
 }
