@@ -131,6 +131,8 @@ export interface NativeBinding {
    */
   topK(x: Float32Array|Int32Array, rows: number, n: number, k: number, sorted: boolean, vals: Float32Array|Int32Array,
        idx: Int32Array): boolean;
+  /** out[i] = Math.fround(x[i]): Float32Array.from(x), natively (threaded for large arrays). */
+  toF32(x: Uint8Array|Int32Array, out: Float32Array): void;
   /** out = ((0 + xs[0]) + xs[1]) + ... in float32 steps (tfjs AddN). */
   addN(xs: readonly Float32Array[], out: Float32Array): void;
   /**

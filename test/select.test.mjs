@@ -251,3 +251,35 @@ test('the selection kernels are listed as native', () => {
     assert.ok(ab.info().nativeKernels.includes(k), k);
   }
 });
+
+// ---- toF32: the conversion f32() uses for float32 tensors stored as Uint8Array / Int32Array ------
+test('toF32 equals Float32Array.from at every level (int32 past 2^24 rounds to nearest even), and checks its arguments', () => {
+  const i32 = new Int32Array(70000);
+  for (let i = 0; i < i32.length; ++i) i32[i] = (i * 2654435761) | 0;
+  i32.set([16777217, 16777219, 33554434, 33554435, -33554435, 2147483647, -2147483648, 0, -1]);
+  const u8 = Uint8Array.from({length: 1000}, (_, i) => (i * 37) & 255);
+  const top = ab.isa.current();
+  try {
+    for (const level of ab.isa.effective()) {
+      ab.isa.set(level);
+      for (const x of [i32, u8, i32.subarray(3, 70), u8.subarray(1, 2)]) {
+        const out = new Float32Array(x.length);
+        nat.toF32(x, out);
+        assert.deepEqual(out, Float32Array.from(x), `${x.constructor.name} of ${x.length} at ${level}`);
+      }
+    }
+  } finally {
+    ab.isa.set(top);
+  }
+  assert.throws(() => nat.toF32(new Float32Array(2), new Float32Array(2)), /toF32: argument 'x' must be a Uint8Array or an Int32Array/);
+  assert.throws(() => nat.toF32(new Int32Array(2), new Float32Array(3)), /'out' has 3 elements/);
+  assert.throws(() => nat.toF32(new Int32Array(2), new Int32Array(2)), /'out' must be a Float32Array/);
+  const buf = new ArrayBuffer(64);
+  assert.throws(() => nat.toF32(new Int32Array(buf, 0, 4), new Float32Array(buf, 8, 4)), /share memory/);
+  // Through tfjs: a native kernel reading a float32 tensor that Cast left as an Int32Array / Uint8Array
+  // (values within 2^24: beyond that, tfjs-cpu's arithmetic on the raw integers can differ from a
+  // float32 kernel's, and f32() does not refuse such data yet).
+  const big = Array.from({length: 300}, (_, i) => 16777216 - 3 * i * (i % 2 ? -1 : 1) - 1000);
+  sameAsCpu('add of cast int32', () => tf.tidy(() => tf.add(tf.cast(tf.tensor(big, [300], 'int32'), 'float32'), tf.scalar(0.5))));
+  sameAsCpu('mul of cast bool', () => tf.tidy(() => tf.mul(tf.cast(tf.greater(tf.tensor(big, [300]), 16777300), 'float32'), tf.scalar(3))));
+});

@@ -8,6 +8,7 @@
 //   topK(x, rows, n, k, sorted, vals, idx: Int32Array) -> boolean   x, vals: both Float32Array or
 //                                                          both Int32Array; false: x holds NaN/Inf
 //   addN(xs: Float32Array[], out)                           every xs[i] as long as out
+//   toF32(x: Uint8Array | Int32Array, out: Float32Array)   JavaScript's Float32Array.from(x)
 //   gatherNd(params, indices: Int32Array, out, sliceSize, strides: number[]) -> boolean
 //                                                          params, out: 4-byte arrays; false: an
 //                                                          index is out of range
@@ -343,7 +344,32 @@ napi_value gather_nd_fn(napi_env env, napi_callback_info info) {
   return napi::make_bool(env, ok);
 }
 
+//   toF32(x: Uint8Array | Int32Array, out: Float32Array)   out[i] = Math.fround(x[i])
+napi_value to_f32_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "toF32", 2);
+  napi_typedarray_type tx, to;
+  void *px, *po;
+  size_t nx, no;
+  if (!typed(a, 0, "x", {napi_uint8_array, napi_int32_array}, "a Uint8Array or an Int32Array", &tx, &px, &nx) ||
+      !typed(a, 1, "out", {napi_float32_array}, "a Float32Array", &to, &po, &no))
+    return nullptr;
+  if (nx != no) {
+    fail(a, "'out' has " + str(static_cast<int64_t>(no)) + " elements, 'x' " + str(static_cast<int64_t>(nx)));
+    return nullptr;
+  }
+  const size_t xbytes = nx * (tx == napi_int32_array ? 4 : 1);
+  if (overlap_bytes(px, xbytes, po, no * 4)) {
+    fail(a, "'out' must not share memory with 'x'");
+    return nullptr;
+  }
+  if (no == 0) return nullptr;
+  hint_fresh_output(po, no * sizeof(float));
+  widen_to_f32(px, tx == napi_int32_array ? 1 : 0, static_cast<float*>(po), static_cast<int64_t>(no));
+  return nullptr;
+}
+
 AB_EXPORT("compare", compare_fn);
+AB_EXPORT("toF32", to_f32_fn);
 AB_EXPORT("topK", topk_fn);
 AB_EXPORT("addN", addn_fn);
 AB_EXPORT("gatherNd", gather_nd_fn);

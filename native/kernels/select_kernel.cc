@@ -6,6 +6,8 @@
 //     at avx2); the C comparison operators are IEEE's, so every level gives the same bytes.
 //   TopK scan: the indices of the elements strictly above a threshold (a later equal value has a
 //     higher index, so it never beats the kept one), and whether any element is NaN or +-Inf.
+//   widen: uint8 / int32 -> float32 (JavaScript's Float32Array.from: exact, or round to nearest
+//     even past 2^24), plain loops vectorized by -O3.
 //   AddN: out = ((0 + x0) + x1) + ..., each step rounded to float32 (tfjs adds into a zeroed
 //     Float32Array; 0 + -0 = +0), one pass over the inputs.
 #include <cstdint>
@@ -172,6 +174,14 @@ void addn_f32(const float* const* xs, int64_t m, float* out, int64_t len) {
     out[i] = a;
   }
 #endif
+}
+
+void widen_u8_f32(const uint8_t* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]);
+}
+
+void widen_i32_f32(const int32_t* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]);  // round to nearest even, as JS
 }
 
 } }  // namespace ab::AB_ISA_NS

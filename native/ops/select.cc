@@ -23,6 +23,8 @@ const DispatchStub<int64_t (*)(const float*, int64_t, float, int64_t, int32_t*, 
 const DispatchStub<int64_t (*)(const int32_t*, int64_t, int32_t, int64_t, int32_t*)> above_i32_stub = {
     AB_STUB_SLOTS(topk_above_i32)};
 const DispatchStub<void (*)(const float* const*, int64_t, float*, int64_t)> addn_stub = {AB_STUB_SLOTS(addn_f32)};
+const DispatchStub<void (*)(const uint8_t*, float*, int64_t)> widen_u8_stub = {AB_STUB_SLOTS(widen_u8_f32)};
+const DispatchStub<void (*)(const int32_t*, float*, int64_t)> widen_i32_stub = {AB_STUB_SLOTS(widen_i32_f32)};
 
 constexpr int64_t kGrain = int64_t{1} << 15;  // elements below which work stays on one thread
 
@@ -232,6 +234,16 @@ void add_n_f32(const float* const* xs, int64_t m, float* out, int64_t len) {
     for (int64_t j = 0; j < m; ++j) ps[j] = xs[j] + lo;
     fn(ps, m, out + lo, hi - lo);
   });
+}
+
+void widen_to_f32(const void* x, int is_i32, float* out, int64_t n) {
+  if (n <= 0) return;
+  auto run = [&](int64_t b, int64_t e) {
+    if (is_i32) widen_i32_stub.get()(static_cast<const int32_t*>(x) + b, out + b, e - b);
+    else widen_u8_stub.get()(static_cast<const uint8_t*>(x) + b, out + b, e - b);
+  };
+  if (n < 4 * kGrain || get_num_threads() <= 1) run(0, n);
+  else parallel_for(n, 2 * kGrain, run);
 }
 
 bool gather_nd_4(const uint32_t* params, int64_t param_slices, int64_t slice_size, const int32_t* idx,

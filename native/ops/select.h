@@ -31,4 +31,8 @@ void add_n_f32(const float* const* xs, int64_t m, float* out, int64_t len);
 bool gather_nd_4(const uint32_t* params, int64_t param_slices, int64_t slice_size, const int32_t* idx,
                  int64_t nslices, int rank, const int64_t* strides, uint32_t* out);
 
+// out[i] = float32(x[i]) for the elements of a Uint8Array (is_i32 0) or an Int32Array (1); what
+// JavaScript's Float32Array.from does (tfjs-cpu stores Cast int32/bool -> float32 that way).
+void widen_to_f32(const void* x, int is_i32, float* out, int64_t n);
+
 }  // namespace ab

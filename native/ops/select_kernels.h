@@ -23,3 +23,6 @@ AB_DECLARE_KERNEL(int64_t, topk_above_f32,
 AB_DECLARE_KERNEL(int64_t, topk_above_i32, (const int32_t* x, int64_t n, int32_t thr, int64_t base, int32_t* idx))
 // out[i] = ((0 + xs[0][i]) + xs[1][i]) + ... + xs[m-1][i] in float32, i < len; m >= 1.
 AB_DECLARE_KERNEL(void, addn_f32, (const float* const* xs, int64_t m, float* out, int64_t len))
+// out[i] = float32(x[i]) (round to nearest even).
+AB_DECLARE_KERNEL(void, widen_u8_f32, (const uint8_t* x, float* out, int64_t n))
+AB_DECLARE_KERNEL(void, widen_i32_f32, (const int32_t* x, float* out, int64_t n))

@@ -18,8 +18,18 @@ export interface KernelArgs {
  * Int32Array or Uint8Array) under the new dtype: such data is converted here (a copy).
  */
 export function f32(backend: MathBackendCPU, t: TensorInfo): Float32Array {
-  const values = backend.data.get(t.dataId).values;
+  return asF32(backend.data.get(t.dataId).values as ArrayLike<number>);
+}
+
+/** `values` as a Float32Array: itself, or converted as Float32Array.from(values) converts. */
+export function asF32(values: ArrayLike<number>): Float32Array {
   if (values instanceof Float32Array) return values;
+  // V8's Float32Array.from takes ~9 ns an element from a Uint8Array (11 ms for centernet's mask).
+  if (native != null && values.length >= 64 && (values instanceof Uint8Array || values instanceof Int32Array)) {
+    const out = new Float32Array(values.length);
+    native.toF32(values, out);
+    return out;
+  }
   return Float32Array.from(values as ArrayLike<number>);
 }
 
