@@ -283,3 +283,36 @@ test('toF32 equals Float32Array.from at every level (int32 past 2^24 rounds to n
   sameAsCpu('add of cast int32', () => tf.tidy(() => tf.add(tf.cast(tf.tensor(big, [300], 'int32'), 'float32'), tf.scalar(0.5))));
   sameAsCpu('mul of cast bool', () => tf.tidy(() => tf.mul(tf.cast(tf.greater(tf.tensor(big, [300]), 16777300), 'float32'), tf.scalar(3))));
 });
+
+// ---- StridedSlice's cached plans (src/backend/kernels/StridedSlice.ts) ---------------------------
+test('StridedSlice equals tfjs-cpu for every plan kind (reshape, view, copy, cpu), dtype and repeated call', () => {
+  const x = values(2 * 3 * 4, 21, 50, SPECIALS);
+  const cases = [
+    [[2, 3, 4], [0, 0, 0], [2, 3, 4], [1, 1, 1], 0, 0, 0, 0, 0],   // identity: reshape
+    [[1, 3], [0, 1], [0, 2], [1, 1], 1, 1, 0, 0, 2],               // x[:, 1]: a view
+    [[2, 3, 4], [1, 0, 0], [2, 3, 4], [1, 1, 1], 0, 0, 0, 0, 1],   // shrink axis 0: a view
+    [[2, 3, 4], [0, 1, 0], [2, 3, 4], [1, 1, 1], 0, 0, 0, 0, 0],   // not contiguous: a copy
+    [[2, 3, 4], [1, 2, 3], [0, 0, 0], [-1, -1, -2], 0, 0, 0, 0, 0],  // negative strides
+    [[2, 3, 4], [0, 0, 1], [2, 3, 4], [1, 1, 2], 0, 0, 0, 0, 4],   // shrink with a stride: the cpu kernel
+    [[2, 3, 4], [0, 0], [1, 2], [1, 1], 0, 0, 1, 0, 0],            // ellipsis
+    [[2, 3, 4], [0, 0, 0], [1, 2, 4], [1, 1, 1], 0, 0, 0, 2, 0],   // new axis
+  ];
+  for (const [shape, begin, end, strides, bm, em, elm, nam, sam] of cases) {
+    const n = shape.reduce((p, q) => p * q, 1);
+    for (const dtype of ['float32', 'int32', 'bool']) {
+      for (let rep = 0; rep < 2; ++rep) {  // the second call reuses the plan
+        sameAsCpu(`stridedSlice [${shape}] ${dtype} ${begin}:${end}:${strides} masks ${[bm, em, elm, nam, sam]}`,
+                  () => tf.tidy(() => tf.stridedSlice(tf.tensor(x.subarray(0, n), shape, dtype), begin, end, strides, bm, em, elm, nam, sam)));
+      }
+    }
+  }
+  // A float32 tensor stored as an Int32Array (tfjs-cpu's Cast) sliced as a view and as a copy.
+  for (const [begin, end] of [[[1, 0, 0], [2, 3, 4]], [[0, 1, 1], [2, 3, 3]]]) {
+    sameAsCpu(`stridedSlice of a cast ${begin}`, () => tf.tidy(() => tf.stridedSlice(
+        tf.cast(tf.tensor(Array.from({length: 24}, (_, i) => 16777217 + i), [2, 3, 4], 'int32'), 'float32'), begin, end, [1, 1, 1])));
+  }
+  // Invalid parameters throw tfjs's error every time (a failed plan is not cached).
+  for (let rep = 0; rep < 2; ++rep) {
+    assert.throws(() => tf.tidy(() => tf.stridedSlice(tf.zeros([2, 3]), [0, 0, 0], [1, 1, 1], [1, 1, 1])));
+  }
+});
