@@ -276,11 +276,13 @@ test('toF32 equals Float32Array.from at every level (int32 past 2^24 rounds to n
   assert.throws(() => nat.toF32(new Int32Array(2), new Int32Array(2)), /'out' must be a Float32Array/);
   const buf = new ArrayBuffer(64);
   assert.throws(() => nat.toF32(new Int32Array(buf, 0, 4), new Float32Array(buf, 8, 4)), /share memory/);
-  // Through tfjs: a native kernel reading a float32 tensor that Cast left as an Int32Array / Uint8Array
-  // (values within 2^24: beyond that, tfjs-cpu's arithmetic on the raw integers can differ from a
-  // float32 kernel's, and f32() does not refuse such data yet).
+  // Through tfjs: a native kernel reading a float32 tensor that Cast left as an Int32Array / Uint8Array.
+  // Past 2^24 tfjs-cpu computes on the exact integers: nativeKernel() hands those to the cpu kernel.
   const big = Array.from({length: 300}, (_, i) => 16777216 - 3 * i * (i % 2 ? -1 : 1) - 1000);
+  const huge = Array.from({length: 300}, (_, i) => 16777217 + 2 * i * (i % 2 ? -1 : 1));
   sameAsCpu('add of cast int32', () => tf.tidy(() => tf.add(tf.cast(tf.tensor(big, [300], 'int32'), 'float32'), tf.scalar(0.5))));
+  sameAsCpu('add of cast int32 past 2^24', () => tf.tidy(() => tf.add(tf.cast(tf.tensor(huge, [300], 'int32'), 'float32'), tf.scalar(0.5))));
+  sameAsCpu('sum of cast int32 past 2^24', () => tf.tidy(() => tf.sum(tf.cast(tf.tensor(huge, [300], 'int32'), 'float32'))));
   sameAsCpu('mul of cast bool', () => tf.tidy(() => tf.mul(tf.cast(tf.greater(tf.tensor(big, [300]), 16777300), 'float32'), tf.scalar(3))));
 });
 

@@ -33,6 +33,16 @@ export function asF32(values: ArrayLike<number>): Float32Array {
   return Float32Array.from(values as ArrayLike<number>);
 }
 
+/** False for an Int32Array holding a value beyond +-2^24 (not exact in float32). */
+function exactInF32(values: unknown): boolean {
+  if (!(values instanceof Int32Array)) return true;
+  for (let i = 0; i < values.length; ++i) {
+    const v = values[i];
+    if (v > 16777216 || v < -16777216) return false;
+  }
+  return true;
+}
+
 /**
  * Graph mode's arena: while the executor runs a node it may hand out the node's planned arena
  * slot for its output (src/graph/executor.ts). Returns null to mean "allocate as usual".
@@ -76,7 +86,11 @@ export function nativeKernel(
         let allF32 = true;
         for (const n of inputNames) {
           const t = args.inputs[n];
-          if (t != null && t.dtype !== 'float32') allF32 = false;
+          if (t == null) continue;
+          if (t.dtype !== 'float32') allF32 = false;
+          // A float32 tensor that Cast left as an Int32Array: tfjs-cpu computes on the exact
+          // integers, a float32 kernel on rounded ones past 2^24.
+          else if (!exactInF32(args.backend.data.get(t.dataId).values)) allF32 = false;
         }
         if (allF32) return run(args, native, fallback as KernelFunc);
       }
