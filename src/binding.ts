@@ -138,6 +138,25 @@ export interface NativeBinding {
   /** Releases the calls and references now (after an in-flight async run); true if it was live. */
   planFree(plan: NativePlanHandle): boolean;
   planStats(): {plans: number; ops: number; refs: number};
+  // ---- comparisons, TopK, AddN, GatherNd (native/addon/select_api.cc) ----
+  /** out[i] = op(a, b) ? 1 : 0 (CompareOp) with broadcasting; a and b both Float32Array or both Int32Array. */
+  compare(op: number, a: Float32Array|Int32Array, aShape: readonly number[], b: Float32Array|Int32Array,
+          bShape: readonly number[], out: Uint8Array, outShape: readonly number[]): void;
+  /**
+   * tfjs TopK over the last axis of x [rows, n] into vals/idx [rows, k] (vals of x's type); sorted
+   * false needs k == n. False (nothing usable written): float32 x holds NaN or +-Inf.
+   */
+  topK(x: Float32Array|Int32Array, rows: number, n: number, k: number, sorted: boolean, vals: Float32Array|Int32Array,
+       idx: Int32Array): boolean;
+  /** out[i] = Math.fround(x[i]): Float32Array.from(x), natively (threaded for large arrays). */
+  toF32(x: Uint8Array|Int32Array, out: Float32Array): void;
+  /** out = ((0 + xs[0]) + xs[1]) + ... in float32 steps (tfjs AddN). */
+  addN(xs: readonly Float32Array[], out: Float32Array): void;
+  /**
+   * GatherNd on 4-byte elements: out slice s (sliceSize elements) = params slice sum_j
+   * indices[s * rank + j] * strides[j], rank = strides.length. False: an index is out of range.
+   */
+  gatherNd(params: Data4, indices: Int32Array, out: Data4, sliceSize: number, strides: readonly number[]): boolean;
 }
 
 /** A native executor plan (an N-API external). */

@@ -20,3 +20,7 @@ export type UnaryOpName = keyof typeof UnaryOp;
 
 export const ReduceOp = {Sum: 0, Mean: 1, Max: 2, Min: 3, Prod: 4} as const;
 export type ReduceOpName = keyof typeof ReduceOp;
+
+/** The comparison kernels (bool outputs). */
+export const CompareOp = {Equal: 0, NotEqual: 1, Less: 2, LessEqual: 3, Greater: 4, GreaterEqual: 5} as const;
+export type CompareOpName = keyof typeof CompareOp;

@@ -306,6 +306,11 @@ function computeCases(r) {
   add('resizeBilinear', () => { const out = f(72); return {args: [f(32), out, [1, 4, 4, 2, 6, 6], false, true], out}; });
   add('resizeNearest', () => { const out = f(72); return {args: [f(32), out, [1, 4, 4, 2, 6, 6], true, false], out}; });
   add('cast', () => { const out = new Int32Array(10); return {args: [f(10).map((v) => v * 100), out], out}; });
+  add('compare', () => { const out = new Uint8Array(6); return {args: [2, f(6), [2, 3], f(3), [3], out, [2, 3]], out}; });
+  add('toF32', () => { const out = f(3); return {args: [Int32Array.from([7, -3, 100]), out], out}; });
+  add('topK', () => { const out = f(6); return {args: [f(12), 3, 4, 2, true, out, new Int32Array(6)], out}; });
+  add('addN', () => { const out = f(5); return {args: [[f(5), f(5), f(5)], out], out}; });
+  add('gatherNd', () => { const out = f(6); return {args: [f(10), Int32Array.from([4, 0, 2]), out, 2, [1]], out}; });
   return c;
 }
 

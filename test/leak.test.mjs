@@ -191,3 +191,24 @@ test('conv2dTranspose (both algorithms) and NCHW convolutions keep tensors and R
   }, {warm: 200, n: 1000});
   tf.dispose([dy, w, dy2, w2, x, f, bias, slope]);
 });
+
+// The selection kernels' scratch (TopK's key arrays and heaps, AddN's pointer list past 16 inputs)
+// is per call: 40 KB of TopK keys a call leaked would add 40 MB a round.
+test('topk (heap, all-keys and split-row paths), comparisons, addN (20 inputs), gatherND, cast widening keep tensors and RSS flat', () => {
+  const rows = filled([4, 5000], 18), long = filled([1, 140000], 19), many = Array.from({length: 20}, (_, i) => filled([3, 70], 20 + i));
+  const p = filled([6, 7, 8], 40), idx = tf.tensor([[1, 2], [5, 6], [0, 0]], [3, 2], 'int32');
+  const ints = tf.tensor(Int32Array.from({length: 1000}, (_, i) => i * 7), [1000], 'int32');
+  const threads = ab.getNumThreads();
+  try {
+    ab.setNumThreads(2);
+    checkFlat('selection', () => {
+      const a = tf.topk(rows, 1000), b = tf.topk(rows, 20), c = tf.topk(long, 50);
+      const outs = [a.values, a.indices, b.values, b.indices, c.values, c.indices, tf.less(rows, 0.1), tf.equal(rows, rows),
+                    tf.addN(many), tf.gatherND(p, idx), tf.tidy(() => tf.mul(tf.cast(ints, 'float32'), 2))];
+      tf.dispose(outs);
+    }, {warm: 100, n: 1000});
+  } finally {
+    ab.setNumThreads(threads);
+  }
+  tf.dispose([rows, long, ...many, p, idx, ints]);
+});

@@ -126,6 +126,7 @@ const ENUM_MIRRORS = {
   BinaryOp: ['BinaryOp', 'kBin', {Mul: 'Multiply', Div: 'RealDiv', Max: 'Maximum', Min: 'Minimum', SquaredDiff: 'SquaredDifference'}],
   UnaryOp: ['UnaryOp', 'kUn', {}],
   ReduceOp: ['ReduceOp', 'kRed', {}],
+  CompareOp: ['CompareOp', 'kCmp', {}],
 };
 
 test('op codes: the header parser understands implicit values', () => {

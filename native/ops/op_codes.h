@@ -38,4 +38,10 @@ enum UnaryOp : int {
 
 enum ReduceOp : int { kRedSum = 0, kRedMean, kRedMax, kRedMin, kRedProd, kRedCount };
 
+// tfjs comparison kernels (bool outputs): ===, !==, <, <=, >, >= on the values.
+enum CompareOp : int {
+  kCmpEqual = 0, kCmpNotEqual, kCmpLess, kCmpLessEqual, kCmpGreater, kCmpGreaterEqual,
+  kCmpCount,
+};
+
 }  // namespace ab

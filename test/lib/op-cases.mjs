@@ -657,3 +657,85 @@ moveCase('SplitV', '[2,6,5] axis 1 sizes [1,3,2], piece 1', [[2, 6, 5]], [2, 3, 
 }), (loc) => flat([2, 6, 5], [loc[0], loc[1] + 1, loc[2]]));
 moveCase('Unpack', '[2,6,5] axis 2, piece 3', [[2, 6, 5]], [2, 6], (tf, x) => tf.tidy(() => tf.unstack(x, 2)[3].clone()),
          (loc) => flat([2, 6, 5], [loc[0], loc[1], 3]));
+
+// ---- comparisons, TopK, AddN, GatherNd (plain-JS references in tfjs-cpu's terms; exact) ----------
+{
+  // Values on a coarse grid with specials, so that equal pairs, NaN and +-0 / +-Inf pairs occur.
+  const grid = (shape) => data(shape, -3, 3, [NaN, Infinity, -Infinity, -0, 0, NaN, -0]).map((v) => (Number.isFinite(v) && v !== 0 ? Math.round(v) : v));
+  const cmps = {Equal: ['equal', (p, q) => p === q], NotEqual: ['notEqual', (p, q) => p !== q], Less: ['less', (p, q) => p < q],
+    LessEqual: ['lessEqual', (p, q) => p <= q], Greater: ['greater', (p, q) => p > q], GreaterEqual: ['greaterEqual', (p, q) => p >= q]};
+  for (const [kernel, [fn, ref]] of Object.entries(cmps)) {
+    for (const [sa, sb] of [[[17], [17]], [[3, 65], [65]], [[1037], [1]], [[1], [33]], [[4, 1, 5], [3, 1]], [[0, 3], [3]], [[], []], [[2, 300, 70], [2, 1, 70]]]) {
+      opCases.push({
+        kernel, name: `[${sa}] vs [${sb}]`, outDtype: 'bool', run: (tf, a, b) => tf[fn](a, b),
+        build: () => {
+          const a = grid(sa), b = grid(sb);
+          const {out, outShape} = refBinary((p, q) => (ref(p, q) ? 1 : 0), a, sa, b, sb);
+          return {inputs: [{data: a, shape: sa}, {data: b, shape: sb}], expected: {data: out, shape: outShape}, check: EXACT};
+        },
+      });
+    }
+  }
+  // TopK: greater value first, equal values by lower index (tfjs's comparator; -0 equals +0).
+  const topkRef = (x, n, k) => {
+    const rows = x.length / n, vals = new Float64Array(rows * k), idx = new Float64Array(rows * k);
+    for (let r = 0; r < rows; ++r) {
+      const order = Array.from({length: n}, (_, i) => i).sort((p, q) => (x[r * n + q] - x[r * n + p]) || (p - q));
+      for (let i = 0; i < k; ++i) {
+        vals[r * k + i] = x[r * n + order[i]];
+        idx[r * k + i] = order[i];
+      }
+    }
+    return {vals, idx};
+  };
+  for (const [shape, k] of [[[9], 4], [[3, 50], 7], [[3, 50], 50], [[2, 3, 40], 0], [[5000], 1], [[2, 20000], 30], [[1, 300000], 100], [[4, 64], 40]]) {
+    for (const what of ['values', 'indices']) {
+      opCases.push({
+        kernel: 'TopK', name: `[${shape}] k ${k} ${what}`, outDtype: what === 'values' ? 'float32' : 'int32',
+        run: (tf, x) => {
+          const r = tf.topk(x, k);
+          tf.dispose(what === 'values' ? r.indices : r.values);
+          return r[what];
+        },
+        build: () => {
+          const x = data(shape, -50, 50, [-0, 0, -0]).map((v) => Math.round(v));  // integers: many ties
+          const n = shape[shape.length - 1], ref = topkRef(x, n, k);
+          return {inputs: [{data: x, shape}], expected: {data: what === 'values' ? ref.vals : ref.idx, shape: [...shape.slice(0, -1), k]}, check: EXACT};
+        },
+      });
+    }
+  }
+  // AddN: ((0 + x0) + x1) + ..., each step rounded to float32.
+  for (const [shape, m] of [[[17], 1], [[3, 65], 2], [[2, 7, 9, 5], 3], [[0, 4], 2], [[1037], 5], [[300, 333], 4]]) {
+    opCases.push({
+      kernel: 'AddN', name: `${m} x [${shape}]`, run: (tf, ...xs) => tf.addN(xs),
+      build: () => {
+        const xs = Array.from({length: m}, () => data(shape, -3, 3));
+        if (xs[0].length > 2) xs[0][1] = -0;
+        const ref = new Float64Array(size(shape)).map((_, i) => xs.reduce((acc, x) => Math.fround(acc + x[i]), 0));
+        return {inputs: xs.map((d) => ({data: d, shape})), expected: {data: ref, shape}, check: EXACT};
+      },
+    });
+  }
+  // GatherNd: the flattened index decides (a negative coordinate that flattens inside is tfjs-cpu's
+  // valid index too).
+  for (const [ps, idx, ishape] of [[[4, 5, 6], [[1, 2], [3, 4], [1, -1], [0, 0]], [4, 2]], [[17, 17, 2], [[3, 5, 1], [16, 16, 0]], [2, 3]],
+                                   [[6, 7], [[5], [0], [2]], [3, 1]], [[2, 3, 4], [[[1, 2, 3]], [[0, 1, 0]]], [2, 1, 3]]]) {
+    const rank = ishape[ishape.length - 1], sliceShape = ps.slice(rank), sliceSize = size(sliceShape);
+    const outShape = [...ishape.slice(0, -1), ...sliceShape], flatIdx = idx.flat(2);
+    opCases.push({
+      kernel: 'GatherNd', name: `[${ps}] indices [${ishape}]`,
+      run: (tf, p) => tf.tidy(() => tf.gatherND(p, tf.tensor(flatIdx, ishape, 'int32'))),
+      build: () => {
+        const p = data(ps, -100, 100);
+        const strides = ps.slice(0, rank).map((_, j) => size(ps.slice(j + 1, rank)));
+        const ref = new Float64Array(size(outShape));
+        for (let s = 0; s < ref.length / sliceSize; ++s) {
+          const flatSlice = strides.reduce((o, st, j) => o + flatIdx[s * rank + j] * st, 0);
+          for (let e = 0; e < sliceSize; ++e) ref[s * sliceSize + e] = p[flatSlice * sliceSize + e];
+        }
+        return {inputs: [{data: p, shape: ps}], expected: {data: ref, shape: outShape}, check: EXACT};
+      },
+    });
+  }
+}

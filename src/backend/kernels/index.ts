@@ -62,6 +62,16 @@ import {PackConfig} from './Pack';
 import {ReverseConfig} from './Reverse';
 import {SplitVConfig} from './SplitV';
 import {UnpackConfig} from './Unpack';
+// comparisons, selection (compare.ts, native/addon/select_api.cc)
+import {AddNConfig} from './AddN';
+import {EqualConfig} from './Equal';
+import {GatherNdConfig} from './GatherNd';
+import {GreaterConfig} from './Greater';
+import {GreaterEqualConfig} from './GreaterEqual';
+import {LessConfig} from './Less';
+import {LessEqualConfig} from './LessEqual';
+import {NotEqualConfig} from './NotEqual';
+import {TopKConfig} from './TopK';
 
 export const kernelConfigs: KernelConfig[] = [
   AbsConfig,
@@ -120,4 +130,6 @@ export const kernelConfigs: KernelConfig[] = [
   ReverseConfig,
   SplitVConfig,
   UnpackConfig,
+  AddNConfig, EqualConfig, GatherNdConfig, GreaterConfig, GreaterEqualConfig, LessConfig, LessEqualConfig,
+  NotEqualConfig, TopKConfig,
 ];

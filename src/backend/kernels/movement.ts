@@ -8,7 +8,7 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {Data4, native, NativeBinding} from '../../binding';
 import {BACKEND_NAME} from '../backend';
-import {cpuKernel, KernelArgs, markJsCompute, newOutput} from '../kernel-utils';
+import {asF32, cpuKernel, KernelArgs, markJsCompute, newOutput} from '../kernel-utils';
 
 /**
  * A kernel config that runs `run` when the addon is loaded; `run` returns null to hand the call to
@@ -40,7 +40,7 @@ export function movementKernel(name: string, run: (args: KernelArgs, nat: Native
 export function data4(backend: MathBackendCPU, t: TensorInfo): Data4 | null {
   const values = backend.data.get(t.dataId).values;
   const plain = values instanceof Float32Array || values instanceof Int32Array || values instanceof Uint8Array;
-  if (t.dtype === 'float32' && plain) return values instanceof Float32Array ? values : (markJsCompute(), Float32Array.from(values));
+  if (t.dtype === 'float32' && plain) return asF32(values);
   if (t.dtype === 'int32' && plain) return values instanceof Int32Array ? values : (markJsCompute(), Int32Array.from(values));
   return null;
 }
