@@ -303,35 +303,46 @@ const TileFn kTiles[kMR][2][2] = {
 };
 #undef AB_TILES
 
+// C[0:M, n0:n0+nr] for the groups [g0, g1) of panel q (dequantized into wbuf first on the chunked path).
+template <int BITS>
+void panel_chunk(const QuantProb& p, int64_t q, int64_t g0, int64_t g1, bool direct, float* wbuf) {
+  const int bi = BITS == 4 ? 1 : 0;
+  const int64_t n0 = q * kNP;
+  const int nr = static_cast<int>(p.N - n0 < kNP ? p.N - n0 : kNP);
+  const uint8_t* panel = p.B + q * p.panel_bytes;
+  if (!direct) {  // dequantize the chunk's rows once (whole groups; the padding rows too)
+    for (int64_t g = g0; g < g1; ++g)
+      dequant_rows<BITS>(panel + g * p.block_bytes, p.group, wbuf + (g - g0) * p.group * kNP);
+  }
+  TileArgs t{nullptr, p.lda, panel, p.block_bytes, p.group, p.K, g0, g1, wbuf, nullptr, p.ldc, nr,
+             g0 == 0 ? 1 : 0, g1 == p.G ? p.ep : nullptr, 0, n0};
+  for (int64_t m = 0; m < p.M; m += kMR) {
+    const int r = static_cast<int>(p.M - m < kMR ? p.M - m : kMR);
+    t.a = p.A + m * p.lda;
+    t.c = p.C + m * p.ldc + n0;
+    t.m0 = m;
+    kTiles[r - 1][bi][direct ? 0 : 1](t);
+  }
+}
+
 template <int BITS>
 void panels(const QuantProb& p, int64_t q0, int64_t q1, float* wbuf) {
-  constexpr int64_t RB = BITS == 8 ? 32 : 16;
-  const int bi = BITS == 4 ? 1 : 0;
   const bool direct = p.M <= kDirectMax || AB_ISA_LEVEL == 0;
-  // Groups per chunk: all of them on the direct path (acc stays in registers).
-  const int64_t gpc = direct ? p.G : kChunkK / p.group;
-  for (int64_t q = q0; q < q1; ++q) {
-    const int64_t n0 = q * kNP;
-    const int nr = static_cast<int>(p.N - n0 < kNP ? p.N - n0 : kNP);
-    const uint8_t* panel = p.B + q * p.panel_bytes;
+  if (direct) {  // each panel streamed once, all of K with acc in registers
+    for (int64_t q = q0; q < q1; ++q) panel_chunk<BITS>(p, q, 0, p.G, true, wbuf);
+    return;
+  }
+  // Blocks of kPanelBlock panels: K chunk outer, so the chunk of A (M x chunk_k) stays in L2 across
+  // the block's panels and the block's C in L2 across the chunks.
+  constexpr int64_t kPanelBlock = 8;
+  const int64_t gpc = kChunkK / p.group;
+  for (int64_t qb = q0; qb < q1; qb += kPanelBlock) {
+    const int64_t qe = qb + kPanelBlock < q1 ? qb + kPanelBlock : q1;
     for (int64_t g0 = 0; g0 < p.G; g0 += gpc) {
       const int64_t g1 = g0 + gpc < p.G ? g0 + gpc : p.G;
-      if (!direct) {  // dequantize the chunk's rows once (whole groups; the padding rows too)
-        for (int64_t g = g0; g < g1; ++g)
-          dequant_rows<BITS>(panel + g * p.block_bytes, p.group, wbuf + (g - g0) * p.group * kNP);
-      }
-      TileArgs t{nullptr, p.lda, panel, p.block_bytes, p.group, p.K, g0, g1, wbuf, nullptr, p.ldc, nr,
-                 g0 == 0 ? 1 : 0, g1 == p.G ? p.ep : nullptr, 0, n0};
-      for (int64_t m = 0; m < p.M; m += kMR) {
-        const int r = static_cast<int>(p.M - m < kMR ? p.M - m : kMR);
-        t.a = p.A + m * p.lda;
-        t.c = p.C + m * p.ldc + n0;
-        t.m0 = m;
-        kTiles[r - 1][bi][direct ? 0 : 1](t);
-      }
+      for (int64_t q = qb; q < qe; ++q) panel_chunk<BITS>(p, q, g0, g1, false, wbuf);
     }
   }
-  (void)RB;
 }
 
 }  // namespace
