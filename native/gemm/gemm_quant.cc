@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -38,6 +39,16 @@ thread_local driver::Scratch<float> t_at;    // the calling thread: A transposed
 
 inline float at(bool tb, const float* B, int64_t ldb, int64_t k, int64_t n) {
   return tb ? B[n * ldb + k] : B[k * ldb + n];
+}
+
+// The largest M run on the codes directly: the level's choice, or AFTERBURNER_QUANT_DIRECT_MAX
+// (tuning aid, read once; the paths give the same bits).
+int direct_max(const QuantParams& qp) {
+  static const int env = [] {
+    const char* e = std::getenv("AFTERBURNER_QUANT_DIRECT_MAX");
+    return e && *e ? std::atoi(e) : -1;
+  }();
+  return env >= 0 ? env : qp.direct_max;
 }
 
 }  // namespace
@@ -147,7 +158,7 @@ void gemm_quant(bool trans_a, int64_t M, const float* A, int64_t lda, const Quan
   Epilogue local;
   QuantProb p{B.bits, B.group, K, N, quant_groups(K, B.group), M, A, lda, B.data,
               quant_block_bytes(B.bits, B.group), quant_panel_bytes(B.bits, B.group, K), C, ldc,
-              resolve_epilogue(ep, N, &local)};
+              resolve_epilogue(ep, N, &local), M <= direct_max(qp) ? 1 : 0};
   const int64_t panels = cdiv(N, kQuantPanelN);
   const size_t wfl = static_cast<size_t>(qp.chunk_k) * kQuantPanelN;
   int n = driver::threads_for(M * N * K, get_num_threads());
@@ -179,7 +190,7 @@ KernelInfo quant_kernel_info() {
   const int level = static_cast<int>(params_stub.level());
   QuantParams qp;
   pick(params_stub, level)(&qp);
-  return {level, qp.mr, kQuantPanelN, qp.chunk_k, qp.direct_max, 0, qp.name};
+  return {level, qp.mr, kQuantPanelN, qp.chunk_k, direct_max(qp), 0, qp.name};
 }
 
 }  // namespace ab::gemm

@@ -96,6 +96,7 @@ struct QuantProb {
   float* C;
   int64_t ldc;
   const Epilogue* ep;  // resolved (never null)
+  int direct;          // 1: tiles read the codes directly (small M); 0: chunks dequantized once
 };
 struct QuantParams {
   int mr;          // rows per register tile

@@ -34,10 +34,10 @@ namespace {
 constexpr int kNP = 32;       // panel width
 constexpr int kChunkK = 128;  // K rows per dequantized chunk (a multiple of every group size)
 #if AB_ISA_LEVEL >= 2
-constexpr int kMR = 6, kDirectMax = 6;
+constexpr int kMR = 6, kDirectMax = 16;
 const char* const kName = "avx512 6x32 (vpmovsxbd + vcvtdq2ps, group sums in zmm)";
 #elif AB_ISA_LEVEL == 1
-constexpr int kMR = 3, kDirectMax = 6;
+constexpr int kMR = 3, kDirectMax = 12;
 const char* const kName = "avx2 3x16 (vpmovsxbd + vcvtdq2ps, group sums in ymm)";
 #else
 constexpr int kMR = 4, kDirectMax = 4;
@@ -327,7 +327,7 @@ void panel_chunk(const QuantProb& p, int64_t q, int64_t g0, int64_t g1, bool dir
 
 template <int BITS>
 void panels(const QuantProb& p, int64_t q0, int64_t q1, float* wbuf) {
-  const bool direct = p.M <= kDirectMax || AB_ISA_LEVEL == 0;
+  const bool direct = p.direct != 0 || AB_ISA_LEVEL == 0;
   if (direct) {  // each panel streamed once, all of K with acc in registers
     for (int64_t q = q0; q < q1; ++q) panel_chunk<BITS>(p, q, 0, p.G, true, wbuf);
     return;
