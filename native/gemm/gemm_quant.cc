@@ -37,8 +37,12 @@ const DispatchStub<PanelsFn> panels_stub = {AB_STUB_SLOTS(quant_panels)};
 thread_local driver::Scratch<float> t_wbuf;  // per thread: one dequantized chunk
 thread_local driver::Scratch<float> t_at;    // the calling thread: A transposed
 
-inline float at(bool tb, const float* B, int64_t ldb, int64_t k, int64_t n) {
-  return tb ? B[n * ldb + k] : B[k * ldb + n];
+// Round half to even for |x| < 2^51 (in the default rounding mode): adding and subtracting
+// 1.5 * 2^52 leaves x's integer part, rounded as the FPU rounds (std::nearbyint is a libm call at
+// this file's baseline ISA). Quantization only rounds |w / d| <= ~190.
+inline double rne_small(double x) {
+  constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52
+  return (x + kMagic) - kMagic;
 }
 
 // The largest M run on the codes directly: the level's choice, or AFTERBURNER_QUANT_DIRECT_MAX
@@ -73,45 +77,50 @@ void quant_pack_b(int bits, int64_t group, bool trans_b, int64_t K, int64_t N, c
   const int64_t rb = quant_row_bytes(bits), bb = quant_block_bytes(bits, group);
   const int qmin = bits == 8 ? -127 : -8, qmax = bits == 8 ? 127 : 7;
   parallel_for(panels, 1, [&](int64_t q0, int64_t q1) {
-    int8_t codes[128];
+    float w[128][kQuantPanelN];  // the block's weights, copied once (B's rows are far apart)
     for (int64_t q = q0; q < q1; ++q) {
+      const int64_t n0 = q * kQuantPanelN, nc = min64(kQuantPanelN, N - n0);
       for (int64_t g = 0; g < G; ++g) {
         uint8_t* blk = dst + (q * G + g) * bb;
-        std::memset(blk, bits == 8 ? 0 : 0x88, static_cast<size_t>(group * rb));
         float* sc = reinterpret_cast<float*>(blk + group * rb);
-        const int64_t kb = g * group, ke = min64(kb + group, K);
+        const int64_t kb = g * group, kn = min64(kb + group, K) - kb;
+        if (kn < group) std::memset(blk + kn * rb, bits == 8 ? 0 : 0x88, static_cast<size_t>((group - kn) * rb));
+        if (trans_b) {
+          for (int64_t j = 0; j < nc; ++j)
+            for (int64_t k = 0; k < kn; ++k) w[k][j] = B[(n0 + j) * ldb + kb + k];
+        } else {
+          for (int64_t k = 0; k < kn; ++k) std::memcpy(w[k], B + (kb + k) * ldb + n0, static_cast<size_t>(nc) * 4);
+        }
+        double dd[kQuantPanelN];
         for (int j = 0; j < kQuantPanelN; ++j) {
-          const int64_t n = q * kQuantPanelN + j;
           float d = 0.f;
-          if (n < N) {
+          if (j < nc) {
             double amax = 0, mx = 0;
-            for (int64_t k = kb; k < ke; ++k) {
-              const double w = at(trans_b, B, ldb, k, n), aw = std::fabs(w);
-              if (aw > amax) {
-                amax = aw;
-                mx = w;
+            for (int64_t k = 0; k < kn; ++k) {
+              const double v = w[k][j], av = std::fabs(v);
+              if (av > amax) {
+                amax = av;
+                mx = v;
               }
             }
             if (amax > 0) d = static_cast<float>(bits == 8 ? amax / 127.0 : mx / -8.0);
           }
           std::memcpy(sc + j, &d, 4);  // d is +0 for an all-zero group and for padding columns
-          if (d == 0.f) continue;
-          const double dd = d;
-          for (int64_t k = kb; k < ke; ++k) {
-            double r = std::nearbyint(static_cast<double>(at(trans_b, B, ldb, k, n)) / dd);
+          dd[j] = d;
+        }
+        // Row by row, columns inner (contiguous: vectorizable); columns with d = 0 keep code 0.
+        for (int64_t k = 0; k < kn; ++k) {
+          int c[kQuantPanelN];
+          for (int j = 0; j < kQuantPanelN; ++j) {
+            double r = dd[j] == 0 ? 0.0 : rne_small(static_cast<double>(j < nc ? w[k][j] : 0.f) / dd[j]);
             r = r < qmin ? qmin : r > qmax ? qmax : r;
-            codes[k - kb] = static_cast<int8_t>(r);
+            c[j] = static_cast<int>(r);
           }
-          for (int64_t k = kb; k < ke; ++k) {
-            uint8_t* row = blk + (k - kb) * rb;
-            const int c = codes[k - kb];
-            if (bits == 8) {
-              row[j] = static_cast<uint8_t>(static_cast<int8_t>(c));
-            } else if (j < 16) {
-              row[j] = static_cast<uint8_t>((row[j] & 0xF0) | (c + 8));
-            } else {
-              row[j - 16] = static_cast<uint8_t>((row[j - 16] & 0x0F) | (c + 8) << 4);
-            }
+          uint8_t* row = blk + k * rb;
+          if (bits == 8) {
+            for (int j = 0; j < kQuantPanelN; ++j) row[j] = static_cast<uint8_t>(static_cast<int8_t>(c[j]));
+          } else {
+            for (int j = 0; j < 16; ++j) row[j] = static_cast<uint8_t>((c[j] + 8) | (c[j + 16] + 8) << 4);
           }
         }
       }
