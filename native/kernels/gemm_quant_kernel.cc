@@ -2,7 +2,8 @@
 // Weight-only int8 / int4 GEMM kernel bodies (contract and arithmetic: native/gemm/gemm_quant.h).
 //
 //   avx512 : R x 32 tiles (R <= 6): per k, the 32 codes of the panel row become two zmm of f32
-//            (vpmovsxbd + vcvtdq2ps; int4 splits the nibbles at xmm width first), R broadcast
+//            (vpmovsxbd + vcvtdq2ps; int4: vpmovzxbd, then vpermps from a 16-entry table of q by
+//            each nibble), R broadcast
 //            FMAs each into the group sums s, then acc = fma(s, d, acc) once per group.
 //   avx2   : R x 16 half panels (R <= 3), the same with ymm.
 //   scalar : column by column with fmaf (the same operations in the same order).
@@ -68,11 +69,12 @@ AB_INLINE void decode32(const uint8_t* row, __m512& w0, __m512& w1) {
     w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(x));
     w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(y));
   } else {
-    const __m128i m = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
-    const __m128i lo = _mm_sub_epi8(_mm_and_si128(x, m), eight);
-    const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(x, 4), m), eight);
-    w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo));
-    w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi));
+    // vpermps reads only the low 4 bits of each index: the zero-extended byte indexes the table
+    // of code - 8 by its low nibble as it is, and by its high nibble after a shift.
+    const __m512 lut = _mm512_setr_ps(-8.f, -7.f, -6.f, -5.f, -4.f, -3.f, -2.f, -1.f, 0.f, 1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 7.f);
+    const __m512i b = _mm512_cvtepu8_epi32(x);
+    w0 = _mm512_permutexvar_ps(b, lut);
+    w1 = _mm512_permutexvar_ps(_mm512_srli_epi32(b, 4), lut);
   }
 }
 
