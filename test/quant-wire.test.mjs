@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import {createRequire} from 'node:module';
 import {test} from 'node:test';
 
-import {ab, quietCpu, tf, tfl} from './lib/models.mjs';
+import {ab, inputBatch, loadModel, modelById, predict, quietCpu, tf, tfl} from './lib/models.mjs';
 
 const require = createRequire(import.meta.url);
 const nat = require(process.env.AFTERBURNER_ADDON ?? '../build/Release/afterburner.node');
@@ -202,4 +202,39 @@ test('optimize({dtype: "int8" | "int4"}) on a LayersModel: dense kernels quantiz
   assert.equal(ab.optimize(m).optimizationReport.quant, 'not requested');
   m.dispose();
   x.dispose();
+});
+
+test('optimize({dtype: "int8"}) on a GraphModel (nsfwjs MobileNetV2Mid): the MatMul weight quantized, convs f32, original unchanged, same top-1', async () => {
+  const spec = modelById('nsfw-mobilenetv2mid');
+  const loaded = await loadModel(spec);
+  const inp = inputBatch(spec, 2);
+  const x = tf.tensor(inp.data, inp.shape, inp.dtype);
+  const [y0t] = await predict(spec, loaded, x);
+  const y0 = y0t.dataSync().slice();
+  const s0 = ab.prepackStats();
+  const opt = ab.optimize(loaded.model, {dtype: 'int8'});
+  const r = opt.optimizationReport;
+  const mm = r.weightCandidates.filter((w) => w.kind === 'matmul' || w.kind === 'matmulT').length;
+  assert.ok(mm >= 1, `matmul candidates: ${mm}`);
+  assert.equal(r.weightsQuantized, mm);
+  assert.equal(r.quant, 'applied');
+  assert.equal(r.leftAlone.filter((l) => l.reason.startsWith('int8: stays float32')).length,
+      r.weightCandidates.length - mm, 'every conv / depthwise filter is left f32');
+  assert.equal(ab.prepackStats().quantWeights - s0.quantWeights, mm);
+  const [y1t] = await predict(spec, {...loaded, model: opt}, x);
+  const y1 = y1t.dataSync().slice();
+  const [y2t] = await predict(spec, loaded, x);
+  sameBits(y2t.dataSync(), y0, 'the original GraphModel still computes in f32');
+  const C = y0.length / 2;
+  for (let i = 0; i < 2; ++i) {
+    const r0 = y0.subarray(i * C, (i + 1) * C), r1 = y1.subarray(i * C, (i + 1) * C);
+    assert.equal(r1.indexOf(Math.max(...r1)), r0.indexOf(Math.max(...r0)), `${inp.names[i]}: top-1`);
+  }
+  const d = maxAbsDiff(y0, y1);
+  if (process.env.QUANT_VERBOSE) console.log(`GraphModel int8: max |p_int8 - p_f32| = ${d}`);
+  assert.ok(d > 0 && d < 0.02, `max |p_int8 - p_f32| = ${d}`);
+  tf.dispose([x, y0t, y1t, y2t]);
+  opt.dispose();
+  assert.equal(ab.prepackStats().quantWeights, s0.quantWeights, 'disposing the optimized model frees its quantized weights');
+  loaded.model.dispose();
 });
