@@ -14,6 +14,7 @@ import {ab, inputBatch, loadModel, modelById, predict, quietCpu, tf, tfl} from '
 
 const require = createRequire(import.meta.url);
 const nat = require(process.env.AFTERBURNER_ADDON ?? '../build/Release/afterburner.node');
+const wc = require('../dist/cjs/backend/weight-cache.js');
 
 quietCpu();
 await tf.setBackend('afterburner');
@@ -154,6 +155,32 @@ test('quantized entries: counted in prepackStats, one per layout, freed on dispo
   assert.equal(s.quantBytes, s0.quantBytes);
   assert.equal(s.quantWeights, s0.quantWeights);
   a.dispose();
+});
+
+test('the latest mark wins: bf16 after int8 and int8 after bf16 (one mark, one entry, the matching GEMM)', () => {
+  const s0 = ab.prepackStats();
+  const K = 64, N = 40;
+  const bv = randArray(K * N), av = randArray(2 * K);
+  const b = tf.tensor2d(bv, [K, N]), a = tf.tensor2d(av, [2, K]);
+  const viaBf16 = new Float32Array(2 * N), viaQ = new Float32Array(2 * N);
+  nat.bf16Gemm(av, nat.bf16Pack(bv, K, N, false), viaBf16, 2, N, K, false, null, 0, 0, 0, null, 0);
+  nat.quantGemm(av, nat.quantPack(bv, K, N, false, 8, 128), viaQ, 2, N, K, false, null, 0, 0, 0, null, 0);
+  assert.equal(ab.quantizeWeight(b, {dtype: 'int8'}), true);
+  sameBits(tf.matMul(a, b).dataSync(), viaQ, 'int8');
+  assert.equal(wc.toBf16Weight(b, 'matmul'), true);
+  let s = ab.prepackStats();
+  assert.deepEqual([s.quantWeights, s.quantCount, s.bf16Weights, s.bf16Count],
+      [s0.quantWeights, s0.quantCount, s0.bf16Weights + 1, s0.bf16Count + 1]);
+  sameBits(tf.matMul(a, b).dataSync(), viaBf16, 'bf16 after int8');
+  assert.equal(ab.quantizeWeight(b, {dtype: 'int8'}), true);
+  s = ab.prepackStats();
+  assert.deepEqual([s.quantWeights, s.quantCount, s.bf16Weights, s.bf16Count],
+      [s0.quantWeights + 1, s0.quantCount + 1, s0.bf16Weights, s0.bf16Count]);
+  sameBits(tf.matMul(a, b).dataSync(), viaQ, 'int8 after bf16');
+  tf.dispose([a, b]);
+  s = ab.prepackStats();
+  assert.deepEqual([s.quantWeights, s.quantCount, s.bf16Weights, s.bf16Count],
+      [s0.quantWeights, s0.quantCount, s0.bf16Weights, s0.bf16Count]);
 });
 
 test('no leaks: quantize, use and dispose many weights; tensors, entries and marks return to where they were', () => {

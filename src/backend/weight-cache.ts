@@ -143,15 +143,16 @@ export class WeightCache {
     return this.bf16Marks.has(t.dataId);
   }
 
-  /** Marks t's data for bf16 (or unmarks it) and drops its f32 packed forms. */
+  /** Marks t's data for bf16 (or unmarks it) and drops its f32 and int8/int4 packed forms and quantization mark. */
   markBf16(t: TensorInfo, on: boolean): void {
     if (!on) {
       this.bf16Marks.delete(t.dataId);
       return;
     }
     this.bf16Marks.add(t.dataId);
+    this.quantMarks.delete(t.dataId);  // the latest choice wins
     const m = this.entries.get(t.dataId);
-    if (m) for (const [l, e] of [...m]) if (e.format === 'f32') this.drop(t.dataId, l);
+    if (m) for (const [l, e] of [...m]) if (e.format !== 'bf16') this.drop(t.dataId, l);
   }
 
   /**
