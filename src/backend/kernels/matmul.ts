@@ -62,12 +62,12 @@ export function runMatMul(
   // A weight marked int8 / int4 (quantizeWeight) as the one B matrix: the quantized GEMM, at any M.
   const qb = wc ? wc.quant(nat, b, s.K, s.N, transB) : null;
   if (qb) {
-    runBf16(nat, f32(backend, a), qb, out, s, transA, ep, nat.quantGemm.bind(nat));
+    runPackedGemm(nat, f32(backend, a), qb, out, s, transA, ep, nat.quantGemm.bind(nat));
     return output(backend, s.outShape, out);
   }
   const bf = wc ? wc.bf16(nat, b, s.K, s.N, transB) : null;
   if (bf) {
-    runBf16(nat, f32(backend, a), bf, out, s, transA, ep);
+    runPackedGemm(nat, f32(backend, a), bf, out, s, transA, ep);
     return output(backend, s.outShape, out);
   }
   // A weight used again (one B matrix for every batch, a GEMM on the blocked path) is prepacked.
@@ -84,7 +84,7 @@ export function runMatMul(
  * out = epilogue(op(a) x B) with B packed bf16 (or quantized, with gemm = quantGemm: the same
  * signature); one matrix for every batch; a's batch is out's.
  */
-function runBf16(nat: NativeBinding, a: Float32Array, packed: ArrayBuffer, out: Float32Array, s: MatMulShape,
+function runPackedGemm(nat: NativeBinding, a: Float32Array, packed: ArrayBuffer, out: Float32Array, s: MatMulShape,
                  transA: boolean, ep: Epilogue, gemm: NativeBinding['bf16Gemm'] = nat.bf16Gemm.bind(nat)): void {
   const {M, N, K, batch} = s;
   if (batch === 1 || (!transA && ep.biasMode !== Operand.matrix && ep.slopeMode !== Operand.matrix)) {
