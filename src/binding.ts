@@ -157,6 +157,22 @@ export interface NativeBinding {
    * indices[s * rank + j] * strides[j], rank = strides.length. False: an index is out of range.
    */
   gatherNd(params: Data4, indices: Int32Array, out: Data4, sliceSize: number, strides: readonly number[]): boolean;
+  // ---- int8 / int4 weight-only quantization (native/gemm/gemm_quant.h) ----
+  /**
+   * Quantizes b (K x N, or N x K if transB; all finite) symmetric per group of `groupSize` (32, 64,
+   * 128) rows along K with f32 scales, `bits` 8 or 4, into an ArrayBuffer (header + panels).
+   */
+  quantPack(b: Float32Array, K: number, N: number, transB: boolean, bits: number, groupSize: number): ArrayBuffer;
+  /** out (M x N) = act(a (M x K, K x M if transA) * dequant(packed) + bias); f32 accumulation. */
+  quantGemm(
+      a: Float32Array, packed: ArrayBuffer, out: Float32Array, M: number, N: number, K: number,
+      transA: boolean, bias: Float32Array|null, biasMode: number, act: number, alpha: number,
+      slope: Float32Array|null, slopeMode: number): void;
+  /** The codes (K x N) and scales (ceil(K / groupSize) x N) of a quantPack buffer. */
+  quantUnpack(packed: ArrayBuffer):
+      {bits: number; groupSize: number; K: number; N: number; codes: Int8Array; scales: Float32Array};
+  /** The quantized GEMM kernel chosen at the current level. */
+  quantInfo(): {level: string; kernel: string; mr: number; nr: number; kc: number; mc: number; nc: number; summary: string};
 }
 
 /** A native executor plan (an N-API external). */

@@ -59,3 +59,7 @@ export function trace(fn: (...xs: TfTensor[]) => unknown, exampleInputs: TfTenso
 // ab.optimize(): model-level rewrites for inference (src/optimize/).
 export {optimize} from './optimize';
 export type {LeftAlone, OptimizationReport, OptimizeOptions, WeightCandidate} from './optimize';
+
+// Weight-only int8 / int4 quantization of matmul weights (native/gemm/gemm_quant.h).
+export {quantizeWeight} from './backend/weight-cache';
+export type {QuantizeOptions} from './backend/weight-cache';

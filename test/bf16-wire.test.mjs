@@ -462,7 +462,7 @@ test('compile({dtype: "bfloat16"}): matmul and conv weights run the bf16 GEMM; e
   tf.dispose([w, f, x, xi, m32, v32, m16, v16]);
   c32.dispose();
   c16.dispose();
-  assert.throws(() => ab.compile(fn, {dtype: 'float16'}), /dtype must be 'float32' or 'bfloat16'/);
+  assert.throws(() => ab.compile(fn, {dtype: 'float16'}), /dtype must be 'float32', 'bfloat16', 'int8' or 'int4'/);
 });
 
 test('compile(optimize(m, {dtype: "bfloat16"})) keeps the bf16 weights', () => {

@@ -273,7 +273,7 @@ test('a packed weight freed under a plan (cache eviction): replays pack per call
 const NON_COMPUTE = ['bf16Pack', 'bf16Info', 'gemmInfo', 'packWeight', 'packedFree', 'packedStats', 'isaCurrent', 'isaCpu',
   'isaBuilt', 'isaBuiltLevels', 'isaEnvError', 'isaSet', 'setNumThreads', 'getNumThreads', 'physicalCores', 'dispatchProbe',
   'planNew', 'captureBegin', 'captureEnd', 'planSize', 'planTruncate', 'planRun', 'planRunAsync', 'planFree', 'planStats',
-  'bf16Policy', 'isaAmxStatus'];
+  'bf16Policy', 'isaAmxStatus', 'quantPack', 'quantUnpack', 'quantInfo'];
 function computeCases(r) {
   const f = (n) => Float32Array.from({length: n}, () => r() * 2 - 1);
   const conv = [1, 5, 5, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1];
@@ -309,6 +309,7 @@ function computeCases(r) {
   add('compare', () => { const out = new Uint8Array(6); return {args: [2, f(6), [2, 3], f(3), [3], out, [2, 3]], out}; });
   add('toF32', () => { const out = f(3); return {args: [Int32Array.from([7, -3, 100]), out], out}; });
   add('topK', () => { const out = f(6); return {args: [f(12), 3, 4, 2, true, out, new Int32Array(6)], out}; });
+  add('quantGemm', () => { const out = f(20); return {args: [f(24), nat.quantPack(f(30), 6, 5, false, 8, 32), out, 4, 5, 6, false, null, 0, 0, 0, null, 0], out}; });
   add('addN', () => { const out = f(5); return {args: [[f(5), f(5), f(5)], out], out}; });
   add('gatherNd', () => { const out = f(6); return {args: [f(10), Int32Array.from([4, 0, 2]), out, 2, [1]], out}; });
   return c;

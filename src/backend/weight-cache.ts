@@ -24,8 +24,14 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {native, NativeBinding, PackedHandle} from '../binding';
 import {markJsRead} from './kernel-utils';
 
-/** The packed formats an entry can hold: f32 (packWeight handles) and bf16 (bf16Pack buffers). */
-export type PackedFormat = 'f32'|'bf16';
+/** The packed formats an entry can hold: f32 (packWeight handles), bf16 (bf16Pack buffers), int8/int4 (quantPack buffers). */
+export type PackedFormat = 'f32'|'bf16'|'int8'|'int4';
+
+/** A weight-only quantization: int8 or int4 codes per group of `groupSize` rows along K (native/gemm/gemm_quant.h). */
+export interface QuantSpec {
+  bits: 8|4;
+  groupSize: 32|64|128;
+}
 
 export interface PackedEntry {
   format: PackedFormat;
@@ -67,6 +73,11 @@ export interface PrepackStats {
   bf16Bytes: number;
   /** Weights marked bf16 (toBf16Weight) whose data is alive. */
   bf16Weights: number;
+  /** Of count / bytes: the int8 / int4 entries (quantPack buffers). */
+  quantCount: number;
+  quantBytes: number;
+  /** Weights marked int8 / int4 (quantizeWeight) whose data is alive. */
+  quantWeights: number;
 }
 
 function defaultBudget(): number {
@@ -101,6 +112,8 @@ export class WeightCache {
   private readonly seen = new WeakMap<DataId, Set<string>>();
   /** dataIds marked for bf16 (toBf16Weight); cleared when their data is released. */
   private readonly bf16Marks = new Set<DataId>();
+  /** dataIds marked for int8 / int4 (quantizeWeight); cleared when their data is released. */
+  private readonly quantMarks = new Map<DataId, QuantSpec>();
   private bytes = 0;
   private count = 0;
   private hits = 0;
@@ -136,15 +149,16 @@ export class WeightCache {
     return this.bf16Marks.has(t.dataId);
   }
 
-  /** Marks t's data for bf16 (or unmarks it) and drops its f32 packed forms. */
+  /** Marks t's data for bf16 (or unmarks it) and drops its f32 and int8/int4 packed forms and quantization mark. */
   markBf16(t: TensorInfo, on: boolean): void {
     if (!on) {
       this.bf16Marks.delete(t.dataId);
       return;
     }
     this.bf16Marks.add(t.dataId);
+    this.quantMarks.delete(t.dataId);  // the latest choice wins
     const m = this.entries.get(t.dataId);
-    if (m) for (const [l, e] of [...m]) if (e.format === 'f32') this.drop(t.dataId, l);
+    if (m) for (const [l, e] of [...m]) if (e.format !== 'bf16') this.drop(t.dataId, l);
   }
 
   /**
@@ -160,6 +174,46 @@ export class WeightCache {
       bytes: 128 + Math.ceil(N / 32) * 32 * Math.ceil(K / 2) * 4,  // bf16Pack's byteLength
       stalePrefix: layout,  // one layout at every ISA level
       pack: (values) => ({handle: nat.bf16Pack(asF32(values), K, N, transB), release: () => {}}),
+    })) as ArrayBuffer | null;
+  }
+
+  /** t's quantization mark, if any. */
+  quantOf(t: TensorInfo): QuantSpec|undefined {
+    return this.quantMarks.get(t.dataId);
+  }
+
+  /**
+   * Marks t's data for int8 / int4 (or unmarks it, spec null): drops its bf16 mark and every packed
+   * form that is not this quantization (f32, bf16, or another bits / group size).
+   */
+  markQuant(t: TensorInfo, spec: QuantSpec|null): void {
+    if (spec == null) {
+      this.quantMarks.delete(t.dataId);
+      return;
+    }
+    this.quantMarks.set(t.dataId, spec);
+    this.bf16Marks.delete(t.dataId);
+    const keep = `int${spec.bits}:g${spec.groupSize}:`;
+    const m = this.entries.get(t.dataId);
+    if (m) for (const l of [...m.keys()]) if (!l.startsWith(keep)) this.drop(t.dataId, l);
+  }
+
+  /**
+   * The quantPack buffer of `t` as a K x N B operand (stored N x K when transB) if t's data is
+   * marked int8 / int4 (packed now if this layout is new), else null. Null too when prepacking is
+   * off or past the budget (the caller then computes in f32).
+   */
+  quant(nat: NativeBinding, t: TensorInfo, K: number, N: number, transB: boolean): ArrayBuffer|null {
+    const spec = this.quantMarks.get(t.dataId);
+    if (K < 1 || N < 1 || spec == null) return null;
+    const {bits, groupSize: g} = spec;
+    const layout = `int${bits}:g${g}:${K}x${N}:${transB ? 't' : 'n'}`;
+    return this.use(t, layout, true, () => ({
+      format: bits === 8 ? 'int8' : 'int4',
+      // quantPack's byteLength: header + panels of 32 columns x groups x (codes + 32 f32 scales)
+      bytes: 128 + Math.ceil(N / 32) * Math.ceil(K / g) * (g * (bits === 8 ? 32 : 16) + 128),
+      stalePrefix: layout,  // one layout at every ISA level
+      pack: (values) => ({handle: nat.quantPack(asF32(values), K, N, transB, bits, g), release: () => {}}),
     })) as ArrayBuffer | null;
   }
 
@@ -211,6 +265,7 @@ export class WeightCache {
   /** Frees every entry of a dataId (its data was disposed or rewritten). */
   release(dataId: DataId): void {
     this.bf16Marks.delete(dataId);
+    this.quantMarks.delete(dataId);
     const m = this.entries.get(dataId);
     if (m == null) return;
     for (const l of [...m.keys()]) this.drop(dataId, l);
@@ -219,20 +274,25 @@ export class WeightCache {
   clear(): void {
     for (const id of [...this.entries.keys()]) this.release(id);
     this.bf16Marks.clear();
+    this.quantMarks.clear();
   }
 
   stats(): PrepackStats {
-    let bf16Count = 0, bf16Bytes = 0;
+    let bf16Count = 0, bf16Bytes = 0, quantCount = 0, quantBytes = 0;
     for (const m of this.entries.values()) {
       for (const e of m.values()) {
         if (e.format === 'bf16') {
           ++bf16Count;
           bf16Bytes += e.bytes;
+        } else if (e.format === 'int8' || e.format === 'int4') {
+          ++quantCount;
+          quantBytes += e.bytes;
         }
       }
     }
     return {count: this.count, bytes: this.bytes, hits: this.hits, packs: this.packs, skipped: this.skipped,
-            budgetBytes: this.budgetBytes, bf16Count, bf16Bytes, bf16Weights: this.bf16Marks.size};
+            budgetBytes: this.budgetBytes, bf16Count, bf16Bytes, bf16Weights: this.bf16Marks.size, quantCount, quantBytes,
+            quantWeights: this.quantMarks.size};
   }
 
   private drop(dataId: DataId, layout: string): void {
@@ -268,7 +328,7 @@ export function prepackWeight(t: TensorInfo, kind: WeightKind): boolean {
   const c = afterburnerCache();
   if (c == null || native == null || t.dtype !== 'float32' || !c.backend.data.has(t.dataId)) return false;
   const [K, N] = weightKN('prepackWeight', t, kind);
-  if (c.cache.isBf16(t)) return false;  // computed in bf16: an f32 packed form would go unused
+  if (c.cache.isBf16(t) || c.cache.quantOf(t)) return false;  // computed in bf16 / int8 / int4: an f32 form would go unused
   return c.cache.f32(native, t, K, N, kind === 'matmulT', true) != null;
 }
 
@@ -310,5 +370,66 @@ export function toBf16Weight(t: TensorInfo, kind: WeightKind): boolean {
 export function prepackStats(): PrepackStats {
   const c = afterburnerCache();
   return c ? c.cache.stats() : {count: 0, bytes: 0, hits: 0, packs: 0, skipped: 0, budgetBytes: defaultBudget(), bf16Count: 0, bf16Bytes: 0,
-                 bf16Weights: 0};
+                 bf16Weights: 0, quantCount: 0, quantBytes: 0, quantWeights: 0};
+}
+
+/** Options of quantizeWeight(). */
+export interface QuantizeOptions {
+  /** 'int8' (codes -127..127) or 'int4' (codes -8..7, two per byte). */
+  dtype: 'int8'|'int4';
+  /** Rows of K per scale: 32, 64 or 128. Default: 128 for int8, 64 for int4. */
+  groupSize?: number;
+  /** How the weight is used: 'matmul' (default; B [K, N]) or 'matmulT' (B [N, K] with transposeB). */
+  kind?: 'matmul'|'matmulT';
+}
+
+/** The QuantSpec of quantize options (validated; throws a TypeError/RangeError naming `fn`). */
+export function quantSpec(fn: string, options: unknown): QuantSpec {
+  if (options == null || typeof options !== 'object') throw new TypeError(`${fn}: options must be an object with a dtype ('int8' or 'int4')`);
+  const o = options as Record<string, unknown>;
+  if (o.dtype !== 'int8' && o.dtype !== 'int4') {
+    throw new TypeError(`${fn}: option 'dtype' must be 'int8' or 'int4', got ${JSON.stringify(o.dtype)}`);
+  }
+  const bits = o.dtype === 'int8' ? 8 : 4;
+  const g = o.groupSize === undefined ? (bits === 8 ? 128 : 64) : o.groupSize;
+  if (g !== 32 && g !== 64 && g !== 128) {
+    throw new RangeError(`${fn}: option 'groupSize' must be 32, 64 or 128, got ${JSON.stringify(o.groupSize)}`);
+  }
+  return {bits, groupSize: g};
+}
+
+/**
+ * Quantizes a matmul weight (weight-only int8 / int4; the LLM linear layers' format): packs it now
+ * with quantPack (symmetric, per group of `groupSize` rows along K, f32 scales; see
+ * native/gemm/gemm_quant.h), and from then on every MatMul / BatchMatMul / _FusedMatMul that takes
+ * it as the one B matrix runs the quantized GEMM (activations stay f32; the tensor itself stays
+ * float32 and unchanged; conv filters are not quantized). Returns whether it is now quantized
+ * (false: not float32 on the afterburner backend, no addon, empty, or past the prepack budget —
+ * then it stays f32). Throws on bad options, a weight that is not one matrix, or non-finite values.
+ */
+export function quantizeWeight(t: TensorInfo, options: QuantizeOptions): boolean {
+  const spec = quantSpec('quantizeWeight', options);
+  const kind = options.kind ?? 'matmul';
+  if (kind !== 'matmul' && kind !== 'matmulT') {
+    throw new TypeError(`quantizeWeight: option 'kind' must be 'matmul' or 'matmulT', got ${JSON.stringify(kind)}`);
+  }
+  return toQuantWeight(t, kind, spec);
+}
+
+/** quantizeWeight's work (internal API, for ab.optimize({dtype: 'int8' | 'int4'})). */
+export function toQuantWeight(t: TensorInfo, kind: 'matmul'|'matmulT', spec: QuantSpec): boolean {
+  const c = afterburnerCache();
+  if (c == null || native == null || t.dtype !== 'float32' || !c.backend.data.has(t.dataId)) return false;
+  const [K, N] = weightKN('quantizeWeight', t, kind);
+  if (K < 1 || N < 1) return false;
+  const was = c.cache.quantOf(t);
+  c.cache.markQuant(t, spec);
+  try {
+    if (c.cache.quant(native, t, K, N, kind === 'matmulT') != null) return true;
+  } catch (e) {
+    c.cache.markQuant(t, was ?? null);
+    throw e;
+  }
+  c.cache.markQuant(t, was ?? null);
+  return false;
 }

@@ -6,7 +6,7 @@
 import {Tensor} from '@tensorflow/tfjs-core';
 
 import {nativeKernelNames} from '../backend/register';
-import {toBf16Weight} from '../backend/weight-cache';
+import {QuantSpec, quantSpec, toBf16Weight, toQuantWeight} from '../backend/weight-cache';
 import {Executor} from './executor';
 import {EWCHAIN_RULES} from './ewchain';
 import {CONCAT_RULES, FUSION_RULES} from './fusion';
@@ -28,9 +28,11 @@ export interface CompileOptions {
   /**
    * 'bfloat16': the constant conv filters and matmul weights of the plan are computed with the bf16
    * GEMM (bf16 operands, f32 accumulation; depthwise filters stay float32). Default 'float32';
-   * weights that ab.optimize({dtype: 'bfloat16'}) marked stay bf16 either way.
+   * weights that ab.optimize({dtype: 'bfloat16'}) marked stay bf16 either way. 'int8' / 'int4':
+   * the matmul weights (2-D B operands) are quantized weight-only (ab.quantizeWeight's default
+   * group sizes; conv filters stay float32); weights already quantized stay so.
    */
-  dtype?: 'float32'|'bfloat16';
+  dtype?: 'float32'|'bfloat16'|'int8'|'int4';
   /**
    * New input shapes of a known structure are planned from a generic graph instead of traced
    * (default true; src/graph/generalize.ts). false: every new input signature is traced.
@@ -59,6 +61,8 @@ export interface CompileSummary {
   cpuFallbackOps: string[];
   /** Constant weights computed in bf16 (compile's dtype option, or marked by ab.optimize). */
   bf16Weights: number;
+  /** Constant matmul weights computed from int8 / int4 codes (compile's dtype, or marked before). */
+  quantWeights: number;
   /**
    * How runs execute: 'native' (the plan's native calls replayed segment by segment, src/graph/
    * native-plan.ts), or 'interpreter' (before the plan is captured in the second run, or with
@@ -145,6 +149,7 @@ interface Plan {
   /** Milliseconds it took to make (trace and rewrite, or instantiate) the plan, its first run not included. */
   planMs?: number;
   bf16Weights: number;
+  quantWeights: number;
 }
 
 /**
@@ -171,6 +176,26 @@ function markBf16Weights(g: Graph, ex: Executor, all: boolean, carried: Set<unkn
   return marked.size;
 }
 
+/**
+ * Quantizes constant matmul B operands (all with `spec` when given, else those whose data is in
+ * `carried`, with their own spec); returns how many are.
+ */
+function markQuantWeights(g: Graph, ex: Executor, spec: QuantSpec|null, carried: Map<unknown, QuantSpec>): number {
+  const marked = new Set<ValueId>();
+  for (const n of g.nodes) {
+    if (n.op !== 'BatchMatMul' && n.op !== '_FusedMatMul' && n.op !== 'MatMul') continue;
+    const i = n.inputNames?.indexOf('b') ?? -1;
+    const v = i < 0 ? undefined : n.inputs[i];
+    if (v == null || marked.has(v)) continue;
+    const s = spec ?? carried.get(g.constants.get(v));
+    const info = ex.constantInfo(v), shape = g.value(v).shape;
+    if (s == null || info == null || info.dtype !== 'float32') continue;
+    if (shape.length < 2 || shape.slice(0, -2).some((d) => d !== 1)) continue;
+    if (toQuantWeight(info, n.attrs.transposeB ? 'matmulT' : 'matmul', s)) marked.add(v);
+  }
+  return marked.size;
+}
+
 /** Plans per compiled object unless `maxPlans` says otherwise. */
 const MAX_PLANS = 16;
 
@@ -183,14 +208,24 @@ class PlanCache {
   private counts = {traced: 0, instantiated: 0, rejected: 0, evicted: 0};
   /** Data arrays of constants that ab.optimize marked bf16 (from every trace): they stay bf16. */
   private bf16Carried = new Set<unknown>();
+  private quantCarried = new Map<unknown, QuantSpec>();
+
+  /** The weight formats the options ask for, and those carried from marked source tensors. */
+  private markWeights(g: Graph, ex: Executor): {bf16Weights: number, quantWeights: number} {
+    const dt = this.opts.dtype;
+    const spec = dt === 'int8' || dt === 'int4' ? quantSpec('compile', {dtype: dt}) : null;
+    const quantWeights = markQuantWeights(g, ex, spec, this.quantCarried);
+    return {bf16Weights: markBf16Weights(g, ex, dt === 'bfloat16', this.bf16Carried), quantWeights};
+  }
 
   constructor(private fn: (...xs: Tensor[]) => unknown, private opts: CompileOptions) {
     this.gen = opts.dynamic === false ? null : new Generalizer();
   }
 
   private trace(inputs: Tensor[]): Plan {
-    const {graph, structure, shares, bf16Constants} = traceFunction(this.fn, inputs);
+    const {graph, structure, shares, bf16Constants, quantConstants} = traceFunction(this.fn, inputs);
     for (const d of bf16Constants) this.bf16Carried.add(d);
+    for (const [d, q] of quantConstants) this.quantCarried.set(d, q);
     ++this.counts.traced;
     // The kernel calls as the function made them, before the passes rewrite the graph in place.
     const raw = this.gen == null ? null : describeRaw(graph, shares);
@@ -201,8 +236,8 @@ class PlanCache {
     }
     const lineage = this.gen?.addTrace(graph, raw, {structure, rewrites});
     const executor = new Executor(graph);
-    const bf16Weights = markBf16Weights(graph, executor, this.opts.dtype === 'bfloat16', this.bf16Carried);
-    return {graph, executor, structure, rewrites, source: 'traced', lineage, bf16Weights};
+    const {bf16Weights, quantWeights} = this.markWeights(graph, executor);
+    return {graph, executor, structure, rewrites, source: 'traced', lineage, bf16Weights, quantWeights};
   }
 
   private instantiate(inputs: Tensor[]): Plan|null {
@@ -222,9 +257,9 @@ class PlanCache {
     const {structure, rewrites} = inst.extra as {structure: OutputStructure, rewrites: PassStats};
     ++this.counts.instantiated;
     const executor = new Executor(inst.graph, {constants: inst.constants, checkShapes: true});
-    const bf16Weights = markBf16Weights(inst.graph, executor, this.opts.dtype === 'bfloat16', this.bf16Carried);
+    const {bf16Weights, quantWeights} = this.markWeights(inst.graph, executor);
     return {graph: inst.graph, executor, structure, rewrites, source: 'instantiated', unverified: inst, release: inst.release,
-            lineage: inst.lineage, bf16Weights};
+            lineage: inst.lineage, bf16Weights, quantWeights};
   }
 
   private drop(p: Plan): void {
@@ -339,6 +374,7 @@ class PlanCache {
       arena: p.executor.arenaMode() === 'arena' ? 'on' : p.executor.arenaMode() === 'probe' ? 'after the first run' : 'off',
       cpuFallbackOps: Object.keys(ops).filter((op) => !op.startsWith('ab.') && !native.has(op)).sort(),
       bf16Weights: p.bf16Weights,
+      quantWeights: p.quantWeights,
       executor: p.executor.runner(),
       nativePlan: p.executor.nativeStats(),
       shapes: {
@@ -426,8 +462,8 @@ export function compile(target: unknown, options: CompileOptions = {}): unknown 
   for (const k of Object.keys(options)) {
     if (!['level', 'validate', 'dumpGraph', 'dtype', 'dynamic', 'maxPlans'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
   }
-  if (options.dtype != null && options.dtype !== 'float32' && options.dtype !== 'bfloat16') {
-    throw new IrError(`compile: dtype must be 'float32' or 'bfloat16', not '${options.dtype}'`);
+  if (options.dtype != null && !['float32', 'bfloat16', 'int8', 'int4'].includes(options.dtype)) {
+    throw new IrError(`compile: dtype must be 'float32', 'bfloat16', 'int8' or 'int4', not '${options.dtype}'`);
   }
   if (options.level != null && options.level !== 'O0' && options.level !== 'O1') {
     throw new IrError(`compile: level must be 'O0' or 'O1', not '${options.level}'`);

@@ -9,7 +9,7 @@ import type {BackendValues, DataId, DataType, NamedTensorInfoMap, TensorInfo} fr
 
 import {BACKEND_NAME} from '../backend/backend';
 import {retain as retainArray} from '../backend/output-pool';
-import {weightCacheOf} from '../backend/weight-cache';
+import {QuantSpec, weightCacheOf} from '../backend/weight-cache';
 import {KernelCall, setKernelObserver} from './hook';
 import {AttrValue, Attrs, Graph, IrError, ValueId} from './ir';
 
@@ -23,6 +23,8 @@ export interface Traced {
    * reshaped dense kernel).
    */
   bf16Constants: Set<unknown>;
+  /** Likewise for int8 / int4 marks (ab.quantizeWeight, ab.optimize({dtype: 'int8' | 'int4'})): data array -> spec. */
+  quantConstants: Map<unknown, QuantSpec>;
   graph: Graph;
   structure: OutputStructure;
   /** Per node as traced, per output: the input whose data the kernel returned as it (Cast to the same dtype, Reshape), else -1. */
@@ -123,6 +125,7 @@ export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]
   }
   let readOutside = false;
   const bf16Constants = new Set<unknown>();
+  const quantConstants = new Map<unknown, QuantSpec>();
   const shares: number[][] = [];
   const valueOf = (t: TensorInfo): ValueId => {
     const known = values.get(t);
@@ -135,6 +138,8 @@ export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]
     const id = g.addConstant(t.shape, t.dtype, data as never);
     values.set(t, id);
     if (weightCacheOf(backend)?.isBf16(t)) bf16Constants.add(data);
+    const q = weightCacheOf(backend)?.quantOf(t);
+    if (q != null) quantConstants.set(data, q);
     return id;
   };
   const onCall = (c: KernelCall) => {
@@ -186,5 +191,5 @@ export function traceFunction(fn: (...xs: Tensor[]) => unknown, inputs: Tensor[]
   } finally {
     setKernelObserver(prev);
   }
-  return {graph: g, structure: flat!.structure, shares, bf16Constants};
+  return {graph: g, structure: flat!.structure, shares, bf16Constants, quantConstants};
 }

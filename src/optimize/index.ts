@@ -5,7 +5,7 @@
 import {isGraphModel, optimizeGraphModel} from './graph';
 import {isLayersModel, optimizeLayersModel} from './layers';
 import {emptyReport, OptimizationReport, OptimizeOptions, resolveOptions} from './types';
-import {prepackWeight, toBf16Weight} from '../backend/weight-cache';
+import {prepackWeight, quantSpec, toBf16Weight, toQuantWeight} from '../backend/weight-cache';
 import {native} from '../binding';
 import {setWeightPasses} from './weights';
 
@@ -14,6 +14,8 @@ import {setWeightPasses} from './weights';
 if (native != null) setWeightPasses({
   prepack: (t, kind) => kind !== 'depthwiseConv2d' && prepackWeight(t, kind),
   bf16: (t, kind) => kind !== 'depthwiseConv2d' && toBf16Weight(t, kind),
+  // int8 / int4 at the default group sizes; throws on non-finite weights (the pass reports them)
+  quant: (t, kind, dtype) => (kind === 'matmul' || kind === 'matmulT') && toQuantWeight(t, kind, quantSpec('ab.optimize', {dtype})),
 });
 
 export type {LeftAlone, OptimizationReport, OptimizeOptions, WeightCandidate} from './types';

@@ -5,8 +5,12 @@
 export interface OptimizeOptions {
   /** 'O1' (default): every rewrite below on. 'O0': none (the returned model computes exactly as the original). */
   level?: 'O0'|'O1';
-  /** 'float32' (default) or 'bfloat16' (bf16 weights for conv/dense/matmul, when this build has them). */
-  dtype?: 'float32'|'bfloat16';
+  /**
+   * 'float32' (default) or 'bfloat16' (bf16 weights for conv/dense/matmul, when this build has them),
+   * or 'int8' / 'int4' (weight-only quantized dense/matmul weights, groups of 128 / 64 rows along K;
+   * conv filters stay float32).
+   */
+  dtype?: 'float32'|'bfloat16'|'int8'|'int4';
   /** Fold inference-form BatchNormalization (and per-channel constant scales) into the preceding conv/dense. */
   foldBatchNorm?: boolean;
   /** Fuse a following bias add and activation (and, in a GraphModel, a preceding zero Pad) into the conv/dense/matmul. */
@@ -80,6 +84,10 @@ export interface OptimizationReport {
   weightsBf16: number;
   /** 'not requested', 'applied', or why not ('unavailable: the native addon is not loaded'). */
   bf16: string;
+  /** Dense/matmul weights quantized to int8 / int4 (dtype 'int8' / 'int4'); conv filters stay float32. */
+  weightsQuantized: number;
+  /** 'not requested', 'applied', or why not ('unavailable: the native addon is not loaded'). */
+  quant: string;
   /** The conv filters and dense kernels that prepacking / bf16 apply to (one call per weight). */
   weightCandidates: WeightCandidate[];
   /** Parts left as they were, with the reason. */
@@ -111,8 +119,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     throw new TypeError(`ab.optimize: option 'level' must be 'O0' or 'O1', got ${JSON.stringify(level)}`);
   }
   const dtype = o.dtype === undefined ? 'float32' : o.dtype;
-  if (dtype !== 'float32' && dtype !== 'bfloat16') {
-    throw new TypeError(`ab.optimize: option 'dtype' must be 'float32' or 'bfloat16', got ${JSON.stringify(dtype)}`);
+  if (dtype !== 'float32' && dtype !== 'bfloat16' && dtype !== 'int8' && dtype !== 'int4') {
+    throw new TypeError(`ab.optimize: option 'dtype' must be 'float32', 'bfloat16', 'int8' or 'int4', got ${JSON.stringify(dtype)}`);
   }
   const on = level === 'O1';
   const flag = (k: keyof OptimizeOptions, def: boolean): boolean => {
@@ -148,6 +156,8 @@ export function emptyReport(modelType: OptimizationReport['modelType'], options:
     prepack: options.weightsPrepack ? 'unavailable: the native addon is not loaded' : 'disabled',
     weightsBf16: 0,
     bf16: options.dtype === 'bfloat16' ? 'unavailable: the native addon is not loaded' : 'not requested',
+    weightsQuantized: 0,
+    quant: options.dtype === 'int8' || options.dtype === 'int4' ? 'unavailable: the native addon is not loaded' : 'not requested',
     weightCandidates: [],
     leftAlone: [],
     cpuFallback: [],

@@ -59,9 +59,15 @@ export function runMatMul(
   const out = newOutput(s.batch * s.M * s.N);
   // A weight marked bf16 (toBf16Weight) as the one B matrix: the bf16 GEMM, at any M.
   const wc = s.K > 0 && s.N > 0 && sizeOf(b.shape.slice(0, -2)) === 1 ? weightCacheOf(backend) : null;
+  // A weight marked int8 / int4 (quantizeWeight) as the one B matrix: the quantized GEMM, at any M.
+  const qb = wc ? wc.quant(nat, b, s.K, s.N, transB) : null;
+  if (qb) {
+    runPackedGemm(nat, f32(backend, a), qb, out, s, transA, ep, nat.quantGemm.bind(nat));
+    return output(backend, s.outShape, out);
+  }
   const bf = wc ? wc.bf16(nat, b, s.K, s.N, transB) : null;
   if (bf) {
-    runBf16(nat, f32(backend, a), bf, out, s, transA, ep);
+    runPackedGemm(nat, f32(backend, a), bf, out, s, transA, ep);
     return output(backend, s.outShape, out);
   }
   // A weight used again (one B matrix for every batch, a GEMM on the blocked path) is prepacked.
@@ -74,17 +80,20 @@ export function runMatMul(
   return output(backend, s.outShape, out);
 }
 
-/** out = epilogue(op(a) x B) with B packed bf16 (one matrix for every batch; a's batch is out's). */
-function runBf16(nat: NativeBinding, a: Float32Array, packed: ArrayBuffer, out: Float32Array, s: MatMulShape,
-                 transA: boolean, ep: Epilogue): void {
+/**
+ * out = epilogue(op(a) x B) with B packed bf16 (or quantized, with gemm = quantGemm: the same
+ * signature); one matrix for every batch; a's batch is out's.
+ */
+function runPackedGemm(nat: NativeBinding, a: Float32Array, packed: ArrayBuffer, out: Float32Array, s: MatMulShape,
+                 transA: boolean, ep: Epilogue, gemm: NativeBinding['bf16Gemm'] = nat.bf16Gemm.bind(nat)): void {
   const {M, N, K, batch} = s;
   if (batch === 1 || (!transA && ep.biasMode !== Operand.matrix && ep.slopeMode !== Operand.matrix)) {
     // the batches of a (not transposed) are one (batch * M) x K matrix
-    nat.bf16Gemm(a, packed, out, batch * M, N, K, transA, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
+    gemm(a, packed, out, batch * M, N, K, transA, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
     return;
   }
   for (let i = 0; i < batch; ++i) {
-    nat.bf16Gemm(
+    gemm(
         a.subarray(i * M * K, (i + 1) * M * K), packed, out.subarray(i * M * N, (i + 1) * M * N), M, N, K, transA,
         ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
   }
