@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
+import {allClose, randTensor, rng} from './lib/graph-util.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -17,35 +18,6 @@ const tf = require('@tensorflow/tfjs-core');
 const tfl = require('@tensorflow/tfjs-layers');
 const tfc = require('@tensorflow/tfjs-converter');
 const {traceStats} = require(path.join(root, 'dist/cjs/graph/trace.js'));
-
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6D2B79F5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randTensor(shape, r, scale = 1) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({length: n}, () => (r() * 2 - 1) * scale), shape);
-}
-
-function allClose(a, b, tol, what) {
-  const as = Array.isArray(a) ? a : [a], bs = Array.isArray(b) ? b : [b];
-  assert.equal(as.length, bs.length, `${what}: output count`);
-  as.forEach((x, i) => {
-    assert.deepEqual(x.shape, bs[i].shape, `${what}: output ${i} shape`);
-    const p = x.dataSync(), q = bs[i].dataSync();
-    let d = 0, m = 0;
-    for (let j = 0; j < p.length; ++j) {
-      d = Math.max(d, Math.abs(p[j] - q[j]));
-      m = Math.max(m, Math.abs(q[j]));
-    }
-    assert.ok(d / Math.max(m, 1e-6) <= tol, `${what}: output ${i} differs by ${(d / Math.max(m, 1e-6)).toExponential(2)} of its scale`);
-  });
-}
 
 /**
  * Calls `compiled` and `eager` at each of `shapes` (lists of input shapes), checks the results agree

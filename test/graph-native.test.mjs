@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
+import {list, randTensor, relErr, rng} from './lib/graph-util.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,42 +21,6 @@ const tfl = require('@tensorflow/tfjs-layers');
 const nat = require(process.env.AFTERBURNER_ADDON ?? '../build/Release/afterburner.node');
 // The same module instance afterburner loaded (dist/cjs), for the test-only switch.
 const {nativePlanTesting} = require(path.join(root, 'dist/cjs/graph/native-plan.js'));
-
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6D2B79F5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randTensor(shape, r, scale = 1) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({length: n}, () => (r() * 2 - 1) * scale), shape);
-}
-
-const list = (y) => (Array.isArray(y) ? y : y instanceof tf.Tensor ? [y] : Object.values(y));
-
-/** max |a - b| / max(|b|, 1e-6) over all elements of all outputs. */
-function relErr(a, b) {
-  const as = list(a), bs = list(b);
-  assert.equal(as.length, bs.length, 'output count');
-  let worst = 0;
-  as.forEach((t, i) => {
-    assert.deepEqual(t.shape, bs[i].shape, `output ${i} shape`);
-    assert.equal(t.dtype, bs[i].dtype, `output ${i} dtype`);
-    const x = t.dataSync(), y = bs[i].dataSync();
-    let d = 0, m = 0;
-    for (let k = 0; k < x.length; ++k) {
-      if (Number.isNaN(x[k]) !== Number.isNaN(y[k])) return void (worst = Infinity);
-      if (!Number.isNaN(x[k])) d = Math.max(d, Math.abs(x[k] - y[k]));
-      m = Math.max(m, Math.abs(y[k]));
-    }
-    worst = Math.max(worst, d / Math.max(m, 1e-6));
-  });
-  return worst;
-}
 
 function close(a, b, tol, what) {
   const e = relErr(a, b);

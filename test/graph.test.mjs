@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
+import {allClose, randTensor, relErr, rng} from './lib/graph-util.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,43 +16,6 @@ const ab = require('afterburner');
 const tf = require('@tensorflow/tfjs-core');
 const tfl = require('@tensorflow/tfjs-layers');
 const tfc = require('@tensorflow/tfjs-converter');
-
-/** A seeded generator (mulberry32): the random graphs are the same on every run. */
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6D2B79F5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randTensor(shape, r, scale = 1) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({length: n}, () => (r() * 2 - 1) * scale), shape);
-}
-
-/** max |a - b| / max(|b|, 1e-6) over all elements. */
-function relErr(a, b) {
-  const x = a.dataSync(), y = b.dataSync();
-  assert.equal(x.length, y.length);
-  let d = 0, m = 0;
-  for (let i = 0; i < x.length; ++i) {
-    d = Math.max(d, Math.abs(x[i] - y[i]));
-    m = Math.max(m, Math.abs(y[i]));
-  }
-  return d / Math.max(m, 1e-6);
-}
-
-function allClose(a, b, tol, what) {
-  const as = Array.isArray(a) ? a : [a], bs = Array.isArray(b) ? b : [b];
-  assert.equal(as.length, bs.length, `${what}: output count`);
-  as.forEach((x, i) => {
-    assert.deepEqual(x.shape, bs[i].shape, `${what}: output ${i} shape`);
-    const e = relErr(x, bs[i]);
-    assert.ok(e <= tol, `${what}: output ${i} differs by ${e.toExponential(2)} of its scale (tolerance ${tol})`);
-  });
-}
 
 test('trace records kernels, inputs and constants; the IR validates', () => {
   const w = tf.ones([3, 2]);

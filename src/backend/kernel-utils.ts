@@ -126,4 +126,25 @@ export function nativeKernel(
   };
 }
 
+/**
+ * A kernel config that runs `run` when the addon is loaded; `run` returns null to hand the call to
+ * the cpu kernel (dtypes, storages or cases it does not handle natively).
+ */
+export function nativeOrCpu(
+    name: string, run: (args: KernelArgs, nat: NativeBinding) => TensorInfo | TensorInfo[] | null): KernelConfig {
+  const fallback = cpuKernel(name);
+  return {
+    kernelName: name,
+    backendName: BACKEND_NAME,
+    kernelFunc: ((args: KernelArgs) => {
+      if (native != null) {
+        const r = run(args, native);
+        if (r != null) return r;
+      }
+      markJsCompute();  // the cpu kernel computes in JS: a native plan runs this node from JS
+      return (fallback as KernelFunc)(args as never);
+    }) as unknown as KernelFunc,
+  };
+}
+
 export const sizeOf = util.sizeFromShape;

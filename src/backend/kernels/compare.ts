@@ -5,33 +5,12 @@
 // stored as Float32Array or both as Int32Array (whatever their dtype says: a float32 tensor made by
 // Cast from int32 keeps its Int32Array, and its values beyond 2^24 must not be rounded). Anything
 // else (bool, string, complex, mixed storage) runs the cpu kernel.
-import {backend_util, KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import {backend_util, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {native, NativeBinding} from '../../binding';
 import {CompareOp, CompareOpName} from '../../op-codes';
-import {BACKEND_NAME} from '../backend';
-import {cpuKernel, KernelArgs, markJsCompute, sizeOf} from '../kernel-utils';
+import {nativeOrCpu, sizeOf} from '../kernel-utils';
 
-/**
- * A kernel config that runs `run` when the addon is loaded; `run` returns null to hand the call to
- * the cpu kernel (dtypes, storages or cases it does not handle natively).
- */
-export function nativeOrCpu(
-    name: string, run: (args: KernelArgs, nat: NativeBinding) => TensorInfo | TensorInfo[] | null): KernelConfig {
-  const fallback = cpuKernel(name);
-  return {
-    kernelName: name,
-    backendName: BACKEND_NAME,
-    kernelFunc: ((args: KernelArgs) => {
-      if (native != null) {
-        const r = run(args, native);
-        if (r != null) return r;
-      }
-      markJsCompute();  // the cpu kernel computes in JS: a native plan runs this node from JS
-      return (fallback as KernelFunc)(args as never);
-    }) as unknown as KernelFunc,
-  };
-}
+export {nativeOrCpu};
 
 export function compareKernel(name: CompareOpName): KernelConfig {
   const op = CompareOp[name];

@@ -6,29 +6,11 @@
 import {KernelConfig, KernelFunc, slice_util, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
-import {Data4, native, NativeBinding} from '../../binding';
-import {BACKEND_NAME} from '../backend';
-import {asF32, cpuKernel, KernelArgs, markJsCompute, newOutput} from '../kernel-utils';
+import {Data4, NativeBinding} from '../../binding';
+import {asF32, cpuKernel, KernelArgs, markJsCompute, nativeOrCpu, newOutput} from '../kernel-utils';
 
-/**
- * A kernel config that runs `run` when the addon is loaded; `run` returns null to hand the call to
- * the cpu kernel (dtypes or cases it does not handle natively).
- */
-export function movementKernel(name: string, run: (args: KernelArgs, nat: NativeBinding) => TensorInfo | null): KernelConfig {
-  const fallback = cpuKernel(name);
-  return {
-    kernelName: name,
-    backendName: BACKEND_NAME,
-    kernelFunc: ((args: KernelArgs) => {
-      if (native != null) {
-        const r = run(args, native);
-        if (r != null) return r;
-      }
-      markJsCompute();  // (a node whose outputs only view its inputs still replays as a view)
-      return (fallback as KernelFunc)(args as never);
-    }) as unknown as KernelFunc,
-  };
-}
+/** A movement kernel: `run` natively, or (it returns null) the cpu kernel — kernel-utils' nativeOrCpu. */
+export const movementKernel: (name: string, run: (args: KernelArgs, nat: NativeBinding) => TensorInfo | null) => KernelConfig = nativeOrCpu;
 
 /**
  * The data of a float32 or int32 tensor as the cpu kernels' output arrays hold it. tfjs-cpu stores
