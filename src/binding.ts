@@ -60,6 +60,12 @@ export interface NativeBinding {
       op: number, a: Float32Array, aShape: readonly number[], b: Float32Array,
       bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /**
+   * out = x with update written at start (Int32Array of x's rank, read when the op runs and clamped
+   * so the update fits); 4-byte elements; out may be x.
+   */
+  updateSlice(x: Float32Array|Int32Array, shape: readonly number[], update: Float32Array|Int32Array,
+              updateShape: readonly number[], start: Int32Array, out: Float32Array|Int32Array): void;
   /** tfjs ClipByValue: out[i] = x[i] > hi ? hi : x[i] < lo ? lo : x[i]; lo <= hi; out may be x. */
   clip(x: Float32Array, out: Float32Array, lo: number, hi: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;

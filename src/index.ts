@@ -14,6 +14,7 @@ export {AfterburnerBackend, BACKEND_NAME, BACKEND_PRIORITY, getNumThreads, isa, 
 export type {IsaLevel};
 export {prepackStats, prepackWeight} from './backend/weight-cache';
 export {clearOutputPool, outputPoolStats} from './backend/output-pool';
+export {updateSlice} from './backend/update-slice-op';
 export type {OutputPoolStats} from './backend/output-pool';
 export type {PrepackStats, WeightKind} from './backend/weight-cache';
 

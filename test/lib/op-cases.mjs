@@ -94,6 +94,29 @@ for (const [lo, hi] of [[0, 6], [-0.1, 0.1], [-2, -2], [-2, -1.5], [-Infinity, 1
   }
 }
 
+// ---- AbUpdateSlice (ab.updateSlice: XLA's DynamicUpdateSlice, start clamped so the update fits) ----
+for (const [shape, ushape, start] of [[[4, 6], [1, 6], [2, 0]], [[3, 5, 7], [2, 2, 7], [2, 9, -1]], [[9], [4], [7]]]) {
+  opCases.push({
+    kernel: 'AbUpdateSlice', name: `[${shape}] <- [${ushape}] at [${start}]`,
+    run: (tf, x, u) => tf.tidy(() => tf.engine().runKernel('AbUpdateSlice', {x, update: u, start: tf.tensor1d(start, 'int32')}, {})),
+    build: () => {
+      const x = data(shape, -3, 3), u = data(ushape, 5, 9);
+      const s = shape.map((d, i) => Math.min(Math.max(start[i], 0), d - ushape[i]));
+      const ref = Float64Array.from(x), r = shape.length, idx = new Array(r).fill(0);
+      for (let k = 0; k < u.length; ++k) {
+        let off = 0;
+        for (let i = 0; i < r; ++i) off = off * shape[i] + s[i] + idx[i];
+        ref[off] = u[k];
+        for (let i = r - 1; i >= 0; --i) {
+          if (++idx[i] < ushape[i]) break;
+          idx[i] = 0;
+        }
+      }
+      return {inputs: [{data: x, shape}, {data: u, shape: ushape}], expected: {data: ref, shape}, check: EXACT};
+    },
+  });
+}
+
 // ---- softmax -------------------------------------------------------------------------------
 for (const shape of [[1, 1], [3, 17], [65, 1000], [2, 3, 5], [4, 33]]) {
   opCases.push({

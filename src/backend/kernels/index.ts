@@ -7,6 +7,7 @@ import {AbsConfig} from './Abs';
 import {AddConfig} from './Add';
 import {ArgMaxConfig} from './ArgMax';
 import {ArgMinConfig} from './ArgMin';
+import {AbUpdateSliceConfig} from './AbUpdateSlice';
 import {AvgPoolConfig} from './AvgPool';
 import {BatchMatMulConfig} from './BatchMatMul';
 import {Conv2DConfig} from './Conv2D';
@@ -75,7 +76,7 @@ import {TopKConfig} from './TopK';
 
 export const kernelConfigs: KernelConfig[] = [
   AbsConfig,
-  AddConfig, ArgMaxConfig, ArgMinConfig,
+  AddConfig, ArgMaxConfig, ArgMinConfig, AbUpdateSliceConfig,
   AvgPoolConfig,
   BatchMatMulConfig,
   Conv2DConfig,
