@@ -103,3 +103,49 @@ test('a compiled decoder-like step writes its cache row at each run\'s position 
   tf.dispose([cacheE, cacheC, wk, wq]);
   c.dispose();
 });
+
+test('donated state: the cache is written in place, passed back without a copy, consumed; held states keep their values', () => {
+  const T = 8, D = 16, r = rng(12);
+  const wk = randTensor([D, D], r), wq = randTensor([D, D], r);
+  const step = (x, pos, cache) => {
+    const next = ab.updateSlice(cache, tf.matMul(x, wk), pos);
+    return {y: tf.matMul(tf.matMul(x, wq), next, false, true), cache: next};
+  };
+  const c = ab.compile(step, {donate: [2]});
+  const be = tf.backend();
+  let cacheE = tf.zeros([T, D]), cacheC = tf.zeros([T, D]);
+  const first = cacheC;
+  const n0 = tf.memory().numTensors;
+  let home = null, held = null, heldValues = null, passedOwn = false, prevOut = null;
+  for (let t = 0; t < T; ++t) {
+    const x = randTensor([1, D], r), pos = tf.tensor1d([t, 0], 'int32');
+    // runs: 1 probes, 2 captures, 3 on replay the native plan: from step 3 on, the cache passed back is its own
+    passedOwn = t >= 3 && cacheC === prevOut;
+    const e = tf.tidy(() => step(x, pos, cacheE)), got = c(x, pos, cacheC);
+    allClose([got.y, got.cache], [e.y, e.cache], 1e-6, `step ${t}`);
+    const vals = be.data.get(got.cache.dataId).values;
+    prevOut = got.cache;
+    if (t >= 3) {
+      // native plan: the returned cache is the plan's buffer, the one passed back was consumed
+      if (home != null) assert.equal(vals, home, `step ${t}: the cache is the same buffer (written in place)`);
+      assert.equal(cacheC.isDisposed, passedOwn, `step ${t}: the plan's own state passed back is consumed, another tensor is not`);
+      home = vals;
+    }
+    if (t === 5) {
+      held = got.cache;  // keep step 5's state ...
+      heldValues = Array.from(held.dataSync());
+      cacheC = tf.clone(held);  // ... and pass a copy next: the plan must not write into `held`
+    } else {
+      if (!cacheC.isDisposed && cacheC !== first) cacheC.dispose();
+      cacheC = got.cache;
+    }
+    tf.dispose([x, pos, cacheE, e.y, got.y]);
+    cacheE = e.cache;
+  }
+  assert.ok(!first.isDisposed, 'a tensor that is not the plan\'s own state is copied in and left alone');
+  assert.deepEqual(Array.from(held.dataSync()), heldValues, 'a held state keeps its values after later steps');
+  assert.ok(tf.memory().numTensors <= n0 + 2, `tensors flat: ${tf.memory().numTensors} vs ${n0}`);
+  tf.dispose([cacheE, cacheC, held, first, wk, wq]);
+  c.dispose();
+  assert.throws(() => ab.compile(step, {donate: [-1]}), /donate must be an array of input indices/);
+});

@@ -40,6 +40,14 @@ export interface CompileOptions {
   dynamic?: boolean;
   /** Plans kept per compiled object (and per GraphModel output selection), least recently used evicted first (default 16). */
   maxPlans?: number;
+  /**
+   * Inputs that are state (JAX's donate_argnums): where an output is ab.updateSlice of such an
+   * input (a KV cache written at pos), the native plan writes it in place and returns it over its
+   * own buffer; passing that output back as the input the next call skips the copy and consumes
+   * (disposes) it. Any other tensor passed there is copied in and left as it is; a returned state
+   * tensor not passed back keeps its values (it is given a copy before the buffer is reused).
+   */
+  donate?: number[];
 }
 
 export interface CompileSummary {
@@ -235,7 +243,7 @@ class PlanCache {
       for (const r of runPipeline(graph, PASSES, pipe)) for (const [k, v] of r.stats) rewrites.set(k, (rewrites.get(k) ?? 0) + v);
     }
     const lineage = this.gen?.addTrace(graph, raw, {structure, rewrites});
-    const executor = new Executor(graph);
+    const executor = new Executor(graph, {donate: this.opts.donate});
     const {bf16Weights, quantWeights} = this.markWeights(graph, executor);
     return {graph, executor, structure, rewrites, source: 'traced', lineage, bf16Weights, quantWeights};
   }
@@ -256,7 +264,7 @@ class PlanCache {
     if (this.opts.validate) validate(inst.graph);
     const {structure, rewrites} = inst.extra as {structure: OutputStructure, rewrites: PassStats};
     ++this.counts.instantiated;
-    const executor = new Executor(inst.graph, {constants: inst.constants, checkShapes: true});
+    const executor = new Executor(inst.graph, {constants: inst.constants, checkShapes: true, donate: this.opts.donate});
     const {bf16Weights, quantWeights} = this.markWeights(inst.graph, executor);
     return {graph: inst.graph, executor, structure, rewrites, source: 'instantiated', unverified: inst, release: inst.release,
             lineage: inst.lineage, bf16Weights, quantWeights};
@@ -460,10 +468,13 @@ export function compile<M extends object>(model: M, options?: CompileOptions): M
 };
 export function compile(target: unknown, options: CompileOptions = {}): unknown {
   for (const k of Object.keys(options)) {
-    if (!['level', 'validate', 'dumpGraph', 'dtype', 'dynamic', 'maxPlans'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
+    if (!['level', 'validate', 'dumpGraph', 'dtype', 'dynamic', 'maxPlans', 'donate'].includes(k)) throw new IrError(`compile: unknown option '${k}'`);
   }
   if (options.dtype != null && !['float32', 'bfloat16', 'int8', 'int4'].includes(options.dtype)) {
     throw new IrError(`compile: dtype must be 'float32', 'bfloat16', 'int8' or 'int4', not '${options.dtype}'`);
+  }
+  if (options.donate != null && !(Array.isArray(options.donate) && options.donate.every((i) => Number.isInteger(i) && i >= 0))) {
+    throw new IrError(`compile: donate must be an array of input indices, not ${JSON.stringify(options.donate)}`);
   }
   if (options.level != null && options.level !== 'O0' && options.level !== 'O1') {
     throw new IrError(`compile: level must be 'O0' or 'O1', not '${options.level}'`);

@@ -58,6 +58,12 @@ export interface ExecutorOptions {
   constants?: Map<ValueId, TensorInfo>;
   /** The first (probe) run checks each node's output shapes and dtypes against the graph's (an instantiated graph, generalize.ts). */
   checkShapes?: boolean;
+  /**
+   * Graph inputs that are state (compile's `donate`): a graph output that is ab.updateSlice of one
+   * (its last reader) is written in place into the native plan's buffer for it, and returned over
+   * that buffer; passed back as the input, it is not copied in, and is consumed (disposed).
+   */
+  donate?: number[];
 }
 
 export class Executor {
@@ -86,6 +92,8 @@ export class Executor {
   private nativeOff: boolean;
   private checkShapes: boolean;
   private ownsConstants: boolean;
+  /** Step index -> the graph input whose plan buffer it writes in place (donated state). */
+  private inPlace = new Map<number, number>();
 
   constructor(graph: Graph, opts: ExecutorOptions = {}) {
     this.graph = graph;
@@ -95,6 +103,7 @@ export class Executor {
     this.mode = (typeof process !== 'undefined' && process.env.AFTERBURNER_GRAPH_ARENA === '0') ? 'fresh' : 'probe';
     this.nativeOff = this.mode === 'fresh' || !nativePlansEnabled() || !planEligible(graph);
     this.checkShapes = opts.checkShapes ?? false;
+    this.findInPlace(graph, opts.donate ?? []);
     this.ownsConstants = opts.constants == null;
     if (opts.constants != null) this.constInfos = new Map(opts.constants);
     else for (const [id, data] of graph.constants) {
@@ -125,6 +134,33 @@ export class Executor {
   /** The backend TensorInfo of constant `v` (written once, when the executor was made). */
   constantInfo(v: ValueId): TensorInfo|undefined {
     return this.constInfos.get(v);
+  }
+
+  /**
+   * State steps: ab.updateSlice ('AbUpdateSlice') of a donated graph input that is its last reader
+   * (nothing reads the old state after the write), whose output is a graph output: the native plan
+   * writes it in place (later readers of the output read the buffer, which holds the new state).
+   */
+  private findInPlace(g: Graph, donate: number[]): void {
+    if (donate.length === 0) return;
+    const last = g.lastReads();
+    g.nodes.forEach((n, si) => {
+      if (n.op !== 'AbUpdateSlice' || n.outputs.length !== 1) return;
+      const x = n.inputs[n.inputNames?.indexOf('x') ?? 0];
+      const i = g.inputs.indexOf(x);
+      const out = n.outputs[0];
+      if (i < 0 || !donate.includes(i) || last.get(x) !== si) return;
+      if (g.inputs.filter((v) => v === x).length !== 1 || g.outputs.filter((v) => v === out).length !== 1) return;
+      if ([...this.inPlace.values()].includes(i)) return;
+      this.inPlace.set(si, i);
+    });
+  }
+
+  /** Graph output index -> donated input index, for the steps written in place. */
+  stateOutputs(): Map<number, number> {
+    const m = new Map<number, number>();
+    for (const [si, i] of this.inPlace) m.set(this.graph.outputs.indexOf(this.graph.nodes[si].outputs[0]), i);
+    return m;
   }
 
   arenaMode(): 'probe'|'arena'|'fresh' {
@@ -225,7 +261,7 @@ export class Executor {
     const mode = this.mode;
     const valuesOf = (info: TensorInfo) => be.data.get(info.dataId)?.values as ArrayBufferView|undefined;
     let handOut: Float32Array|null = null;
-    if (mode === 'arena') setOutputAllocator((n) => {
+    if (mode === 'arena' || cap != null) setOutputAllocator((n) => {
       const v = handOut;
       if (v == null || v.length !== n) return null;
       handOut = null;  // once per node: a second allocation (a temporary, a second step) is fresh
@@ -236,6 +272,11 @@ export class Executor {
         const s = this.steps[si];
         const ins = s.inputs.map((v) => env.get(v)!);
         handOut = mode === 'arena' ? this.views.get(s.outputs[0]) ?? null : null;
+        // Donated state: the plan's buffer for the input becomes the output (written in place).
+        if (cap != null && this.inPlace.has(si)) {
+          const h = cap.plan.homes.get(g.inputs[this.inPlace.get(si)!]);
+          handOut = h instanceof Float32Array ? h : null;
+        }
         cap?.beforeStep();
         const outs = s.run(ins);
         if (outs.length !== s.outputs.length) throw new IrError(`${s.op} returned ${outs.length} outputs, the graph expects ${s.outputs.length}`);
@@ -274,7 +315,7 @@ export class Executor {
       }
       throw e;
     } finally {
-      if (mode === 'arena') setOutputAllocator(null);
+      if (mode === 'arena' || cap != null) setOutputAllocator(null);
     }
     if (mode === 'probe') this.planArena();
     if (cap != null) {
@@ -288,6 +329,7 @@ export class Executor {
       for (const v of owned) be.disposeData(env.get(v)!.dataId);
       this.nplan = cap.end(true);
       if (this.nplan == null) this.nativeOff = true;  // the capture failed: keep interpreting
+      else this.nplan.setState(this.stateOutputs());
       return res;
     }
     // Each kernel output holds one reference; a graph output read twice, or one that is an input

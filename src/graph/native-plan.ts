@@ -229,8 +229,37 @@ export class NativePlan {
     return this.queue;
   }
 
+  /** Graph output index -> donated input index (state written in place: Executor.findInPlace). */
+  private state = new Map<number, number>();
+  /** Per donated input: the tensor last returned over its buffer (valid until the buffer is written again). */
+  private lastState = new Map<number, Tensor>();
+
+  setState(state: Map<number, number>): void {
+    this.state = state;
+  }
+
   private copyIn(inputs: Tensor[]): void {
-    inputs.forEach((t, i) => this.inputHomes[i].set(this.be.data.get(t.dataId).values as ArrayLike<number>));
+    for (const i of this.state.values()) {
+      const held = this.lastState.get(i);
+      // A state tensor this plan returned, still alive and not passed back now: give it its own copy
+      // before the buffer is overwritten (it stays what it was).
+      if (held != null && !held.isDisposed && held !== inputs[i]) {
+        const d = this.be.data.get(held.dataId);
+        d.values = (d.values as Home).slice() as never;
+      }
+    }
+    inputs.forEach((t, i) => {
+      const vals = this.be.data.get(t.dataId).values;
+      if (vals !== this.inputHomes[i]) this.inputHomes[i].set(vals as ArrayLike<number>);
+    });
+  }
+
+  /** After a run: a state tensor passed back as its input is consumed (it now aliases the new state). */
+  private consume(inputs: Tensor[]): void {
+    for (const i of this.state.values()) {
+      const t = inputs[i];
+      if (!t.isDisposed && this.be.data.get(t.dataId).values === this.inputHomes[i]) t.dispose();
+    }
   }
 
   private runJs(index: number): void {
@@ -278,10 +307,14 @@ export class NativePlan {
 
   private outputs(): Tensor[] {
     const e = engine();
-    return this.g.outputs.map((v) => {
+    return this.g.outputs.map((v, o) => {
       const val = this.g.value(v);
-      const info = this.be.makeTensorInfo(val.shape, val.dtype, this.homes.get(v)!.slice() as never);
-      return e.makeTensorFromTensorInfo(info, this.be as never);
+      const i = this.state.get(o);
+      const home = this.homes.get(v)!;
+      const info = this.be.makeTensorInfo(val.shape, val.dtype, (i != null ? home : home.slice()) as never);
+      const t = e.makeTensorFromTensorInfo(info, this.be as never);
+      if (i != null) this.lastState.set(i, t);
+      return t;
     });
   }
 
@@ -298,6 +331,7 @@ export class NativePlan {
       this.runJs(j.step);
     }
     if (this.total > pos) native!.planRun(this.handle, pos, this.total);
+    this.consume(inputs);
     return this.outputs();
   }
 
@@ -324,6 +358,7 @@ export class NativePlan {
         }
         if (this.total > pos) await native!.planRunAsync(this.handle, pos, this.total);
         if (this.freed) throw new IrError('the compiled graph was disposed');
+        this.consume(inputs);
         return this.outputs();
       } finally {
         for (const d of keep) this.be.disposeData(d);
