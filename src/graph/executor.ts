@@ -4,7 +4,7 @@
 // nodes — and frees every intermediate right after its last reader (liveness). Constants are
 // written to the backend once, when the executor is made, so their dataIds stay stable (weight
 // prepacking caches by dataId), and released by dispose().
-import {engine, getKernel, Tensor} from '@tensorflow/tfjs-core';
+import {engine, getKernel, Tensor, util} from '@tensorflow/tfjs-core';
 import type {DataId, KernelFunc, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
@@ -52,6 +52,11 @@ export function kernelRunner(backend: MathBackendCPU, op: string, inputNames: st
     return Array.isArray(out) ? out : [out];
   };
 }
+
+/** Elementwise kernels that may write their output over an input of the same shape (out === x). */
+const IN_PLACE_OPS = new Set(['Relu', 'Relu6', 'Elu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Rsqrt',
+  'Square', 'Neg', 'Abs', 'Erf', 'ClipByValue', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum',
+  'SquaredDifference', 'Prelu']);
 
 export interface ExecutorOptions {
   /** Constants already written to the backend, shared with other executors (their owner frees them, not dispose()). */
@@ -359,12 +364,16 @@ export class Executor {
    */
   private planArena(): void {
     const g = this.graph;
+    const outs = new Set(g.outputs);
+    const inPlaceOf = this.inPlaceValues(outs);
     const root = (v: ValueId): ValueId => {
       let r = v;
-      while (this.aliasOf.has(r)) r = this.aliasOf.get(r)!;
-      return r;
+      for (;;) {
+        const next = this.aliasOf.get(r) ?? inPlaceOf.get(r);
+        if (next == null) return r;
+        r = next;
+      }
     };
-    const outs = new Set(g.outputs);
     const plan = planMemory(g, {
       group: root,
       // Float32 node outputs only (the kernels' newOutput hands out float32 arrays).
@@ -380,7 +389,39 @@ export class Executor {
       if (root(v) !== v) continue;  // views get their memory from their root's kernel
       this.views.set(v, this.arena.subarray(slot.offset / 4, (slot.offset + slot.bytes) / 4));
     }
+    // An in-place output is handed its input's region (the kernel writes over the input it reads).
+    for (const v of inPlaceOf.keys()) {
+      const r = this.views.get(root(v));
+      if (r != null) this.views.set(v, r);
+    }
     this.mode = 'arena';
+  }
+
+  /**
+   * In place: the output of an elementwise op (unary, or binary with the output's shape) may take
+   * the arena region of an input of the same shape whose last reader it is, when nothing else views
+   * that input (the kernels allow out === input). Arena peaks drop below eager's, where each op
+   * needs its input and its output alive at once. AFTERBURNER_GRAPH_INPLACE=0 turns it off.
+   */
+  private inPlaceValues(outs: Set<ValueId>): Map<ValueId, ValueId> {
+    const m = new Map<ValueId, ValueId>();
+    if (typeof process !== 'undefined' && process.env.AFTERBURNER_GRAPH_INPLACE === '0') return m;
+    const g = this.graph, last = g.lastReads();
+    const viewed = new Set(this.aliasOf.values()), taken = new Set<ValueId>();
+    g.nodes.forEach((n, si) => {
+      if (!IN_PLACE_OPS.has(n.op) || n.outputs.length !== 1) return;
+      const out = n.outputs[0], ov = g.value(out);
+      if (ov.dtype !== 'float32' || outs.has(out) || this.aliasOf.has(out)) return;
+      for (const x of n.inputs) {
+        const xv = g.value(x);
+        if (xv.kind !== 'node' || xv.dtype !== 'float32' || outs.has(x) || this.aliasOf.has(x) || viewed.has(x) || taken.has(x)) continue;
+        if (!util.arraysEqual(xv.shape, ov.shape) || last.get(x) !== si || n.inputs.filter((y) => y === x).length !== 1) continue;
+        m.set(out, x);
+        taken.add(x);
+        break;
+      }
+    });
+    return m;
   }
 
   dispose(): void {
