@@ -28,68 +28,21 @@ import {createRequire} from 'node:module';
 import {test} from 'node:test';
 
 import {ACT, actRef, bf} from './lib/gemm-ref.mjs';
+import {aAt, bAt, LADDER, nativeKit, operandAt, sameBits, U} from './lib/native-kit.mjs';
 
 const require = createRequire(import.meta.url);
 const addonPath = process.env.AFTERBURNER_ADDON ?? new URL('../build/Release/afterburner.node', import.meta.url).pathname;
 const nat = require(addonPath);
+const {mk, randArray, runBf16, runF32, withLevel, withThreads} = nativeKit(nat, 777);
 
-const LADDER = ['scalar', 'avx2', 'avx512', 'avx512_vnni', 'avx512_bf16', 'amx'];
 const cpuMax = LADDER.indexOf(nat.isaCpu());
 const BUILT = nat.isaBuiltLevels().includes('amx');
 const HAVE = BUILT && cpuMax >= LADDER.indexOf('amx');
 const SKIP = HAVE ? false : `no amx here: ${BUILT ? nat.isaAmxStatus() : 'the addon has no amx library'}`;
-const U = 2 ** -24;
 const KC_PAIRS = 256;
 
-let seed = 777;
-function rnd() {
-  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-  return seed / 2 ** 32 * 2 - 1;
-}
-function randArray(n, scale = 1) {
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; ++i) x[i] = rnd() * scale;
-  return x;
-}
-const operandAt = (p, mode, m, n, N) => (mode === 1 ? p[0] : mode === 2 ? p[n] : mode === 3 ? p[m * N + n] : 0);
 
-function mk(M, N, K, o = {}) {
-  const c = {M, N, K, tA: false, tB: false, bias: null, biasMode: 0, act: 0, alpha: 0, slope: null, slopeMode: 0, ...o};
-  c.a = o.a ?? randArray(M * K);
-  c.b = o.b ?? randArray(K * N);
-  return c;
-}
-const aAt = (c, i, k) => (c.tA ? c.a[k * c.M + i] : c.a[i * c.K + k]);
-const bAt = (c, k, j) => (c.tB ? c.b[j * c.K + k] : c.b[k * c.N + j]);
 
-function runBf16(c, packed = nat.bf16Pack(c.b, c.K, c.N, c.tB)) {
-  const out = new Float32Array(c.M * c.N).fill(NaN);  // never read
-  nat.bf16Gemm(c.a, packed, out, c.M, c.N, c.K, c.tA, c.bias, c.biasMode, c.act, c.alpha, c.slope, c.slopeMode);
-  return out;
-}
-function runF32(c) {
-  const out = new Float32Array(c.M * c.N);
-  nat.matmul(c.a, c.b, out, 1, c.M, c.N, c.K, c.tA, c.tB, null, null, c.bias, c.biasMode, c.act, c.alpha, c.slope, c.slopeMode);
-  return out;
-}
-function withLevel(level, fn) {
-  const before = nat.isaCurrent();
-  nat.isaSet(level);
-  try {
-    return fn();
-  } finally {
-    nat.isaSet(before);
-  }
-}
-function withThreads(n, fn) {
-  const before = nat.getNumThreads();
-  nat.setNumThreads(n);
-  try {
-    return fn();
-  } finally {
-    nat.setNumThreads(before);
-  }
-}
 const amx = (fn) => withLevel('amx', fn);
 
 /** out against float64 on the bf16 operands and against the f32 GEMM; returns the max |err|/scale. */
@@ -130,13 +83,6 @@ function checkCase(c, out, label) {
   return worst;
 }
 
-function sameBits(x, y, label) {
-  const a = new Uint32Array(x.buffer, x.byteOffset, x.length), b = new Uint32Array(y.buffer, y.byteOffset, y.length);
-  assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; ++i)
-    if (a[i] !== b[i] && !(Number.isNaN(x[i]) && Number.isNaN(y[i])))
-      assert.fail(`${label}: element ${i}: ${x[i]} (0x${a[i].toString(16)}) vs ${y[i]} (0x${b[i].toString(16)})`);
-}
 
 // Shapes with remainders in every dimension around the 16/32 tiles and the 16-pair steps.
 const SHAPES = [

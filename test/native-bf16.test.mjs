@@ -19,51 +19,21 @@ import {createRequire} from 'node:module';
 import {test} from 'node:test';
 
 import {ACT, actRef, bf, bf16Bits} from './lib/gemm-ref.mjs';
+import {aAt, bAt, LADDER, nativeKit, operandAt, sameBits, U} from './lib/native-kit.mjs';
 
 const require = createRequire(import.meta.url);
 const nat = require(process.env.AFTERBURNER_ADDON ?? '../build/Release/afterburner.node');
+const {mk, randArray, runBf16, runF32, withLevel, withThreads, epilogues} = nativeKit(nat, 4242);
 
-const LADDER = ['scalar', 'avx2', 'avx512', 'avx512_vnni', 'avx512_bf16', 'amx'];
 const cpuMax = LADDER.indexOf(nat.isaCpu());
 // The levels that give the same bits (amx rounds its own way: test/native-amx.test.mjs).
 const LEVELS = nat.isaBuiltLevels().filter((l) => LADDER.indexOf(l) <= cpuMax && l !== 'amx');
 const TOP = LEVELS.at(-1);
-const U = 2 ** -24;
 const KC_PAIRS = 256;  // kBf16KcPairs
 
-let seed = 4242;
-function rnd() {
-  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-  return seed / 2 ** 32 * 2 - 1;
-}
-function randArray(n, scale = 1) {
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; ++i) x[i] = rnd() * scale;
-  return x;
-}
 
-const operandAt = (p, mode, m, n, N) => (mode === 1 ? p[0] : mode === 2 ? p[n] : mode === 3 ? p[m * N + n] : 0);
 
-/** A case: a [M,K] (or [K,M] if tA), b [K,N] (or [N,K] if tB), epilogue. */
-function mk(M, N, K, o = {}) {
-  const c = {M, N, K, tA: false, tB: false, bias: null, biasMode: 0, act: 0, alpha: 0, slope: null, slopeMode: 0, ...o};
-  c.a = o.a ?? randArray(M * K);
-  c.b = o.b ?? randArray(K * N);
-  return c;
-}
-const aAt = (c, i, k) => (c.tA ? c.a[k * c.M + i] : c.a[i * c.K + k]);
-const bAt = (c, k, j) => (c.tB ? c.b[j * c.K + k] : c.b[k * c.N + j]);
 
-function runBf16(c, packed = nat.bf16Pack(c.b, c.K, c.N, c.tB)) {
-  const out = new Float32Array(c.M * c.N).fill(NaN);  // never read
-  nat.bf16Gemm(c.a, packed, out, c.M, c.N, c.K, c.tA, c.bias, c.biasMode, c.act, c.alpha, c.slope, c.slopeMode);
-  return out;
-}
-function runF32(c) {
-  const out = new Float32Array(c.M * c.N);
-  nat.matmul(c.a, c.b, out, 1, c.M, c.N, c.K, c.tA, c.tB, null, null, c.bias, c.biasMode, c.act, c.alpha, c.slope, c.slopeMode);
-  return out;
-}
 
 /** Checks out against float64 on the bf16-rounded operands, and against the f32 GEMM. */
 function checkCase(c, out, label) {
@@ -103,52 +73,13 @@ function checkCase(c, out, label) {
   assert.ok(rms <= 1e-7 * Math.sqrt(c.K + 1) + 5e-7, `${label}: relative RMS error ${rms} is too large for f32 accumulation`);
 }
 
-function sameBits(x, y, label) {
-  const a = new Uint32Array(x.buffer, x.byteOffset, x.length), b = new Uint32Array(y.buffer, y.byteOffset, y.length);
-  assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; ++i)
-    if (a[i] !== b[i] && !(Number.isNaN(x[i]) && Number.isNaN(y[i])))
-      assert.fail(`${label}: element ${i}: ${x[i]} (0x${a[i].toString(16)}) vs ${y[i]} (0x${b[i].toString(16)})`);
-}
 
-function withLevel(level, fn) {
-  const before = nat.isaCurrent();
-  nat.isaSet(level);
-  try {
-    return fn();
-  } finally {
-    nat.isaSet(before);
-  }
-}
-function withThreads(n, fn) {
-  const before = nat.getNumThreads();
-  nat.setNumThreads(n);
-  try {
-    return fn();
-  } finally {
-    nat.setNumThreads(before);
-  }
-}
 
 const SHAPES = [
   [1, 1, 1], [1, 37, 64], [3, 5, 7], [2, 3, 2], [13, 31, 33], [15, 33, 65], [29, 64, 1], [14, 32, 16],
   [37, 45, 513], [20, 70, 1025], [1, 100, 1031], [170, 40, 9], [3, 200, 300],
 ];
 
-function epilogues(M, N) {
-  return [
-    {},
-    {bias: randArray(N), biasMode: 2},
-    {bias: randArray(1), biasMode: 1, act: ACT.relu},
-    {bias: randArray(M * N), biasMode: 3, act: ACT.relu6},
-    {bias: randArray(N), biasMode: 2, act: ACT.elu},
-    {act: ACT.leakyrelu, alpha: 0.2},
-    {bias: randArray(N), biasMode: 2, act: ACT.prelu, slope: randArray(N, 3), slopeMode: 2},
-    {act: ACT.prelu, slope: randArray(M * N), slopeMode: 3},
-    {act: ACT.prelu, slope: new Float32Array([-1.5]), slopeMode: 1},
-    {bias: randArray(N), biasMode: 2, act: ACT.sigmoid},
-  ];
-}
 
 test(`bf16: the levels under test (${LEVELS.join(', ')}), the kernel each uses`, () => {
   assert.ok(LEVELS.includes('scalar'));

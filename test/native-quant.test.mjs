@@ -20,14 +20,14 @@ import {createRequire} from 'node:module';
 import {test} from 'node:test';
 
 import {ACT, actRef} from './lib/gemm-ref.mjs';
+import {aAt, LADDER, nativeKit, operandAt, U} from './lib/native-kit.mjs';
 
 const require = createRequire(import.meta.url);
 const nat = require(process.env.AFTERBURNER_ADDON ?? '../build/Release/afterburner.node');
+const {withLevel, withThreads} = nativeKit(nat, 0);  // (its own generator below)
 
-const LADDER = ['scalar', 'avx2', 'avx512', 'avx512_vnni', 'avx512_bf16', 'amx'];
 const cpuMax = LADDER.indexOf(nat.isaCpu());
 const LEVELS = nat.isaBuiltLevels().filter((l) => LADDER.indexOf(l) <= cpuMax);
-const U = 2 ** -24;
 const gamma = (n) => n * U / (1 - n * U);
 
 let seed = 777;
@@ -41,24 +41,6 @@ function gauss() {
 }
 const randArray = (n, f = rnd) => Float32Array.from({length: n}, f);
 
-function withLevel(level, fn) {
-  const before = nat.isaCurrent();
-  nat.isaSet(level);
-  try {
-    return fn();
-  } finally {
-    nat.isaSet(before);
-  }
-}
-function withThreads(n, fn) {
-  const before = nat.getNumThreads();
-  nat.setNumThreads(n);
-  try {
-    return fn();
-  } finally {
-    nat.setNumThreads(before);
-  }
-}
 function assertBitwise(x, y, label) {
   const a = new Uint32Array(x.buffer, x.byteOffset, x.length), b = new Uint32Array(y.buffer, y.byteOffset, y.length);
   assert.equal(a.length, b.length, label);
@@ -107,14 +89,12 @@ function mk(M, N, K, o = {}) {
   c.b = o.b ?? randArray(K * N, () => gauss() * 0.05);
   return c;
 }
-const aAt = (c, i, k) => (c.tA ? c.a[k * c.M + i] : c.a[i * c.K + k]);
 const pack = (c) => nat.quantPack(c.b, c.K, c.N, c.tB, c.bits, c.g);
 function runQ(c, packed = pack(c)) {
   const out = new Float32Array(c.M * c.N).fill(NaN);  // never read
   nat.quantGemm(c.a, packed, out, c.M, c.N, c.K, c.tA, c.bias, c.biasMode, c.act, c.alpha, c.slope, c.slopeMode);
   return out;
 }
-const operandAt = (p, mode, m, n, N) => (mode === 1 ? p[0] : mode === 2 ? p[n] : mode === 3 ? p[m * N + n] : 0);
 
 /** The kernel against float64 A x dequant(B) (from the reference codes and scales). */
 function checkKernel(c, out, label) {
