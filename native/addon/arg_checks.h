@@ -33,6 +33,17 @@ inline bool overlaps(const float* p, size_t np, const float* q, size_t nq) {
   return a < b + nq * sizeof(float) && b < a + np * sizeof(float);
 }
 
+// Why shape d (rank r) does not broadcast to out (rank ro) under numpy/tfjs rules (ranks right-
+// aligned, each dim 1 or equal), or "" when it does.
+inline std::string broadcast_mismatch(const int64_t* d, int r, const int64_t* out, int ro) {
+  if (r > ro) return "it has a higher rank";
+  for (int i = 0; i < r; ++i) {
+    const int64_t o = out[ro - r + i];
+    if (d[i] != 1 && d[i] != o) return "dim " + str(i) + " is " + str(d[i]) + ", expected 1 or " + str(o);
+  }
+  return "";
+}
+
 // Whether `out` shares memory with the epilogue operands the call reads: bias unless its mode is
 // none, slope when act is prelu.
 inline bool overlaps_epilogue(const float* out, size_t nout, int bias_mode, const float* bias, size_t nbias, int act,
@@ -191,6 +202,47 @@ inline napi_value kernel_info_object(napi_env env, const char* fn, const gemm::K
     return nullptr;
   }
   return obj;
+}
+
+// The arguments of a GEMM on a packed B (bf16Gemm, quantGemm): (a, packed, out, M, N, K, transA,
+// bias, biasMode, act, alpha, slope, slopeMode); `packed` (argument 1) is read by the caller.
+struct PackedGemmArgs {
+  float *a = nullptr, *out = nullptr, *bias = nullptr, *slope = nullptr;
+  size_t na = 0, nout = 0, nbias = 0, nslope = 0;
+  int64_t M = 0, N = 0, K = 0, MN = 0;
+  bool trans_a = false;
+  int32_t bias_mode = 0, act = 0, slope_mode = 0;
+  double alpha = 0;
+  gemm::Epilogue ep;
+};
+
+inline bool read_packed_gemm_args(Args& a, PackedGemmArgs* g) {
+  return a.ok && a.f32(0, "a", &g->a, &g->na) && a.f32(2, "out", &g->out, &g->nout) && a.i64(3, "M", &g->M) &&
+         a.i64(4, "N", &g->N) && a.i64(5, "K", &g->K) && a.boolean(6, "transA", &g->trans_a) &&
+         a.f32_or_null(7, "bias", &g->bias, &g->nbias) && a.i32(8, "biasMode", &g->bias_mode) && a.i32(9, "act", &g->act) &&
+         a.f64(10, "alpha", &g->alpha) && a.f32_or_null(11, "slope", &g->slope, &g->nslope) &&
+         a.i32(12, "slopeMode", &g->slope_mode);
+}
+
+// After the caller checked M, N, K and read `packed` (bytes at `base`): sizes, the lengths of a and
+// out, the epilogue (into g->ep), and that out shares memory with none of a, packed, bias, slope.
+inline bool check_packed_gemm(napi_env env, const std::string& fn, PackedGemmArgs* g, const void* base, size_t bytes) {
+  int64_t MK;
+  if (!mul_checked(g->M, g->K, &MK) || !mul_checked(g->M, g->N, &g->MN)) {
+    throw_range_error(env, fn + "sizes overflow");
+    return false;
+  }
+  if (!check_length(env, fn, "a", g->na, MK, "M*K") || !check_length(env, fn, "out", g->nout, g->MN, "M*N")) return false;
+  if (!read_epilogue(env, fn, g->act, g->alpha, g->bias, g->nbias, g->bias_mode, g->slope, g->nslope, g->slope_mode, g->N,
+                     g->MN, &g->ep))
+    return false;
+  const float* pk = static_cast<const float*>(base);
+  if (g->MN > 0 && (overlaps(g->out, g->nout, g->a, g->na) || overlaps(g->out, g->nout, pk, bytes / 4) ||
+                    overlaps_epilogue(g->out, g->nout, g->bias_mode, g->bias, g->nbias, g->act, g->slope, g->nslope))) {
+    throw_range_error(env, fn + "'out' must not share memory with a, packed, bias or slope");
+    return false;
+  }
+  return true;
 }
 
 }  // namespace ab::napi

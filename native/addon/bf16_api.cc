@@ -119,19 +119,10 @@ napi_value pack_fn(napi_env env, napi_callback_info info) {
 
 napi_value gemm_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "bf16Gemm", 13);
-  float *pa, *pc, *pbias, *pslope;
-  size_t na, nc, nbias, nslope;
-  int64_t M, N, K;
-  bool ta;
-  int32_t bias_mode, act, slope_mode;
-  double alpha;
-  if (!a.ok || !a.f32(0, "a", &pa, &na) || !a.f32(2, "out", &pc, &nc) || !a.i64(3, "M", &M) ||
-      !a.i64(4, "N", &N) || !a.i64(5, "K", &K) || !a.boolean(6, "transA", &ta) ||
-      !a.f32_or_null(7, "bias", &pbias, &nbias) || !a.i32(8, "biasMode", &bias_mode) || !a.i32(9, "act", &act) ||
-      !a.f64(10, "alpha", &alpha) || !a.f32_or_null(11, "slope", &pslope, &nslope) ||
-      !a.i32(12, "slopeMode", &slope_mode))
-    return nullptr;
+  napi::PackedGemmArgs g;
+  if (!napi::read_packed_gemm_args(a, &g)) return nullptr;
   const std::string fn = "bf16Gemm: ";
+  const int64_t M = g.M, N = g.N, K = g.K;
   if (M < 0) {
     napi::throw_range_error(env, fn + "sizes must be non-negative, got M=" + s(M));
     return nullptr;
@@ -143,23 +134,12 @@ napi_value gemm_fn(napi_env env, napi_callback_info info) {
   }
   PackedView bp{};
   if (!read_packed(env, fn, a.argv[1], K, N, &bp)) return nullptr;
-  int64_t MK, MN;
-  if (!mul_checked(M, K, &MK) || !mul_checked(M, N, &MN)) {
-    napi::throw_range_error(env, fn + "sizes overflow");
-    return nullptr;
-  }
-  if (!napi::check_length(env, fn, "a", na, MK, "M*K") || !napi::check_length(env, fn, "out", nc, MN, "M*N"))
-    return nullptr;
-  gemm::Epilogue ep;
-  if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, N, MN, &ep))
-    return nullptr;
-  const float* pk = reinterpret_cast<const float*>(bp.base);
-  if (MN > 0 && (overlaps(pc, nc, pa, na) || overlaps(pc, nc, pk, bp.bytes / 4) ||
-                 napi::overlaps_epilogue(pc, nc, bias_mode, pbias, nbias, act, pslope, nslope))) {
-    napi::throw_range_error(env, fn + "'out' must not share memory with a, packed, bias or slope");
-    return nullptr;
-  }
-  return napi::write_output(env, fn, pc, MN, "packing buffers", [&] {
+  if (!napi::check_packed_gemm(env, fn, &g, bp.base, bp.bytes)) return nullptr;
+  const bool ta = g.trans_a;
+  const float* pa = g.a;
+  float* pc = g.out;
+  const gemm::Epilogue ep = g.ep;
+  return napi::write_output(env, fn, pc, g.MN, "packing buffers", [&] {
     AB_CAPTURED(a, gemm::gemm_bf16(ta, M, N, K, pa, ta ? (M > 0 ? M : 1) : (K > 0 ? K : 1), bp.data, pc, N, &ep));
   });
 }

@@ -142,21 +142,9 @@ napi_value compare_fn(napi_env env, napi_callback_info info) {
   const int ranks[2] = {ar, br};
   const char* names[2] = {"aShape", "bShape"};
   for (int t = 0; t < 2; ++t) {
-    const int r = ranks[t];
-    bool ok = r <= orank;
-    int bad = -1;
-    for (int i = 0; ok && i < r; ++i) {
-      const int64_t d = shapes[t][i], o = os[orank - r + i];
-      if (d != 1 && d != o) {
-        ok = false;
-        bad = i;
-      }
-    }
-    if (!ok) {
-      const std::string why = bad < 0 ? "it has a higher rank"
-                                      : "dim " + str(bad) + " is " + str(shapes[t][bad]) + ", expected 1 or " +
-                                            str(os[orank - r + bad]);
-      fail(a, std::string("'") + names[t] + "' " + shape_str(shapes[t], r) + " does not broadcast to 'outShape' " +
+    const std::string why = napi::broadcast_mismatch(shapes[t], ranks[t], os, orank);
+    if (!why.empty()) {
+      fail(a, std::string("'") + names[t] + "' " + shape_str(shapes[t], ranks[t]) + " does not broadcast to 'outShape' " +
                   shape_str(os, orank) + ": " + why);
       return nullptr;
     }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "arg_checks.h"
 #include "capture.h"
 #include "napi_util.h"
 #include "ops/update_slice.h"
@@ -38,10 +39,9 @@ bool range_error(Args& a, const std::string& msg) {
   return napi::throw_range_error(a.env, std::string(a.fn) + ": " + msg);
 }
 
-bool overlaps(const void* p, size_t pb, const void* q, size_t qb) {
-  if (!p || !q || pb == 0 || qb == 0) return false;
-  const uintptr_t a = reinterpret_cast<uintptr_t>(p), b = reinterpret_cast<uintptr_t>(q);
-  return a < b + qb && b < a + pb;
+// napi::overlaps over 4-byte elements of any type.
+bool overlaps(const void* p, size_t np, const void* q, size_t nq) {
+  return napi::overlaps(static_cast<const float*>(p), np, static_cast<const float*>(q), nq);
 }
 
 napi_value update_slice_fn(napi_env env, napi_callback_info info) {
@@ -81,11 +81,11 @@ napi_value update_slice_fn(napi_env env, napi_callback_info info) {
                        " do not match the shapes (" + std::to_string(n) + ", " + std::to_string(m) + ")");
     return nullptr;
   }
-  if (out != x && overlaps(out, no * 4, x, nx * 4)) {
+  if (out != x && overlaps(out, no, x, nx)) {
     range_error(a, "'out' must be 'x' itself or not overlap it");
     return nullptr;
   }
-  if (overlaps(out, no * 4, u, nu * 4) || overlaps(start, ns * 4, out, no * 4)) {
+  if (overlaps(out, no, u, nu) || overlaps(start, ns, out, no)) {
     range_error(a, "'update' and 'start' must not overlap 'out'");
     return nullptr;
   }

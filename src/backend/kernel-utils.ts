@@ -112,12 +112,17 @@ export function nativeKernel(
         for (const n of inputNames) {
           const t = args.inputs[n];
           if (t == null) continue;
-          if (t.dtype !== 'float32') allF32 = false;
+          if (t.dtype !== 'float32') {
+            allF32 = false;
+            continue;
+          }
+          const values = args.backend.data.get(t.dataId).values;
+          if (values instanceof Float32Array) continue;
           // A float32 tensor that Cast left as an Int32Array: tfjs-cpu computes on the exact
-          // integers, a float32 kernel on rounded ones past 2^24.
-          else if (!exactInF32(args.backend.data.get(t.dataId).values)) allF32 = false;
-          // (that check read the data in JS: a native plan may replay the node only if it is constant)
-          if (t.dtype === 'float32' && !(args.backend.data.get(t.dataId).values instanceof Float32Array)) markJsRead(t);
+          // integers, a float32 kernel on rounded ones past 2^24. (The check reads the data in JS:
+          // a native plan may replay the node only if it is constant.)
+          markJsRead(t);
+          if (!exactInF32(values)) allF32 = false;
         }
         if (allF32) return run(args, native, jsFallback);
       }

@@ -161,47 +161,36 @@ interface Plan {
 }
 
 /**
- * Marks constant conv filters and matmul B operands bf16 on the backend (all of them when `all`,
- * else those whose data is in `carried`); returns how many are. A weight the bf16 GEMM cannot take (batched
- * matmul weights, empty ones) stays float32.
+ * Marks the plan's constant conv filters and matmul B operands with the weight format `pick`
+ * chooses for each ('bf16', an int8/int4 spec — matmul weights only — or null: float32). A weight
+ * the kernels cannot take in that format (batched matmul weights, empty ones) stays float32.
  */
-function markBf16Weights(g: Graph, ex: Executor, all: boolean, carried: Set<unknown>): number {
-  const marked = new Set<ValueId>();
+function markWeights(g: Graph, ex: Executor, pick: (v: ValueId, conv: boolean) => 'bf16'|QuantSpec|null):
+    {bf16Weights: number, quantWeights: number} {
+  const done = new Set<ValueId>();
+  let bf16Weights = 0, quantWeights = 0;
   for (const n of g.nodes) {
     const conv = n.op === 'Conv2D' || n.op === 'FusedConv2D';
     const mm = n.op === 'BatchMatMul' || n.op === '_FusedMatMul' || n.op === 'MatMul';
     if (!conv && !mm) continue;
     const i = n.inputNames?.indexOf(conv ? 'filter' : 'b') ?? -1;
     const v = i < 0 ? undefined : n.inputs[i];
-    if (v == null || marked.has(v) || !(all || carried.has(g.constants.get(v)))) continue;
+    if (v == null || done.has(v)) continue;
     const info = ex.constantInfo(v), shape = g.value(v).shape;
     if (info == null || info.dtype !== 'float32') continue;
     if (mm && (shape.length < 2 || shape.slice(0, -2).some((d) => d !== 1))) continue;
     if (conv && shape.length !== 4) continue;
+    const format = pick(v, conv);
+    if (format == null) continue;
     const kind = conv ? 'conv2d' : n.attrs.transposeB ? 'matmulT' : 'matmul';
-    if (toBf16Weight(info, kind)) marked.add(v);
+    if (format === 'bf16') {
+      if (toBf16Weight(info, kind)) ++bf16Weights;
+    } else if (!conv && toQuantWeight(info, kind as 'matmul'|'matmulT', format)) {
+      ++quantWeights;
+    }
+    done.add(v);
   }
-  return marked.size;
-}
-
-/**
- * Quantizes constant matmul B operands (all with `spec` when given, else those whose data is in
- * `carried`, with their own spec); returns how many are.
- */
-function markQuantWeights(g: Graph, ex: Executor, spec: QuantSpec|null, carried: Map<unknown, QuantSpec>): number {
-  const marked = new Set<ValueId>();
-  for (const n of g.nodes) {
-    if (n.op !== 'BatchMatMul' && n.op !== '_FusedMatMul' && n.op !== 'MatMul') continue;
-    const i = n.inputNames?.indexOf('b') ?? -1;
-    const v = i < 0 ? undefined : n.inputs[i];
-    if (v == null || marked.has(v)) continue;
-    const s = spec ?? carried.get(g.constants.get(v));
-    const info = ex.constantInfo(v), shape = g.value(v).shape;
-    if (s == null || info == null || info.dtype !== 'float32') continue;
-    if (shape.length < 2 || shape.slice(0, -2).some((d) => d !== 1)) continue;
-    if (toQuantWeight(info, n.attrs.transposeB ? 'matmulT' : 'matmul', s)) marked.add(v);
-  }
-  return marked.size;
+  return {bf16Weights, quantWeights};
 }
 
 /** Plans per compiled object unless `maxPlans` says otherwise. */
@@ -222,8 +211,12 @@ class PlanCache {
   private markWeights(g: Graph, ex: Executor): {bf16Weights: number, quantWeights: number} {
     const dt = this.opts.dtype;
     const spec = dt === 'int8' || dt === 'int4' ? quantSpec('compile', {dtype: dt}) : null;
-    const quantWeights = markQuantWeights(g, ex, spec, this.quantCarried);
-    return {bf16Weights: markBf16Weights(g, ex, dt === 'bfloat16', this.bf16Carried), quantWeights};
+    // bf16 (asked for, or carried) wins over int8/int4, as the latest mark does on the weight cache.
+    return markWeights(g, ex, (v, conv) => {
+      const data = g.constants.get(v);
+      if (dt === 'bfloat16' || this.bf16Carried.has(data)) return 'bf16';
+      return conv ? null : spec ?? this.quantCarried.get(data) ?? null;
+    });
   }
 
   constructor(private fn: (...xs: Tensor[]) => unknown, private opts: CompileOptions) {

@@ -12,7 +12,7 @@ import {KernelArgs, markJsCompute, nativeOrCpu, newOutput} from '../kernel-utils
 export const UPDATE_SLICE = 'AbUpdateSlice';
 
 /** Clamped start of each dim (the update fits). */
-export function clampedStart(start: ArrayLike<number>, shape: readonly number[], upd: readonly number[]): number[] {
+function clampedStart(start: ArrayLike<number>, shape: readonly number[], upd: readonly number[]): number[] {
   return shape.map((d, i) => Math.min(Math.max(Math.trunc(start[i]), 0), d - upd[i]));
 }
 
@@ -25,14 +25,8 @@ function updateSliceJs({inputs, backend}: {inputs: {[k: string]: TensorInfo}, ba
   const xStrides = util.computeStrides(x.shape), uStrides = util.computeStrides(update.shape);
   const r = x.shape.length;
   for (let k = 0; k < us.length; ++k) {
-    let rem = k, off = 0;
-    for (let i = 0; i < r; ++i) {
-      const stride = i < r - 1 ? uStrides[i] : 1;
-      const c = Math.floor(rem / stride);
-      rem -= c * stride;
-      off += (s[i] + c) * (i < r - 1 ? xStrides[i] : 1);
-    }
-    out[off] = us[k];
+    const loc = util.indexToLoc(k, r, uStrides);
+    out[util.locToIndex(loc.map((c, i) => c + s[i]), r, xStrides)] = us[k];
   }
   return backend.makeTensorInfo(x.shape, x.dtype, out);
 }
