@@ -32,7 +32,7 @@ export interface NativeBinding {
   conv2d(
       x: Float32Array, filter: Float32Array, out: Float32Array, dims: readonly number[], bias: Float32Array|null,
       biasMode: number, act: number, alpha: number, slope: Float32Array|null, slopeMode: number,
-      packedFilter?: PackedHandle|null): void;
+      packedFilter?: PackedHandle|null, addend?: Float32Array|null): void;
   /**
    * NHWC depthwise conv2d. dims = [batch, inH, inW, inC, outH, outW, mult, fH, fW, strideH,
    * strideW, dilH, dilW, padTop, padLeft]; filter is [fH, fW, inC, mult]; bias / slope: one value
@@ -100,7 +100,8 @@ export interface NativeBinding {
   /** NHWC conv2d with the filter packed by bf16Pack(filter, fH * fW * inC, outC, false); dims and epilogue as conv2d's. */
   conv2dBf16(
       x: Float32Array, packed: ArrayBuffer, out: Float32Array, dims: readonly number[], bias: Float32Array|null,
-      biasMode: number, act: number, alpha: number, slope: Float32Array|null, slopeMode: number): void;
+      biasMode: number, act: number, alpha: number, slope: Float32Array|null, slopeMode: number,
+      addend?: Float32Array|null): void;
   // ---- data movement (4-byte elements moved bitwise: Float32Array, Int32Array, Uint32Array) ----
   /** out (dense over shape)[i] = x[offset + sum_k i_k * strides[k]]; strides may be negative or 0. */
   stridedCopy(x: Data4, out: Data4, shape: readonly number[], offset: number, strides: readonly number[]): void;

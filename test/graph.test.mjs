@@ -130,7 +130,7 @@ function randomConvNet(seed) {
   let c = 3;
   const n = 4 + Math.floor(r() * 6);
   for (let i = 0; i < n; ++i) {
-    const kind = pick(['conv', 'conv', 'dw', 'bias', 'bn', 'act', 'act', 'residual', 'matmulHead', 'padconv']);
+    const kind = pick(['conv', 'conv', 'dw', 'bias', 'bn', 'act', 'act', 'residual', 'matmulHead', 'padconv', 'resconv']);
     if (kind === 'padconv') {
       // An explicit pad, then a VALID conv or depthwise conv keeping the spatial size (3x3 kernel,
       // 2 rows and 2 columns of padding, split either way); a pad of ones must stay a pad.
@@ -163,6 +163,17 @@ function randomConvNet(seed) {
       const alpha = mk([c]);
       steps.push((v) => a === 'prelu' ? tf.prelu(v, alpha) : a === 'leakyRelu' ? tf.leakyRelu(v, 0.1) :
                         a === 'clip6' ? tf.clipByValue(v, 0, 6) : a === 'clip' ? tf.clipByValue(v, -0.5, 0.75) : tf[a](v));
+    } else if (kind === 'resconv') {
+      // v + conv(v) (+ bias, either order, then maybe an activation): ab.FusedConv2DAdd, whose
+      // output the planner may write over v (the addend) when v has no later reader.
+      const k = pick([1, 3]), filter = mk([k, k, c, c]), b = pick([true, false]) ? mk([c]) : null;
+      const first = pick([true, false]), act = pick(['none', 'relu', 'relu6']), pre = pick(['none', 'relu', 'neg']);
+      steps.push((v) => {
+        let y = tf.conv2d(pre === 'none' ? v : tf[pre](v), filter, 1, 'same');
+        if (b) y = tf.add(y, b);
+        y = first ? tf.add(y, v) : tf.add(v, y);
+        return act === 'none' ? y : tf[act](y);
+      });
     } else if (kind === 'residual') {
       // v + f(v): v has two readers, so whatever made v must stay unfused with what follows.
       const filter = mk([1, 1, c, c]);
@@ -206,7 +217,8 @@ test('property: on 60 random convnets the rewritten graph computes what the trac
     o1.dispose();
   }
   // The generator must exercise every rule, or this test proves nothing about it.
-  for (const rule of ['batch norms folded', 'bias adds fused', 'activations fused', 'pads folded into convolutions']) {
+  for (const rule of ['batch norms folded', 'bias adds fused', 'activations fused', 'pads folded into convolutions',
+                      'residual adds fused']) {
     assert.ok((totals[rule] ?? 0) >= 5, `${rule}: ${totals[rule] ?? 0} rewrites over the 60 graphs`);
   }
   for (const a of ['relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu']) assert.ok(acts.has(a), `no ${a} was fused`);

@@ -170,6 +170,24 @@ inline bool read_epilogue(napi_env env, const std::string& fn, int act, double a
   return true;
 }
 
+// The optional residual operand of a conv (argument i, named 'addend'; absent, undefined or null:
+// none): MN floats added to the output after the bias, before the activation. It may be `out`
+// itself (same start: the sum is written in place over it) but must not otherwise overlap out (it
+// may share memory with the other inputs: all of them are only read). Sets ep->addend.
+inline bool read_addend(Args& a, size_t i, const std::string& fn, const float* out, size_t nout, int64_t MN,
+                        gemm::Epilogue* ep) {
+  float* p;
+  size_t n;
+  if (!a.f32_or_null(i, "addend", &p, &n)) return false;
+  if (p == nullptr) return true;
+  if (!check_length(a.env, fn, "addend", n, MN, "the output's size")) return false;
+  if (MN > 0 && p != out && overlaps(p, static_cast<size_t>(MN), out, nout))
+    return throw_range_error(a.env, fn + "'addend' must be 'out' itself (in place) or not share memory with it");
+  ep->addend = p;
+  ep->addend_ld = 0;
+  return true;
+}
+
 // Runs compute(), which writes n floats at out (n == 0: nothing to do), and returns undefined; a
 // std::bad_alloc from it throws ERR_AFTERBURNER_OOM "<fn>out of memory for <buffers>" instead.
 template <typename Compute>

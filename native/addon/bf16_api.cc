@@ -176,6 +176,8 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'out' must not share memory with x, packed, bias or slope");
     return nullptr;
   }
+  if (!napi::read_addend(a, 10, fn, py, ny, MN, &ep))
+    return nullptr;
   return napi::write_output(env, fn, py, MN, "the im2col / packing buffers",
                             [&] { AB_CAPTURED(a, conv2d_nhwc_bf16(px, bp.data, py, p, &ep)); });
 }

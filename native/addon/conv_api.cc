@@ -24,8 +24,10 @@ std::string s(int64_t v) { return napi::str(v); }
 
 // conv2d(x, filter, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, outC, fH, fW,
 //        strideH, strideW, dilH, dilW, padTop, padLeft], bias|null, biasMode, act, alpha,
-//        slope|null, slopeMode[, packedFilter]): undefined
+//        slope|null, slopeMode[, packedFilter[, addend]]): undefined
 // packedFilter (optional): a packWeight(filter, fH * fW * inC, outC, false) handle.
+// addend (optional): a residual added after the bias, before the activation (out's size); it may
+// be out itself: the result is then written in place over it.
 napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "conv2d", 10);
   float *px, *pw, *py, *pbias, *pslope;
@@ -64,6 +66,8 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'out' must not share memory with x, filter, bias or slope");
     return nullptr;
   }
+  if (!napi::read_addend(a, 11, fn, py, ny, MN, &ep))
+    return nullptr;
   return napi::write_output(env, fn, py, MN, "the im2col / packing buffers",
                             [&] { AB_CAPTURED(a, conv2d_nhwc_f32(px, pw, py, p, &ep, napi::packed_now(packed_slot))); });
 }

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "dispatch/dispatch.h"
 #include "gemm/driver_common.h"
@@ -266,8 +267,23 @@ size_t ws_need(const Kern& kn, const Prob& p, int nt) {
   return static_cast<size_t>(nt) * static_cast<size_t>(w.a + w.b);
 }
 
+// An epilogue addend that is C itself (a sum written in place over its residual) may be read in
+// the epilogue only where each C element is written once, there: register tiles (avx2 and up) on
+// the blocked path with one K block. The gemv and K = 0 paths and the scalar kernels (which
+// accumulate in C) and K-blocked sums (partial sums in C) get a copy of it first.
+bool addend_safe_in_place(const Kern& kn, const Prob& p) {
+  return kn.level >= 1 && p.K > 0 && !((p.M == 1 || p.N == 1) && !p.agen) && cdiv(p.K, kn.p.kc) == 1;
+}
+
 void gemm_one(const Kern& kn, const Prob& p, int nt, float* ws) {
   if (p.M == 0 || p.N == 0) return;
+  if (p.ep && p.ep->addend && !addend_safe_in_place(kn, p) && addend_overlaps(p.ep, p.M, p.N, p.C, p.ldc)) {
+    std::vector<float> buf(static_cast<size_t>(p.M * p.N));
+    const Epilogue e = with_addend_copy(*p.ep, p.M, p.N, buf.data());
+    Prob q = p;
+    q.ep = &e;
+    return gemm_one(kn, q, nt, ws);
+  }
   if (p.K == 0) return gemm_k0(kn, p);
   if ((p.M == 1 || p.N == 1) && !p.agen) return gemv(kn, p, nt, ws);
   const int n = threads_for(p.M * p.N * p.K, nt);
@@ -293,6 +309,7 @@ const Epilogue* resolve(const Epilogue* ep, int64_t N, Epilogue* store) {
   *store = *ep;
   if (store->bias_ld == 0) store->bias_ld = N;
   if (store->slope_ld == 0) store->slope_ld = N;
+  if (store->addend_ld == 0) store->addend_ld = N;
   if (store->act != kActPrelu) store->slope_mode = kOperandNone;
   return store;
 }
@@ -361,6 +378,7 @@ PanelB panel_b(int64_t K, int64_t N, const float* B, int64_t ldb, const PackedB*
   v.N = N;
   v.mr = kn.p.mr;
   v.nr = kn.p.nr;
+  v.stores_once = kn.level >= 1;
   v.tile = pick(tile_rows_stub, kn.level);
   v.tile_wide = pick(tile_wide_stub, kn.level);
   v.kc_block = K > 0 ? k_block(kn, K) : 1;
@@ -376,6 +394,22 @@ PanelB panel_b(int64_t K, int64_t N, const float* B, int64_t ldb, const PackedB*
 
 const Epilogue* resolve_epilogue(const Epilogue* ep, int64_t N, Epilogue* store) { return resolve(ep, N, store); }
 
+bool addend_overlaps(const Epilogue* ep, int64_t M, int64_t N, const float* C, int64_t ldc) {
+  if (!ep || !ep->addend || M <= 0 || N <= 0) return false;
+  const int64_t ld = ep->addend_ld > 0 ? ep->addend_ld : N;
+  const float *a0 = ep->addend, *a1 = ep->addend + (M - 1) * ld + N, *c1 = C + (M - 1) * ldc + N;
+  return a0 < c1 && C < a1;
+}
+
+Epilogue with_addend_copy(const Epilogue& ep, int64_t M, int64_t N, float* buf) {
+  const int64_t ld = ep.addend_ld > 0 ? ep.addend_ld : N;
+  for (int64_t i = 0; i < M; ++i) std::memcpy(buf + i * N, ep.addend + i * ld, sizeof(float) * N);
+  Epilogue e = ep;
+  e.addend = buf;
+  e.addend_ld = N;
+  return e;
+}
+
 void free_packed_b(PackedB* pb) {
   if (!pb) return;
   std::free(pb->data);
@@ -386,7 +420,7 @@ int64_t packed_b_k(const PackedB* pb) { return pb ? pb->K : 0; }
 int64_t packed_b_n(const PackedB* pb) { return pb ? pb->N : 0; }
 
 bool epilogue_is_identity(const Epilogue* ep) {
-  return ep == nullptr || (ep->bias_mode == kOperandNone && ep->act == kActLinear);
+  return ep == nullptr || (ep->bias_mode == kOperandNone && ep->act == kActLinear && ep->addend == nullptr);
 }
 
 KernelInfo kernel_info() {

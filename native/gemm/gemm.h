@@ -34,7 +34,8 @@
 namespace ab::gemm {
 
 // The fused epilogue, applied to the finished sum s = (op(A) op(B))[m][n]:
-//   y = s + bias(m, n);  C[m][n] = act(y)
+//   y = s + bias(m, n);  y = y + addend[m * addend_ld + n] (if addend);  C[m][n] = act(y)
+// (each step rounded to f32: the same bits as a separate bias add, residual add and activation).
 // bias_mode / slope_mode are ab::EpilogueOperand codes (ops/op_codes.h):
 //   kOperandNone   : no operand (pointer ignored)
 //   kOperandScalar : operand[0]
@@ -52,6 +53,11 @@ struct Epilogue {
   const float* slope = nullptr;
   int slope_mode = 0;
   int64_t slope_ld = 0;
+  // A residual operand (M x N, row stride addend_ld, 0 meaning N), or null. It may be C itself
+  // (addend == C, addend_ld == ldc: the sum written in place over the residual): the drivers keep
+  // that correct (copying the addend first where a path writes C before its epilogue reads it).
+  const float* addend = nullptr;
+  int64_t addend_ld = 0;
 };
 
 // True if ep is null or does nothing (no bias, linear activation).
@@ -100,6 +106,9 @@ struct PanelB {
   const float* data;
   int64_t K, N, npad, kc_block;
   int mr, nr;
+  // Whether tile() / tile_wide() write each C element once, at the end (register tiles: avx2 and
+  // up); the scalar level accumulates the terms in C, so an epilogue addend that is C needs a copy.
+  bool stores_once;
   // C[0:r, 0:nr] = act(sum over segs of A_s * B_s + bias), one store; r <= mr, nr <= this->nr.
   // No segs: C = epilogue(0). ep: resolved (see resolve_epilogue) or null.
   void (*tile)(const TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r, int nr, float* c,
@@ -120,6 +129,11 @@ struct PanelB {
 PanelB panel_b(int64_t K, int64_t N, const float* B, int64_t ldb, const PackedB* packed);
 // ep with default strides filled in, or null when it does nothing (store is the storage).
 const Epilogue* resolve_epilogue(const Epilogue* ep, int64_t N, Epilogue* store);
+
+// Whether ep's addend (rows ld apart) shares memory with the M x N output C (rows ldc apart).
+bool addend_overlaps(const Epilogue* ep, int64_t M, int64_t N, const float* C, int64_t ldc);
+// A copy of ep whose addend is a contiguous (ld = N) copy of ep's addend, written to buf (M * N floats).
+Epilogue with_addend_copy(const Epilogue& ep, int64_t M, int64_t N, float* buf);
 
 // Single GEMM. ep may be null. packed_b (optional) as above.
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,

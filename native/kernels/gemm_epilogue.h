@@ -49,6 +49,8 @@ void epilogue_ref(float* c, int64_t ldc, int64_t rows, int64_t cols, const Epilo
     const int64_t m = m0 + i;
     if (ep->bias_mode != kOperandNone)
       for (int64_t j = 0; j < cols; ++j) row[j] += operand_at(ep->bias, ep->bias_mode, ep->bias_ld, m, n0 + j);
+    if (ep->addend)
+      for (int64_t j = 0; j < cols; ++j) row[j] += ep->addend[m * ep->addend_ld + n0 + j];
     if (ep->act == kActPrelu) {
       switch (ep->slope_mode) {
         case kOperandScalar: activation_f32_inplace(row, cols, kActLeakyRelu, ep->slope[0], nullptr); break;
@@ -75,6 +77,7 @@ AB_INLINE __m512 load_operand16(const float* p, int mode, int64_t ld, int64_t m,
 
 AB_INLINE __m512 epi16(__m512 x, const Epilogue* ep, int64_t m, int64_t n, __mmask16 mk) {
   if (ep->bias_mode != kOperandNone) x = _mm512_add_ps(x, load_operand16(ep->bias, ep->bias_mode, ep->bias_ld, m, n, mk));
+  if (ep->addend) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk, ep->addend + m * ep->addend_ld + n));
   const __m512 zero = _mm512_setzero_ps();
   switch (ep->act) {
     // max(0, NaN) = NaN (second operand); + 0 turns -0 into +0 like Math.max(0, -0).
@@ -101,6 +104,7 @@ AB_INLINE __m256 load_operand8(const float* p, int mode, int64_t ld, int64_t m, 
 }
 AB_INLINE __m256 epi8(__m256 x, const Epilogue* ep, int64_t m, int64_t n, __m256i mk) {
   if (ep->bias_mode != kOperandNone) x = _mm256_add_ps(x, load_operand8(ep->bias, ep->bias_mode, ep->bias_ld, m, n, mk));
+  if (ep->addend) x = _mm256_add_ps(x, _mm256_maskload_ps(ep->addend + m * ep->addend_ld + n, mk));
   const __m256 zero = _mm256_setzero_ps();
   switch (ep->act) {
     case kActRelu: return _mm256_add_ps(_mm256_max_ps(zero, x), zero);

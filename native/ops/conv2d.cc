@@ -212,7 +212,17 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
   const bool direct = mode ? std::strcmp(mode, "direct") == 0 : (p.dil_w == 1 ? p.f_w : 1) * p.in_c >= kDirectMinRun;
   if (direct) {
     gemm::Epilogue local;
-    conv_direct(x, p, gemm::panel_b(K, N, w, N, packed_w), y, gemm::resolve_epilogue(ep, N, &local));
+    const gemm::PanelB B = gemm::panel_b(K, N, w, N, packed_w);
+    const gemm::Epilogue* e = gemm::resolve_epilogue(ep, N, &local);
+    // Residual written in place (addend == y): the scalar tiles accumulate in y, so they read a copy.
+    std::vector<float> addend_copy;
+    gemm::Epilogue copied;
+    if (e && e->addend && !B.stores_once && gemm::addend_overlaps(e, M, N, y, N)) {
+      addend_copy.resize(static_cast<size_t>(M * N));
+      copied = gemm::with_addend_copy(*e, M, N, addend_copy.data());
+      e = &copied;
+    }
+    conv_direct(x, p, B, y, e);
     return;
   }
   if (!mode || std::strcmp(mode, "im2col") != 0) {

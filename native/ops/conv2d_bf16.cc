@@ -55,6 +55,15 @@ void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const 
                       const gemm::Epilogue* ep) {
   const int64_t M = p.batch * p.out_h * p.out_w, N = p.out_c, K = p.f_h * p.f_w * p.in_c;
   if (M == 0 || N == 0) return;
+  // A residual written in place (the epilogue's addend is y): the bf16 engine may write partial
+  // sums into y before its epilogue reads the addend, so it reads a copy.
+  std::vector<float> addend_copy;
+  gemm::Epilogue copied;
+  if (ep && ep->addend && gemm::addend_overlaps(ep, M, N, y, N)) {
+    addend_copy.resize(static_cast<size_t>(M * N));
+    copied = gemm::with_addend_copy(*ep, M, N, addend_copy.data());
+    ep = &copied;
+  }
   const bool pointwise = p.f_h == 1 && p.f_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
                          p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
   if (K == 0 || pointwise) {

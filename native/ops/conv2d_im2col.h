@@ -57,6 +57,7 @@ void run_chunks(const float* x, const Conv2DParams& p, int64_t M, int64_t N, int
       chunk_ep = *ep;
       if (ep->bias_mode == kOperandMatrix) chunk_ep.bias += m0 * (ep->bias_ld ? ep->bias_ld : N);
       if (ep->slope_mode == kOperandMatrix) chunk_ep.slope += m0 * (ep->slope_ld ? ep->slope_ld : N);
+      if (ep->addend) chunk_ep.addend += m0 * (ep->addend_ld ? ep->addend_ld : N);
       e = &chunk_ep;
     }
     gemm(m0, m1 - m0, static_cast<const float*>(cols), e);

@@ -11,12 +11,35 @@ import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {BACKEND_NAME} from '../backend/backend';
 import {setOutputAllocator} from '../backend/kernel-utils';
 import {observing} from './hook';
-import {Graph, IrError, ValueId} from './ir';
+import {Graph, IrError, Node, ValueId} from './ir';
 import {Capture, constantHomes, NativePlan, nativePlansEnabled, planEligible} from './native-plan';
 import {planMemory, Slot} from './planner';
 
+/** Our conv + residual add op (residual.ts; named here so the executor does not import the kernels). */
+export const RESIDUAL_OP = 'ab.FusedConv2DAdd';
+
+/**
+ * The input of a RESIDUAL_OP node its output may overwrite: the addend, when the native epilogue
+ * takes it (NHWC, bias and prelu slope absent, one value, or one per output channel) — else none.
+ */
+function residualInPlaceInput(g: Graph, n: Node): ValueId[] {
+  const names = n.inputNames ?? [];
+  const at = (k: string) => names.indexOf(k);
+  if (at('addend') < 0 || (n.attrs.dataFormat != null && n.attrs.dataFormat !== 'NHWC')) return [];
+  const oc = g.value(n.outputs[0]).shape[3];
+  for (const k of ['bias', 'preluActivationWeights']) {
+    if (at(k) < 0) continue;
+    const s = g.value(n.inputs[at(k)]).shape;
+    const size = s.reduce((a, b) => a * b, 1);
+    if (size !== 1 && !(s[s.length - 1] === oc && size === oc)) return [];
+  }
+  return [n.inputs[at('addend')]];
+}
+
 /** Our own fused ops ('ab.*'): implementations the executor calls like kernels. */
-export type GraphOpImpl = (args: {inputs: TensorInfo[], attrs: {[k: string]: unknown}, backend: MathBackendCPU}) => TensorInfo[];
+export type GraphOpImpl = (args: {inputs: TensorInfo[], attrs: {[k: string]: unknown}, backend: MathBackendCPU,
+                                  /** The node's input names (null when it has none). */
+                                  names: string[]|null}) => TensorInfo[];
 const graphOps = new Map<string, GraphOpImpl>();
 
 export function registerGraphOp(name: string, impl: GraphOpImpl): void {
@@ -36,7 +59,7 @@ interface Step {
 /** A function running node `op` (a registered kernel or one of our graph ops) on input TensorInfos. */
 export function kernelRunner(backend: MathBackendCPU, op: string, inputNames: string[]|null, attrs: object): (ins: TensorInfo[]) => TensorInfo[] {
   const impl = graphOps.get(op);
-  if (impl != null) return (ins) => impl({inputs: ins, attrs: attrs as {[k: string]: unknown}, backend});
+  if (impl != null) return (ins) => impl({inputs: ins, attrs: attrs as {[k: string]: unknown}, backend, names: inputNames});
   const k = getKernel(op, BACKEND_NAME);
   if (k == null) throw new IrError(`no kernel '${op}' is registered for '${BACKEND_NAME}' and it is not a graph op`);
   const fn = k.kernelFunc as unknown as (a: {inputs: NamedTensorInfoMap, attrs: object, backend: MathBackendCPU}) => TensorInfo|TensorInfo[];
@@ -409,10 +432,13 @@ export class Executor {
     const g = this.graph, last = g.lastReads();
     const viewed = new Set(this.aliasOf.values()), taken = new Set<ValueId>();
     g.nodes.forEach((n, si) => {
-      if (!IN_PLACE_OPS.has(n.op) || n.outputs.length !== 1) return;
+      if ((!IN_PLACE_OPS.has(n.op) && n.op !== RESIDUAL_OP) || n.outputs.length !== 1) return;
       const out = n.outputs[0], ov = g.value(out);
       if (ov.dtype !== 'float32' || outs.has(out) || this.aliasOf.has(out)) return;
-      for (const x of n.inputs) {
+      // A conv with its residual add writes over the addend only (never over x or the weights),
+      // and only where the native epilogue takes the addend (bias and prelu slope per channel).
+      const candidates = n.op === RESIDUAL_OP ? residualInPlaceInput(g, n) : n.inputs;
+      for (const x of candidates) {
         const xv = g.value(x);
         if (xv.kind !== 'node' || xv.dtype !== 'float32' || outs.has(x) || this.aliasOf.has(x) || viewed.has(x) || taken.has(x)) continue;
         if (!util.arraysEqual(xv.shape, ov.shape) || last.get(x) !== si || n.inputs.filter((y) => y === x).length !== 1) continue;

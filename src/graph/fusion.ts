@@ -8,6 +8,7 @@ import type {BackendValues} from '@tensorflow/tfjs-core';
 import {sizeOf} from '../backend/kernel-utils';
 import {Attrs, Graph, Node, ValueId} from './ir';
 import {fusible, Rule, RuleContext} from './passes';
+import {RESIDUAL_OP} from './residual';
 
 /** Plain op -> its fused kernel, and the fused kernels themselves. */
 const FUSED_OF: {[op: string]: string} = {
@@ -17,6 +18,7 @@ const FUSED_OF: {[op: string]: string} = {
   FusedConv2D: 'FusedConv2D',
   FusedDepthwiseConv2D: 'FusedDepthwiseConv2D',
   _FusedMatMul: '_FusedMatMul',
+  [RESIDUAL_OP]: RESIDUAL_OP,
 };
 const PRODUCERS = Object.keys(FUSED_OF);
 
@@ -90,7 +92,8 @@ const biasAdd: Rule = {
     if (n.inputs.length !== 2) return false;
     for (const [x, b] of [[n.inputs[0], n.inputs[1]], [n.inputs[1], n.inputs[0]]]) {
       const p = freeProducer(g, ctx, x);
-      if (p == null || inputOf(p, 'bias') != null) continue;
+      // (after a residual add the bias would come second: another rounding than the epilogue's)
+      if (p == null || p.op === RESIDUAL_OP || inputOf(p, 'bias') != null) continue;
       if (g.value(n.outputs[0]).shape.join() !== g.value(x).shape.join()) continue;  // the add must not broadcast x
       const c = channels(g, p);
       let values = perChannel(g, b, c);
@@ -168,7 +171,57 @@ const clipAfterRelu: Rule = {
   },
 };
 
-const CONV_OPS = ['Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2D'];
+const CONV_OPS = ['Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2D', RESIDUAL_OP];
+
+/**
+ * Add(conv(x), r) with r of the conv's output shape (a residual connection: ResNet, MobileNetV2,
+ * BlazeFace) becomes one 'ab.FusedConv2DAdd' node at the Add's place: the conv's epilogue adds r
+ * after its bias (the same roundings as the separate add), and a following activation fuses as
+ * before. The planner may write its output in place over r (executor.ts). NHWC Conv2D /
+ * FusedConv2D with a linear epilogue only.
+ */
+const residualAdd: Rule = {
+  name: 'residual adds fused',
+  ops: ['Add', 'AddV2'],
+  apply(g, n, ctx) {
+    if (n.inputs.length !== 2 || n.inputs[0] === n.inputs[1] || n.outputs.length !== 1) return false;
+    const out = g.value(n.outputs[0]);
+    if (out.dtype !== 'float32') return false;
+    // Both operands may be convs (a projection shortcut): the later one fuses, so that moving it
+    // to the Add's place does not lengthen its input's life.
+    let best: {p: Node, r: ValueId, at: number}|undefined;
+    for (const [c, r] of [[n.inputs[0], n.inputs[1]], [n.inputs[1], n.inputs[0]]]) {
+      const p = freeProducer(g, ctx, c);
+      if (p == null || (p.op !== 'Conv2D' && p.op !== 'FusedConv2D')) continue;
+      const rv = g.value(r), cv = g.value(c);
+      if (rv.dtype !== 'float32' || cv.dtype !== 'float32' || rv.shape.join() !== out.shape.join() ||
+          cv.shape.join() !== out.shape.join()) continue;
+      const at = g.nodes.indexOf(p);
+      if (best == null || at > best.at) best = {p, r, at};
+    }
+    // Moving the conv to the Add's place keeps its input x alive until there instead of its own
+    // output: declined where x is larger and would otherwise die earlier (a strided shortcut conv
+    // computed long before the add: fusing it would raise the memory peak).
+    if (best != null) {
+      const x = inputOf(best.p, 'x') ?? best.p.inputs[0];
+      const xv = g.value(x);
+      const last = g.lastReads().get(x) ?? -1, here = g.nodes.indexOf(n);
+      const bytes = (v: {shape: number[]}) => sizeOf(v.shape);
+      if (xv.kind === 'node' && last < here && bytes(xv) > bytes(out) && here - best.at > 1) best = undefined;
+    }
+    if (best != null) {
+      const {p, r} = best;
+      makeFused(p);
+      n.op = RESIDUAL_OP;
+      n.inputs = [...p.inputs, r];
+      n.inputNames = [...(p.inputNames ?? ['x', 'filter']), 'addend'];
+      n.attrs = {...p.attrs};
+      g.removeNode(p);
+      return true;
+    }
+    return false;
+  },
+};
 
 /**
  * A zero PadV2 of height and width read only by an NHWC convolution (TF's asymmetric 'SAME' for
@@ -211,7 +264,7 @@ const foldBatchNorm: Rule = {
     const x = inputOf(n, 'x');
     if (x == null) return false;
     const p = freeProducer(g, ctx, x);
-    if (p == null) return false;
+    if (p == null || p.op === RESIDUAL_OP) return false;
     const c = channels(g, p);
     const mean = perChannel(g, inputOf(n, 'mean'), c), variance = perChannel(g, inputOf(n, 'variance'), c);
     if (mean == null || variance == null) return false;
@@ -316,6 +369,6 @@ const concatMatmuls: Rule = {
   },
 };
 
-export const FUSION_RULES: Rule[] = [foldBatchNorm, biasAdd, activation, clipAfterRelu, foldPad];
+export const FUSION_RULES: Rule[] = [foldBatchNorm, biasAdd, activation, clipAfterRelu, foldPad, residualAdd];
 /** Run after FUSION_RULES: members must have taken their bias and activation first. */
 export const CONCAT_RULES: Rule[] = [concatMatmuls];

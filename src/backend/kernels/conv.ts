@@ -43,13 +43,15 @@ export function runConv2D(
   const wc = K > 0 && c.outChannels > 0 ? weightCacheOf(backend) : null;
   const bf = wc ? wc.bf16(nat, filter, K, c.outChannels, false) : null;
   if (bf) {
-    nat.conv2dBf16(f32(backend, x), bf, out, dims, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
+    nat.conv2dBf16(f32(backend, x), bf, out, dims, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode,
+                   ep.addend ?? null);
     return output(backend, c.outShape.slice(), out);
   }
   const cache = M > 1 && c.outChannels > 1 && K > 0 ? weightCacheOf(backend) : null;
   const packed = cache ? cache.f32(nat, filter, K, c.outChannels, false) : null;
   nat.conv2d(
-      f32(backend, x), f32(backend, filter), out, dims, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode, packed);
+      f32(backend, x), f32(backend, filter), out, dims, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode, packed,
+      ep.addend ?? null);
   return output(backend, c.outShape.slice(), out);
 }
 

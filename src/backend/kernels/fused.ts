@@ -17,6 +17,8 @@ export interface Epilogue {
   alpha: number;
   slope: Float32Array|null;
   slopeMode: number;
+  /** A residual (the output's shape) added after the bias, before the activation; may be the output itself (in place). */
+  addend?: Float32Array|null;
 }
 
 export const NO_EPILOGUE: Epilogue =
@@ -41,11 +43,14 @@ export interface FusedInputs {
   prelu?: TensorInfo;
   activation?: string;
   leakyreluAlpha?: number;
+  /** A residual of the output's shape: act(compute + bias + addend) (ab.FusedConv2DAdd). */
+  addend?: TensorInfo;
 }
 
 /**
  * Runs `compute(epilogue)` (a native GEMM-based op producing `outShape`) with as much of the fused
- * bias/activation in its epilogue as fits, and applies the rest afterwards.
+ * bias/activation (and residual addend) in its epilogue as fits, and applies the rest afterwards
+ * in the same order: bias, addend, activation.
  */
 export function runFused(
     backend: MathBackendCPU, nat: NativeBinding, outShape: number[], M: number, N: number, f: FusedInputs,
@@ -65,6 +70,7 @@ export function runFused(
     alpha,
     slope: actInEpilogue && act === 'prelu' ? f32(backend, prelu!) : null,
     slopeMode: actInEpilogue && act === 'prelu' ? slopeMode : Operand.none,
+    addend: f.addend && biasInEpilogue ? f32(backend, f.addend) : null,
   });
   if (actInEpilogue) return res;
   let cur = res;
@@ -74,6 +80,10 @@ export function runFused(
     nat.binary(BinaryOp.Add, f32(backend, cur), cur.shape, f32(backend, bias), bias.shape, out, shape);
     backend.disposeIntermediateTensorInfo(cur);
     cur = output(backend, shape, out);
+  }
+  if (f.addend && !biasInEpilogue) {
+    const vals = f32(backend, cur);  // our own fresh output: safe to update in place
+    nat.binary(BinaryOp.Add, vals, cur.shape, f32(backend, f.addend), f.addend.shape, vals, cur.shape);
   }
   if (act === 'prelu') {
     const out = newOutput(sizeOf(cur.shape));
