@@ -83,24 +83,47 @@ export function planMemory(g: Graph, opts: PlanOptions = {}): MemoryPlan {
     cur += delta.get(t)!;
     liveBytes = Math.max(liveBytes, cur);
   }
-  // Largest first; ties by earlier first use (deterministic).
-  const order = slots.slice().sort((a, b) => b.bytes - a.bytes || a.first - b.first || a.value - b.value);
-  const placed: Slot[] = [];
-  let arenaBytes = 0;
-  for (const s of order) {
-    const overlapping = placed.filter((p) => p.first <= s.last && s.first <= p.last).sort((a, b) => a.offset - b.offset);
-    let offset = 0;
-    for (const p of overlapping) {
-      if (offset + s.bytes <= p.offset) break;  // fits in the gap before p
-      offset = Math.max(offset, align(p.offset + p.bytes));
+  // Greedy placement in a few orders (largest first, as TFLite's arena planner does; longest-lived
+  // first; by first use; by size x lifetime), keeping the smallest arena: the orders leave
+  // different gaps, and no one of them wins on every graph.
+  const orders: ((a: Slot, b: Slot) => number)[] = [
+    (a, b) => b.bytes - a.bytes || a.first - b.first || a.value - b.value,
+    (a, b) => (b.last - b.first) - (a.last - a.first) || b.bytes - a.bytes || a.value - b.value,
+    (a, b) => a.first - b.first || b.bytes - a.bytes || a.value - b.value,
+    (a, b) => b.bytes * (b.last - b.first + 1) - a.bytes * (a.last - a.first + 1) || a.value - b.value,
+  ];
+  let arenaBytes = Infinity, best: number[] = [];
+  for (const cmp of orders) {
+    const offsets = place(slots.slice().sort(cmp));
+    const end = slots.reduce((m, s) => Math.max(m, offsets.get(s)! + s.bytes), 0);
+    if (end < arenaBytes) {
+      arenaBytes = end;
+      best = slots.map((s) => offsets.get(s)!);
     }
-    s.offset = offset;
-    placed.push(s);
-    arenaBytes = Math.max(arenaBytes, offset + s.bytes);
   }
+  slots.forEach((s, i) => s.offset = best[i] ?? 0);
+  if (slots.length === 0) arenaBytes = 0;
   const all = new Map(slots.map((s) => [s.value, s]));
   for (const [v, r] of members) all.set(v, byRoot.get(r)!);
   return {slots: all, arenaBytes: align(arenaBytes), liveBytes};
+}
+
+/** Greedy offsets for `order`: each slot takes the lowest aligned gap among the placed slots alive with it. */
+function place(order: Slot[]): Map<Slot, number> {
+  const at = new Map<Slot, number>();
+  const placed: Slot[] = [];
+  for (const s of order) {
+    const overlapping = placed.filter((p) => p.first <= s.last && s.first <= p.last).sort((a, b) => at.get(a)! - at.get(b)!);
+    let offset = 0;
+    for (const p of overlapping) {
+      const po = at.get(p)!;
+      if (offset + s.bytes <= po) break;  // fits in the gap before p
+      offset = Math.max(offset, align(po + p.bytes));
+    }
+    at.set(s, offset);
+    placed.push(s);
+  }
+  return at;
 }
 
 /** Peak bytes of node outputs alive at once when the nodes run in order (freed after last read), graph outputs included. */
