@@ -130,7 +130,7 @@ function randomConvNet(seed) {
   let c = 3;
   const n = 4 + Math.floor(r() * 6);
   for (let i = 0; i < n; ++i) {
-    const kind = pick(['conv', 'conv', 'dw', 'bias', 'bn', 'act', 'act', 'residual', 'matmulHead', 'padconv', 'resconv']);
+    const kind = pick(['conv', 'conv', 'dw', 'bias', 'bn', 'act', 'act', 'residual', 'matmulHead', 'padconv', 'resconv', 'pool']);
     if (kind === 'padconv') {
       // An explicit pad, then a VALID conv or depthwise conv keeping the spatial size (3x3 kernel,
       // 2 rows and 2 columns of padding, split either way); a pad of ones must stay a pad.
@@ -163,6 +163,11 @@ function randomConvNet(seed) {
       const alpha = mk([c]);
       steps.push((v) => a === 'prelu' ? tf.prelu(v, alpha) : a === 'leakyRelu' ? tf.leakyRelu(v, 0.1) :
                         a === 'clip6' ? tf.clipByValue(v, 0, 6) : a === 'clip' ? tf.clipByValue(v, -0.5, 0.75) : tf[a](v));
+    } else if (kind === 'pool') {
+      // Max or average pooling (the planner writes it over its input when that has no later reader).
+      const [size, stride, pad] = pick([[2, 2, 'same'], [3, 1, 'same'], [2, 1, 'valid'], [3, 2, 'valid']]);
+      const op = pick(['maxPool', 'avgPool']), pre = pick(['none', 'relu']);
+      steps.push((v) => v.shape[1] < size || v.shape[2] < size ? v : tf[op](pre === 'none' ? v : tf.relu(v), size, stride, pad));
     } else if (kind === 'resconv') {
       // v + conv(v) (+ bias, either order, then maybe an activation): ab.FusedConv2DAdd, whose
       // output the planner may write over v (the addend) when v has no later reader.

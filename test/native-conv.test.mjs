@@ -70,7 +70,8 @@ test('pool2d computes a known case and rejects bad arguments', () => {
     [[0, px, py, pd.slice(1)], /'dims' must hold 14 integers/],
     [[0, px.subarray(1), py, pd], /smaller than its shape/],
     [[0, px, py, [...pd.slice(0, 6), 0, ...pd.slice(7)]], /filter sizes, strides and dilations must be >= 1/],
-    [[0, px, px, [1, 2, 2, 1, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0]], /must not share memory/],
+    [[0, px, px.subarray(1), [1, 2, 2, 1, 1, 1, 2, 2, 1, 1, 1, 1, 0, 0]], /must not share memory/],
+    [[0, px, px, [1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0]], /must not share memory/],  // in place, but 2 rows out of 1
   ];
   for (const [args, re] of bad) assert.throws(() => nat.pool2d(...args), re);
 });

@@ -151,12 +151,15 @@ napi_value pool_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   if (!napi::check_extents(env, fn, {{"x", nx, xin}, {"out", ny, yn}})) return nullptr;
-  if (yn > 0 && overlaps(py, ny, px, nx)) {
-    napi::throw_range_error(env, fn + "'out' must not share memory with x");
+  // In place: out may start where x starts when no output row is longer or more numerous than the
+  // input's (the planner's in-place rule); any other overlap is refused.
+  const bool in_place = py == px && p.out_h <= p.in_h && p.out_w <= p.in_w;
+  if (yn > 0 && !in_place && overlaps(py, ny, px, nx)) {
+    napi::throw_range_error(env, fn + "'out' must not share memory with x (except out === x with out_h <= in_h, out_w <= in_w)");
     return nullptr;
   }
   if (yn == 0) return napi::make_undefined(env);
-  hint_fresh_output(py, static_cast<size_t>(yn) * sizeof(float));
+  if (!in_place) hint_fresh_output(py, static_cast<size_t>(yn) * sizeof(float));
   AB_CAPTURED(a, pool_nhwc_f32(px, py, p, type));
   return napi::make_undefined(env);
 }

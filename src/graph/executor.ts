@@ -13,7 +13,7 @@ import {setOutputAllocator} from '../backend/kernel-utils';
 import {observing} from './hook';
 import {Graph, IrError, Node, ValueId} from './ir';
 import {Capture, constantHomes, NativePlan, nativePlansEnabled, planEligible} from './native-plan';
-import {planMemory, Slot} from './planner';
+import {planMemory, Slot, valueBytes} from './planner';
 
 /** Our conv + residual add op (residual.ts; named here so the executor does not import the kernels). */
 export const RESIDUAL_OP = 'ab.FusedConv2DAdd';
@@ -80,6 +80,18 @@ export function kernelRunner(backend: MathBackendCPU, op: string, inputNames: st
 const IN_PLACE_OPS = new Set(['Relu', 'Relu6', 'Elu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Rsqrt',
   'Square', 'Neg', 'Abs', 'Erf', 'ClipByValue', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum',
   'SquaredDifference', 'Prelu']);
+
+/**
+ * NHWC row ops whose native kernel may write the output over its input (out === x, output rows no
+ * more and no longer than the input's: native/ops/inplace_rows.h): the output's rows are written
+ * back once no later output row reads the input they cover.
+ */
+const ROW_IN_PLACE_OPS = new Set(['MaxPool', 'AvgPool']);
+
+/** Whether `out` (NHWC) fits over `x` row by row: same batch and channels, no more rows, no longer rows. */
+function fitsRowByRow(x: number[], out: number[]): boolean {
+  return x.length === 4 && out.length === 4 && out[0] === x[0] && out[3] === x[3] && out[1] <= x[1] && out[2] <= x[2];
+}
 
 export interface ExecutorOptions {
   /** Constants already written to the backend, shared with other executors (their owner frees them, not dispose()). */
@@ -399,6 +411,13 @@ export class Executor {
     };
     const plan = planMemory(g, {
       group: root,
+      // A view lies within what it views; an in-place output (from the slot's start) is its own
+      // size: after a pooling written over its input, the slot holds only the pooled rows.
+      memberBytes: (v) => {
+        let w = v;
+        while (this.aliasOf.has(w)) w = this.aliasOf.get(w)!;
+        return valueBytes(g, w);
+      },
       // Float32 node outputs only (the kernels' newOutput hands out float32 arrays).
       eligible: (v) => g.value(v).dtype === 'float32' && !outs.has(v) && g.value(v).kind === 'node',
     });
@@ -413,9 +432,11 @@ export class Executor {
       this.views.set(v, this.arena.subarray(slot.offset / 4, (slot.offset + slot.bytes) / 4));
     }
     // An in-place output is handed its input's region (the kernel writes over the input it reads).
+    // (a smaller output, a pooling's, takes the region's start).
     for (const v of inPlaceOf.keys()) {
       const r = this.views.get(root(v));
-      if (r != null) this.views.set(v, r);
+      const n = g.value(v).shape.reduce((a, b) => a * b, 1);
+      if (r != null) this.views.set(v, r.length === n ? r : r.subarray(0, n));
     }
     this.mode = 'arena';
   }
@@ -432,16 +453,19 @@ export class Executor {
     const g = this.graph, last = g.lastReads();
     const viewed = new Set(this.aliasOf.values()), taken = new Set<ValueId>();
     g.nodes.forEach((n, si) => {
-      if ((!IN_PLACE_OPS.has(n.op) && n.op !== RESIDUAL_OP) || n.outputs.length !== 1) return;
+      const rowOp = ROW_IN_PLACE_OPS.has(n.op);
+      if ((!IN_PLACE_OPS.has(n.op) && !rowOp && n.op !== RESIDUAL_OP) || n.outputs.length !== 1) return;
       const out = n.outputs[0], ov = g.value(out);
       if (ov.dtype !== 'float32' || outs.has(out) || this.aliasOf.has(out)) return;
       // A conv with its residual add writes over the addend only (never over x or the weights),
       // and only where the native epilogue takes the addend (bias and prelu slope per channel).
-      const candidates = n.op === RESIDUAL_OP ? residualInPlaceInput(g, n) : n.inputs;
+      // A row op (pooling) writes over its x input.
+      const candidates = n.op === RESIDUAL_OP ? residualInPlaceInput(g, n) : rowOp ? [n.inputs[0]] : n.inputs;
       for (const x of candidates) {
         const xv = g.value(x);
         if (xv.kind !== 'node' || xv.dtype !== 'float32' || outs.has(x) || this.aliasOf.has(x) || viewed.has(x) || taken.has(x)) continue;
-        if (!util.arraysEqual(xv.shape, ov.shape) || last.get(x) !== si || n.inputs.filter((y) => y === x).length !== 1) continue;
+        const fits = rowOp ? fitsRowByRow(xv.shape, ov.shape) : util.arraysEqual(xv.shape, ov.shape);
+        if (!fits || last.get(x) !== si || n.inputs.filter((y) => y === x).length !== 1) continue;
         m.set(out, x);
         taken.add(x);
         break;

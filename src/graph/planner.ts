@@ -19,6 +19,12 @@ export interface Slot {
   /** First and last node index (in graph.nodes order) during which the value (or a view of it) is alive. */
   first: number;
   last: number;
+  /**
+   * What the slot holds over time, each from its start: one rectangle per group member (its
+   * lifetime and bytes). A group whose later members are smaller (an op written in place over
+   * its input, e.g. a pooling) needs fewer bytes once the larger members are dead.
+   */
+  rects: {first: number, last: number, bytes: number}[];
 }
 
 export interface MemoryPlan {
@@ -44,6 +50,12 @@ export interface PlanOptions {
   group?: (v: ValueId) => ValueId;
   /** Whether a group root may live in the arena. Default: any node output that is not a graph output. */
   eligible?: (v: ValueId) => boolean;
+  /**
+   * The bytes from the slot's start that member `v` occupies while alive. Default: the root's
+   * bytes (a view may lie anywhere in its root); an op written in place over its input gives its
+   * own output's bytes.
+   */
+  memberBytes?: (v: ValueId, root: ValueId) => number;
 }
 
 /** Plans the arena for `g`'s intermediates (graph outputs are returned fresh, never in the arena). */
@@ -52,6 +64,7 @@ export function planMemory(g: Graph, opts: PlanOptions = {}): MemoryPlan {
   const group = opts.group ?? ((v: ValueId) => v);
   const eligible = opts.eligible ?? ((v: ValueId) => !outs.has(v) && g.value(v).kind === 'node');
   const lastRead = g.lastReads();
+  const memberBytes = opts.memberBytes ?? ((_v: ValueId, r: ValueId) => valueBytes(g, r));
   const byRoot = new Map<ValueId, Slot>();
   const members = new Map<ValueId, ValueId>();
   g.nodes.forEach((n, i) => {
@@ -60,27 +73,29 @@ export function planMemory(g: Graph, opts: PlanOptions = {}): MemoryPlan {
       if (!eligible(r)) continue;
       // A member returned from the graph is copied out after the last node: alive to the end.
       const last = outs.has(v) ? g.nodes.length : (lastRead.get(v) ?? i);
+      const rect = {first: i, last, bytes: v === r ? valueBytes(g, r) : Math.min(memberBytes(v, r), valueBytes(g, r))};
       const s = byRoot.get(r);
       if (s == null) {
-        byRoot.set(r, {value: r, offset: -1, bytes: valueBytes(g, r), first: i, last});
+        byRoot.set(r, {value: r, offset: -1, bytes: valueBytes(g, r), first: i, last, rects: [rect]});
       } else {
         s.first = Math.min(s.first, i);
         s.last = Math.max(s.last, last);
+        s.rects.push(rect);
       }
       if (v !== r) members.set(v, r);
     }
   });
   const slots = [...byRoot.values()];
-  // Peak of live bytes over time (the lower bound).
+  // Peak of live bytes over time (the lower bound): each slot counts its largest live member.
   let liveBytes = 0;
-  const delta = new Map<number, number>();
-  for (const s of slots) {
-    delta.set(s.first, (delta.get(s.first) ?? 0) + s.bytes);
-    delta.set(s.last + 1, (delta.get(s.last + 1) ?? 0) - s.bytes);
-  }
-  let cur = 0;
-  for (const t of [...delta.keys()].sort((a, b) => a - b)) {
-    cur += delta.get(t)!;
+  const times = [...new Set(slots.flatMap((s) => s.rects.map((r) => r.first)))].sort((a, b) => a - b);
+  for (const t of times) {
+    let cur = 0;
+    for (const s of slots) {
+      let m = 0;
+      for (const r of s.rects) if (r.first <= t && t <= r.last && r.bytes > m) m = r.bytes;
+      cur += m;
+    }
     liveBytes = Math.max(liveBytes, cur);
   }
   // Greedy placement in a few orders (largest first, as TFLite's arena planner does; longest-lived
@@ -95,7 +110,7 @@ export function planMemory(g: Graph, opts: PlanOptions = {}): MemoryPlan {
   let arenaBytes = Infinity, best: number[] = [];
   for (const cmp of orders) {
     const offsets = place(slots.slice().sort(cmp));
-    const end = slots.reduce((m, s) => Math.max(m, offsets.get(s)! + s.bytes), 0);
+    const end = slots.reduce((m, s) => Math.max(m, offsets.get(s)! + Math.max(...s.rects.map((r) => r.bytes))), 0);
     if (end < arenaBytes) {
       arenaBytes = end;
       best = slots.map((s) => offsets.get(s)!);
@@ -108,17 +123,32 @@ export function planMemory(g: Graph, opts: PlanOptions = {}): MemoryPlan {
   return {slots: all, arenaBytes: align(arenaBytes), liveBytes};
 }
 
-/** Greedy offsets for `order`: each slot takes the lowest aligned gap among the placed slots alive with it. */
+/** Greedy offsets for `order`: each slot takes the lowest aligned offset where none of its rectangles meets a placed one. */
 function place(order: Slot[]): Map<Slot, number> {
   const at = new Map<Slot, number>();
   const placed: Slot[] = [];
   for (const s of order) {
-    const overlapping = placed.filter((p) => p.first <= s.last && s.first <= p.last).sort((a, b) => at.get(a)! - at.get(b)!);
-    let offset = 0;
-    for (const p of overlapping) {
+    // Placed rectangles alive with one of s's: [offset, end) ranges to keep s's rectangle clear of.
+    const blocks: {lo: number, hi: number, need: number}[] = [];
+    for (const p of placed) {
+      if (!(p.first <= s.last && s.first <= p.last)) continue;
       const po = at.get(p)!;
-      if (offset + s.bytes <= po) break;  // fits in the gap before p
-      offset = Math.max(offset, align(po + p.bytes));
+      for (const pr of p.rects) {
+        for (const sr of s.rects) {
+          if (pr.first <= sr.last && sr.first <= pr.last) blocks.push({lo: po, hi: po + pr.bytes, need: sr.bytes});
+        }
+      }
+    }
+    blocks.sort((a, b) => a.lo - b.lo);
+    let offset = 0;
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const b of blocks) {
+        if (offset < b.hi && b.lo < offset + b.need && b.hi > b.lo && b.need > 0) {
+          offset = align(b.hi);
+          moved = true;
+        }
+      }
     }
     at.set(s, offset);
     placed.push(s);
@@ -157,9 +187,13 @@ export function checkPlan(plan: MemoryPlan): void {
   for (let i = 0; i < all.length; ++i) {
     for (let j = i + 1; j < all.length; ++j) {
       const a = all[i], b = all[j];
-      const timeOverlap = a.first <= b.last && b.first <= a.last;
-      const spaceOverlap = a.offset < b.offset + b.bytes && b.offset < a.offset + a.bytes && a.bytes > 0 && b.bytes > 0;
-      if (timeOverlap && spaceOverlap) throw new Error(`memory plan: %${a.value} and %${b.value} are alive together and overlap`);
+      for (const ra of a.rects) {
+        for (const rb of b.rects) {
+          const timeOverlap = ra.first <= rb.last && rb.first <= ra.last;
+          const spaceOverlap = a.offset < b.offset + rb.bytes && b.offset < a.offset + ra.bytes && ra.bytes > 0 && rb.bytes > 0;
+          if (timeOverlap && spaceOverlap) throw new Error(`memory plan: %${a.value} and %${b.value} are alive together and overlap`);
+        }
+      }
     }
   }
 }

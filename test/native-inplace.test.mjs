@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+// Ops that write their output over an input (the graph planner's in-place rule, executor.ts).
+//
+// pool2d in place (out === x): bitwise equal to the out-of-place call over random geometries.
+//
 // conv2d / conv2dBf16 with a residual operand ('addend', the epilogue of ab.FusedConv2DAdd):
 // y = act(conv(x, w) + bias + addend), each step rounded to f32. Checked three ways on every conv
 // path (1x1 GEMM, direct tiles, implicit im2col with one and with several K blocks, explicit
@@ -183,4 +187,42 @@ test('conv2d and conv2dBf16 reject a bad addend with clear errors', () => {
   nat.conv2d(xs.subarray(0, 32), wt, y, d, null, 0, 0, 0, null, 0, null, xs);
   nat.conv2d(x, wt, y, d, null, 0, 0, 0, null, 0, null, null);
   nat.conv2d(x, wt, y, d, null, 0, 0, 0, null, 0, undefined, undefined);
+});
+
+test('pool2d in place (out === x) equals the out-of-place call bit for bit, on random geometries, levels and threads', () => {
+  let cases = 0;
+  for (let seed = 0; seed < 60; ++seed) {
+    const pick = (xs) => xs[Math.floor((randArray(1)[0] + 1) / 2 * xs.length) % xs.length];
+    const B = pick([1, 2]), H = pick([1, 3, 7, 12]), W = pick([1, 4, 9, 13]), C = pick([1, 3, 16, 19]);
+    const fh = pick([1, 2, 3, 5]), fw = pick([1, 2, 3]), sh = pick([1, 1, 2, 3]), sw = pick([1, 2]);
+    const dh = pick([1, 1, 2]), dw = pick([1, 2]);
+    const same = pick([true, false]);
+    const eh = (fh - 1) * dh + 1, ew = (fw - 1) * dw + 1;
+    const oh = same ? Math.ceil(H / sh) : Math.floor((H - eh) / sh) + 1, ow = same ? Math.ceil(W / sw) : Math.floor((W - ew) / sw) + 1;
+    if (oh < 1 || ow < 1 || oh > H || ow > W) continue;
+    const pt = same ? Math.max(0, Math.floor(((oh - 1) * sh + eh - H) / 2)) : 0;
+    const pl = same ? Math.max(0, Math.floor(((ow - 1) * sw + ew - W) / 2)) : 0;
+    const d = [B, H, W, C, oh, ow, fh, fw, sh, sw, dh, dw, pt, pl];
+    const x = randArray(B * H * W * C, 3);
+    for (const type of [0, 1]) {
+      for (const level of LEVELS) {
+        for (const threads of [1, 2]) {
+          withLevel(level, () => withThreads(threads, () => {
+            const want = new Float32Array(B * oh * ow * C);
+            nat.pool2d(type, x, want, d);
+            // Blocks of 1, 2 and 3 rows (rows then wait for later ones), and the default block.
+            for (const rows of ['1', '2', '3', '']) {
+              process.env.AFTERBURNER_INPLACE_ROWS = rows;
+              const buf = x.slice();
+              nat.pool2d(type, buf, buf.subarray(0, want.length), d);
+              sameBits(buf.subarray(0, want.length), want, `pool ${type} [${d}] at ${level}, ${threads} thread(s), block ${rows}`);
+            }
+            delete process.env.AFTERBURNER_INPLACE_ROWS;
+          }));
+        }
+      }
+    }
+    ++cases;
+  }
+  assert.ok(cases >= 30, `only ${cases} geometries drawn`);
 });
