@@ -130,7 +130,7 @@ function randomConvNet(seed) {
   let c = 3;
   const n = 4 + Math.floor(r() * 6);
   for (let i = 0; i < n; ++i) {
-    const kind = pick(['conv', 'conv', 'dw', 'bias', 'bn', 'act', 'act', 'residual', 'matmulHead', 'padconv', 'resconv', 'pool']);
+    const kind = pick(['conv', 'conv', 'dw', 'bias', 'bn', 'act', 'act', 'residual', 'matmulHead', 'padconv', 'resconv', 'pool', 'catpool']);
     if (kind === 'padconv') {
       // An explicit pad, then a VALID conv or depthwise conv keeping the spatial size (3x3 kernel,
       // 2 rows and 2 columns of padding, split either way); a pad of ones must stay a pad.
@@ -168,6 +168,13 @@ function randomConvNet(seed) {
       const [size, stride, pad] = pick([[2, 2, 'same'], [3, 1, 'same'], [2, 1, 'valid'], [3, 2, 'valid']]);
       const op = pick(['maxPool', 'avgPool']), pre = pick(['none', 'relu']);
       steps.push((v) => v.shape[1] < size || v.shape[2] < size ? v : tf[op](pre === 'none' ? v : tf.relu(v), size, stride, pad));
+    } else if (kind === 'catpool') {
+      // A pooling of a channel concat: pushed through it (pools of the parts, then their concat).
+      const [size, stride, pad] = pick([[2, 2, 'same'], [3, 1, 'same'], [2, 1, 'valid']]);
+      const op = pick(['maxPool', 'avgPool']), ci = c;
+      steps.push((v) => v.shape[1] < size || v.shape[2] < size ? tf.concat([v, tf.neg(v)], 3)
+                                                                  : tf[op](tf.concat([v, tf.neg(v)], 3), size, stride, pad));
+      c = 2 * ci;
     } else if (kind === 'resconv') {
       // v + conv(v) (+ bias, either order, then maybe an activation): ab.FusedConv2DAdd, whose
       // output the planner may write over v (the addend) when v has no later reader.
@@ -223,7 +230,7 @@ test('property: on 60 random convnets the rewritten graph computes what the trac
   }
   // The generator must exercise every rule, or this test proves nothing about it.
   for (const rule of ['batch norms folded', 'bias adds fused', 'activations fused', 'pads folded into convolutions',
-                      'residual adds fused']) {
+                      'residual adds fused', 'pools pushed through concats']) {
     assert.ok((totals[rule] ?? 0) >= 5, `${rule}: ${totals[rule] ?? 0} rewrites over the 60 graphs`);
   }
   for (const a of ['relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu']) assert.ok(acts.has(a), `no ${a} was fused`);

@@ -97,4 +97,30 @@ const matmulRank3: Rule = {
   },
 };
 
-export const SIMPLIFY_RULES: Rule[] = [noOps, chains, matmulRank3];
+/**
+ * MaxPool / AvgPool of a channel Concat (NHWC, axis 3) read only by the pool -> Concat of the
+ * pools: pooling is per channel, and the kernels sum or compare each channel's window in the same
+ * order whatever the channel count, so the result is bitwise the same. The concat is then made of
+ * pooled (smaller) tensors: a global average pool after a skip-connection concat (MediaPipe's
+ * squeeze-and-excite blocks) no longer materializes the full-size concat.
+ */
+const poolThroughConcat: Rule = {
+  name: 'pools pushed through concats',
+  ops: ['MaxPool', 'AvgPool'],
+  apply(g, n, ctx) {
+    const x = n.inputs[0];
+    const c = g.producer(x);
+    if (c == null || c.op !== 'Concat' || n.outputs.length !== 1 || !fusible(g, ctx, x)) return false;
+    const out = g.value(n.outputs[0]);
+    const axis = c.attrs.axis as number;
+    if (out.shape.length !== 4 || (axis !== 3 && axis !== -1) || out.dtype !== 'float32') return false;
+    if (!c.inputs.every((v) => g.value(v).shape.length === 4 && g.value(v).dtype === 'float32')) return false;
+    const pooled = c.inputs.map((v) => g.insertNodeBefore(n, n.op, [v], n.inputNames, {...n.attrs},
+        [{shape: [out.shape[0], out.shape[1], out.shape[2], g.value(v).shape[3]], dtype: 'float32'}]).outputs[0]);
+    const cat = g.insertNodeBefore(n, 'Concat', pooled, c.inputNames && pooled.map((_, i) => c.inputNames![i]), {...c.attrs},
+        [{shape: out.shape.slice(), dtype: 'float32'}]);
+    return alias(g, n, cat.outputs[0]);
+  },
+};
+
+export const SIMPLIFY_RULES: Rule[] = [noOps, chains, matmulRank3, poolThroughConcat];
