@@ -24,7 +24,8 @@ export interface NativeBinding {
       a: Float32Array, b: Float32Array, out: Float32Array, batch: number, M: number, N: number,
       K: number, transA: boolean, transB: boolean, aBatchIdx: Int32Array|null,
       bBatchIdx: Int32Array|null, bias: Float32Array|null, biasMode: number, act: number,
-      alpha: number, slope: Float32Array|null, slopeMode: number, packedB?: PackedHandle|null): void;
+      alpha: number, slope: Float32Array|null, slopeMode: number, packedB?: PackedHandle|null,
+      addend?: Float32Array|null): void;
   /**
    * NHWC conv2d on the GEMM engine. dims = [batch, inH, inW, inC, outH, outW, outC, fH, fW,
    * strideH, strideW, dilH, dilW, padTop, padLeft]; filter is [fH, fW, inC, outC].

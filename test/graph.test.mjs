@@ -594,7 +594,7 @@ function randomTransformer(seed, S, D) {
   const H = 2, dh = D / H;
   const steps = [];
   for (let i = 0, n = 3 + Math.floor(r() * 4); i < n; ++i) {
-    const kind = pick(['ln', 'ln', 'rms', 'attn', 'attn', 'proj', 'shape', 'residual']);
+    const kind = pick(['ln', 'ln', 'rms', 'attn', 'attn', 'proj', 'shape', 'residual', 'ffn']);
     if (kind === 'ln') {
       const g = r() < 0.6 ? mk([D]) : null, b = g && r() < 0.6 ? mk([D]) : null;
       const useDiv = r() < 0.5, sqd = r() < 0.5, eps = pick([1e-5, 1e-3]);
@@ -628,6 +628,14 @@ function randomTransformer(seed, S, D) {
     } else if (kind === 'proj') {
       const W1 = mk([D, D]), W2 = mk([D, D]), b1 = mk([D]), b2 = mk([D]);
       steps.push((x) => tf.mul(tf.relu(tf.add(tf.matMul(x, W1), b1)), tf.sigmoid(tf.add(tf.matMul(x, W2), b2))));
+    } else if (kind === 'ffn') {
+      // x + W2 relu(W1 x + b1) (+ b2): the second matmul takes the residual in its epilogue.
+      const W1 = mk([D, 2 * D]), b1 = mk([2 * D]), W2 = mk([2 * D, D]), b2 = r() < 0.5 ? mk([D]) : null, first = r() < 0.5;
+      steps.push((x) => {
+        let h = tf.matMul(tf.relu(tf.add(tf.matMul(x, W1), b1)), W2);
+        if (b2) h = tf.add(h, b2);
+        return first ? tf.add(h, x) : tf.add(x, h);
+      });
     } else if (kind === 'shape') {
       steps.push((x) => tf.reshape(tf.transpose(tf.transpose(tf.reshape(x, [S, H, dh]), [1, 0, 2]), [1, 0, 2]), [S, D]));
     } else {
@@ -658,7 +666,7 @@ test('property: on 40 random transformer-like functions the rewritten graph comp
   }
   for (const rule of ['layer norms recognised', 'rms norms recognised', 'attention recognised',
                       'parallel matmuls concatenated', 'common subexpressions merged', 'reshape/transpose chains collapsed',
-                      'elementwise ops chained', 'bias adds fused']) {
+                      'elementwise ops chained', 'bias adds fused', 'residual adds fused']) {
     assert.ok((totals[rule] ?? 0) >= 3, `${rule}: ${totals[rule] ?? 0} rewrites over the 40 functions (${JSON.stringify(totals)})`);
   }
 });

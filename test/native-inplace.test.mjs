@@ -226,3 +226,36 @@ test('pool2d in place (out === x) equals the out-of-place call bit for bit, on r
   }
   assert.ok(cases >= 30, `only ${cases} geometries drawn`);
 });
+
+test('matmul with an addend: the separate ops bit for bit, and in place, over batches, GEMV and K-blocked shapes', () => {
+  // [batch, M, N, K, transA, transB]: blocked, one and several K blocks (KC is 512 at avx512,
+  // 256 below), GEMV (M = 1, N = 1), batches run one after another and in parallel.
+  const shapes = [[1, 33, 40, 20, false, false], [1, 17, 70, 600, false, true], [1, 1, 50, 30, false, false],
+                  [1, 9, 1, 40, true, false], [3, 12, 24, 16, false, false], [8, 5, 6, 7, true, true], [2, 20, 30, 300, false, false]];
+  for (const [batch, M, N, K, tA, tB] of shapes) {
+    const a = randArray(batch * M * K), b = randArray(batch * K * N, 1 / Math.sqrt(K));
+    const bias = randArray(N), addend = randArray(batch * M * N, 2);
+    for (const level of LEVELS) {
+      for (const threads of [1, 2]) {
+        withLevel(level, () => withThreads(threads, () => {
+          for (const act of [ACT.linear, ACT.relu]) {
+            const label = `matmul ${batch}x${M}x${N}x${K}${tA ? ' tA' : ''}${tB ? ' tB' : ''}, ${level}, ${threads} thread(s), act ${act}`;
+            const plain = new Float32Array(batch * M * N);
+            nat.matmul(a, b, plain, batch, M, N, K, tA, tB, null, null, bias, 2, ACT.linear, 0, null, 0);
+            const out = new Float32Array(batch * M * N);
+            nat.matmul(a, b, out, batch, M, N, K, tA, tB, null, null, bias, 2, act, 0, null, 0, null, addend);
+            sameValues(out, separate(plain, addend, act, null, N), `${label}: vs the separate ops`);
+            const inPlace = addend.slice();
+            nat.matmul(a, b, inPlace, batch, M, N, K, tA, tB, null, null, bias, 2, act, 0, null, 0, null, inPlace);
+            sameBits(inPlace, out, `${label}: in place`);
+          }
+        }));
+      }
+    }
+  }
+  const a = randArray(6), b = randArray(6), out = new Float32Array(4 + 2);
+  assert.throws(() => nat.matmul(a, b, out.subarray(0, 4), 1, 2, 2, 3, false, false, null, null, null, 0, 0, 0, null, 0, null,
+                                 out.subarray(1, 5)), /'addend' must be 'out' itself \(in place\) or not share memory with it/);
+  assert.throws(() => nat.matmul(a, b, out.subarray(0, 4), 1, 2, 2, 3, false, false, null, null, null, 0, 0, 0, null, 0, null,
+                                 new Float32Array(3)), /'addend' has 3 elements/);
+});

@@ -2,9 +2,11 @@
 // N-API: matmul (batched f32 GEMM with fused epilogue) and gemmInfo.
 //
 // matmul(a, b, out, batch, M, N, K, transA, transB, aBatchIdx, bBatchIdx,
-//        bias, biasMode, act, alpha, slope, slopeMode[, packedB]): undefined
+//        bias, biasMode, act, alpha, slope, slopeMode[, packedB[, addend]]): undefined
 //   a: Float32Array, batches of M x K (K x M if transA);  b: batches of K x N (N x K if transB)
-//   out: Float32Array, batch x M x N (written, never read)
+//   out: Float32Array, batch x M x N (written, never read unless it is the addend)
+//   addend (optional): batch x M x N added after the bias, before the activation (a residual);
+//     it may be out itself (the result written in place over it).
 //   aBatchIdx / bBatchIdx: Int32Array of length batch or null. null means batch i uses operand
 //     batch i, or operand batch 0 when the operand holds exactly one batch.
 //   bias/slope: Float32Array or null, with biasMode/slopeMode EpilogueOperand codes
@@ -118,6 +120,7 @@ napi_value matmul_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "'out' must not share memory with a, b, bias or slope");
     return nullptr;
   }
+  if (!napi::read_addend(a, 18, fn, pc, nc, total_out, &ep)) return nullptr;
   return napi::write_output(env, fn, pc, total_out, "packing buffers", [&] {
     AB_CAPTURED(a, gemm::sgemm_batched(ta, tb, batch, M, N, K, pa, ta ? M : K, stride_a, ia, pb, tb ? K : N, stride_b,
                                        ib, pc, N, MN, &ep, napi::packed_now(packed_slot)));

@@ -457,6 +457,17 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t
     return Prob{trans_a, trans_b, M, N, K, A + ia * stride_a, lda, B + ib * stride_b, ldb,
                 C + i * stride_c, ldc, rep, nullptr, pbd, npad};
   };
+  // The addend follows C's layout: batch i's at addend + i * stride_c.
+  auto run = [&](int64_t i, int threads, float* w) {
+    Prob p = prob(i);
+    Epilogue e;
+    if (rep && rep->addend) {
+      e = *rep;
+      e.addend = rep->addend + i * stride_c;
+      p.ep = &e;
+    }
+    gemm_one(kn, p, threads, w);
+  };
   const int nt = get_num_threads();
   const int64_t macs = M * N * K;
   // Parallel over the batch when it divides evenly or the problems are small; each problem then
@@ -467,7 +478,7 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t
   if (!by_batch) {
     const Prob p0 = prob(0);
     float* ws = t_ws.get(ws_need(kn, p0, nt));
-    for (int64_t i = 0; i < batch; ++i) gemm_one(kn, prob(i), nt, ws);
+    for (int64_t i = 0; i < batch; ++i) run(i, nt, ws);
     return;
   }
   const int n = batch < nt ? static_cast<int>(batch) : nt;
@@ -476,7 +487,7 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t
   parallel_run(n, [&](int tid, int nn) {
     const int64_t b = batch * tid / nn, e = batch * (tid + 1) / nn;
     float* w = ws + per * tid;
-    for (int64_t i = b; i < e; ++i) gemm_one(kn, prob(i), 1, w);
+    for (int64_t i = b; i < e; ++i) run(i, 1, w);
   });
 }
 

@@ -149,7 +149,8 @@ void sgemm_gen_a(const AGen& agen, int64_t M, int64_t N, int64_t K, const float*
 //   A_i = A + (a_idx ? a_idx[i] : i) * stride_a      (stride_a = 0 broadcasts one A)
 //   B_i = B + (b_idx ? b_idx[i] : i) * stride_b
 //   C_i = C + i * stride_c
-//   C_i = act(op(A_i) op(B_i) + bias)
+//   C_i = act(op(A_i) op(B_i) + bias [+ addend_i]); an epilogue addend follows C's layout:
+//   addend_i = ep->addend + i * stride_c (bias and slope matrices are the same for every batch)
 // Indices are trusted (validate them before calling). Output batches must not overlap each other.
 // Many small problems run in parallel over the batch (each problem on one thread); large ones
 // run one after another, each using all threads. Same reproducibility guarantee as sgemm.

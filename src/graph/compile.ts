@@ -10,7 +10,7 @@ import {QuantSpec, quantSpec, toBf16Weight, toQuantWeight} from '../backend/weig
 import {Executor} from './executor';
 import {EWCHAIN_RULES} from './ewchain';
 import {CONCAT_RULES, FUSION_RULES} from './fusion';
-import {RESIDUAL_OP} from './residual';
+import {MATMUL_RESIDUAL_OP, RESIDUAL_OP} from './residual';
 import {commonSubexpressions, PATTERN_RULES} from './patterns';
 import {SIMPLIFY_RULES} from './simplify';
 import {describeRaw, Generalizer, Lineage} from './generalize';
@@ -172,7 +172,7 @@ function markWeights(g: Graph, ex: Executor, pick: (v: ValueId, conv: boolean) =
   let bf16Weights = 0, quantWeights = 0;
   for (const n of g.nodes) {
     const conv = n.op === 'Conv2D' || n.op === 'FusedConv2D' || n.op === RESIDUAL_OP;
-    const mm = n.op === 'BatchMatMul' || n.op === '_FusedMatMul' || n.op === 'MatMul';
+    const mm = n.op === 'BatchMatMul' || n.op === '_FusedMatMul' || n.op === 'MatMul' || n.op === MATMUL_RESIDUAL_OP;
     if (!conv && !mm) continue;
     const i = n.inputNames?.indexOf(conv ? 'filter' : 'b') ?? -1;
     const v = i < 0 ? undefined : n.inputs[i];

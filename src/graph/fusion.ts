@@ -8,7 +8,7 @@ import type {BackendValues} from '@tensorflow/tfjs-core';
 import {sizeOf} from '../backend/kernel-utils';
 import {Attrs, Graph, Node, ValueId} from './ir';
 import {fusible, Rule, RuleContext} from './passes';
-import {RESIDUAL_OP} from './residual';
+import {MATMUL_RESIDUAL_OP, RESIDUAL_OP} from './residual';
 
 /** Plain op -> its fused kernel, and the fused kernels themselves. */
 const FUSED_OF: {[op: string]: string} = {
@@ -19,7 +19,9 @@ const FUSED_OF: {[op: string]: string} = {
   FusedDepthwiseConv2D: 'FusedDepthwiseConv2D',
   _FusedMatMul: '_FusedMatMul',
   [RESIDUAL_OP]: RESIDUAL_OP,
+  [MATMUL_RESIDUAL_OP]: MATMUL_RESIDUAL_OP,
 };
+const RESIDUAL_OPS = [RESIDUAL_OP, MATMUL_RESIDUAL_OP];
 const PRODUCERS = Object.keys(FUSED_OF);
 
 function isNHWC(n: Node): boolean {
@@ -93,7 +95,7 @@ const biasAdd: Rule = {
     for (const [x, b] of [[n.inputs[0], n.inputs[1]], [n.inputs[1], n.inputs[0]]]) {
       const p = freeProducer(g, ctx, x);
       // (after a residual add the bias would come second: another rounding than the epilogue's)
-      if (p == null || p.op === RESIDUAL_OP || inputOf(p, 'bias') != null) continue;
+      if (p == null || RESIDUAL_OPS.includes(p.op) || inputOf(p, 'bias') != null) continue;
       if (g.value(n.outputs[0]).shape.join() !== g.value(x).shape.join()) continue;  // the add must not broadcast x
       const c = channels(g, p);
       let values = perChannel(g, b, c);
@@ -178,7 +180,8 @@ const CONV_OPS = ['Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthw
  * BlazeFace) becomes one 'ab.FusedConv2DAdd' node at the Add's place: the conv's epilogue adds r
  * after its bias (the same roundings as the separate add), and a following activation fuses as
  * before. The planner may write its output in place over r (executor.ts). NHWC Conv2D /
- * FusedConv2D with a linear epilogue only.
+ * FusedConv2D with a linear epilogue only. The same for a matmul (a transformer's x + proj(h)):
+ * 'ab.FusedMatMulAdd' (no in-place there: a K-blocked GEMM would read a copy of r).
  */
 const residualAdd: Rule = {
   name: 'residual adds fused',
@@ -192,7 +195,7 @@ const residualAdd: Rule = {
     let best: {p: Node, r: ValueId, at: number}|undefined;
     for (const [c, r] of [[n.inputs[0], n.inputs[1]], [n.inputs[1], n.inputs[0]]]) {
       const p = freeProducer(g, ctx, c);
-      if (p == null || (p.op !== 'Conv2D' && p.op !== 'FusedConv2D')) continue;
+      if (p == null || !['Conv2D', 'FusedConv2D', 'BatchMatMul', '_FusedMatMul'].includes(p.op)) continue;
       const rv = g.value(r), cv = g.value(c);
       if (rv.dtype !== 'float32' || cv.dtype !== 'float32' || rv.shape.join() !== out.shape.join() ||
           cv.shape.join() !== out.shape.join()) continue;
@@ -203,7 +206,7 @@ const residualAdd: Rule = {
     // output: declined where x is larger and would otherwise die earlier (a strided shortcut conv
     // computed long before the add: fusing it would raise the memory peak).
     if (best != null) {
-      const x = inputOf(best.p, 'x') ?? best.p.inputs[0];
+      const x = inputOf(best.p, best.p.op.includes('MatMul') ? 'a' : 'x') ?? best.p.inputs[0];
       const xv = g.value(x);
       const last = g.lastReads().get(x) ?? -1, here = g.nodes.indexOf(n);
       const bytes = (v: {shape: number[]}) => sizeOf(v.shape);
@@ -212,9 +215,9 @@ const residualAdd: Rule = {
     if (best != null) {
       const {p, r} = best;
       makeFused(p);
-      n.op = RESIDUAL_OP;
+      n.op = p.op === '_FusedMatMul' ? MATMUL_RESIDUAL_OP : RESIDUAL_OP;
       n.inputs = [...p.inputs, r];
-      n.inputNames = [...(p.inputNames ?? ['x', 'filter']), 'addend'];
+      n.inputNames = [...(p.inputNames ?? (n.op === RESIDUAL_OP ? ['x', 'filter'] : ['a', 'b'])), 'addend'];
       n.attrs = {...p.attrs};
       g.removeNode(p);
       return true;
@@ -264,7 +267,7 @@ const foldBatchNorm: Rule = {
     const x = inputOf(n, 'x');
     if (x == null) return false;
     const p = freeProducer(g, ctx, x);
-    if (p == null || p.op === RESIDUAL_OP) return false;
+    if (p == null || RESIDUAL_OPS.includes(p.op)) return false;
     const c = channels(g, p);
     const mean = perChannel(g, inputOf(n, 'mean'), c), variance = perChannel(g, inputOf(n, 'variance'), c);
     if (mean == null || variance == null) return false;

@@ -76,7 +76,7 @@ export function runMatMul(
   nat.matmul(
       f32(backend, a), f32(backend, b), out, s.batch, s.M, s.N, s.K, transA, transB,
       batchIndexMap(a.shape.slice(0, -2), batchShape), batchIndexMap(b.shape.slice(0, -2), batchShape),
-      ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode, packed);
+      ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode, packed, ep.addend ?? null);
   return output(backend, s.outShape, out);
 }
 
@@ -87,6 +87,7 @@ export function runMatMul(
 function runPackedGemm(nat: NativeBinding, a: Float32Array, packed: ArrayBuffer, out: Float32Array, s: MatMulShape,
                  transA: boolean, ep: Epilogue, gemm: NativeBinding['bf16Gemm'] = nat.bf16Gemm.bind(nat)): void {
   const {M, N, K, batch} = s;
+  if (ep.addend) throw new Error('afterburner: the bf16 / int8 / int4 GEMM takes no addend (ab.FusedMatMulAdd runs unfused there)');
   if (batch === 1 || (!transA && ep.biasMode !== Operand.matrix && ep.slopeMode !== Operand.matrix)) {
     // the batches of a (not transposed) are one (batch * M) x K matrix
     gemm(a, packed, out, batch * M, N, K, transA, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode);
