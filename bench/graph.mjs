@@ -5,7 +5,7 @@
 // the executor's per-node overhead (a chain of 256 one-element ops). Compiled runs use the native
 // executor (src/graph/native-plan.ts); "interp" is the same plan on the JS interpreter
 // (AFTERBURNER_GRAPH_NATIVE=0).
-//   node bench/graph.mjs [--threads N] [--models a,b,...]
+//   node bench/graph.mjs [--threads N] [--models a,b,...]  (human-models names, or nsfw-mobilenetv2 / nsfw-mobilenetv2mid / nsfw-inceptionv3)
 import fs from 'node:fs';
 import path from 'node:path';
 import {createRequire} from 'node:module';
@@ -67,12 +67,18 @@ async function compare(name, eager, compiled, c, interp) {
   const ep = await eagerPeak(eager);
   const mib = (b) => (b / 2 ** 20).toFixed(2);
   const np = s.nativePlan;
-  rows.push({name, eager: te.median, compiled: tc.median, interp: ti?.median, nodes: s.nodes, peak: s.peakBytes, rewrites: s.rewrites});
+  // The plan's memory for intermediates (its arena) plus its outputs (fresh per call; eager's peak counts them too).
+  const g = c.graph();
+  const outBytes = g.outputs.reduce((a, v) => a + g.value(v).shape.reduce((x, y) => x * y, 1) * 4, 0);
+  const total = s.arenaBytes + outBytes;
+  rows.push({name, eager: te.median, compiled: tc.median, interp: ti?.median, nodes: s.nodes, peak: s.peakBytes, rewrites: s.rewrites,
+             eagerPeak: ep, compiledMem: total});
   console.log(`${name.padEnd(20)} eager ${us(te.median).padStart(8)} us  compiled ${us(tc.median).padStart(8)} us  ` +
               `${(te.median / tc.median).toFixed(2)}x` + (ti ? `  (interp ${us(ti.median)} us, native ${(ti.median / tc.median).toFixed(2)}x of it)` : '') +
               `  nodes ${s.nodes}  executor ${s.executor}` +
               (np ? ` (${np.calls} calls, ${np.segments} segments, JS nodes ${np.js}${np.js ? ': ' + np.jsOps.join(',') : ''})` : '') +
-              `  memory: eager peak ${mib(ep)} MiB, compiled arena ${mib(s.arenaBytes)} MiB + outputs  ${JSON.stringify(s.rewrites)}`);
+              `  memory: eager peak ${mib(ep)} MiB, compiled arena ${mib(s.arenaBytes)} + outputs ${mib(outBytes)} = ${mib(total)} MiB ` +
+              `(${ep > 0 ? (total / ep).toFixed(2) : '-'}x)  ${JSON.stringify(s.rewrites)}`);
 }
 
 console.log(`afterburner ${ab.version}, isa ${ab.isa.current()}, threads ${ab.getNumThreads()}, ${new Date().toISOString()}`);
@@ -127,7 +133,20 @@ console.log(`afterburner ${ab.version}, isa ${ab.isa.current()}, threads ${ab.ge
   await compare('layers convnet b1', () => m.predict(x), () => c.predict(x), c, () => i.predict(x));
 }
 
-for (const name of MODELS) {
+// nsfwjs's LayersModels (test/lib/models.mjs's registry), by their suite ids.
+for (const name of MODELS.filter((n) => n.startsWith('nsfw-'))) {
+  const lib = await import('../test/lib/models.mjs');
+  const m = lib.modelById(name);
+  const {model} = await lib.loadModel(m);
+  const xb = lib.inputBatch(m, 1);
+  const x = tf.tensor(xb.data, xb.shape, xb.dtype);
+  const c = ab.compile(model);
+  c.predict(x).dispose();
+  const i = interpreted(model, (f) => f.predict(x));
+  await compare(name, () => model.predict(x), () => c.predict(x), c, () => i.predict(x));
+}
+
+for (const name of MODELS.filter((n) => !n.startsWith('nsfw-'))) {
   if (!fs.existsSync(path.join(humanDir, `${name}.json`))) { console.log(`${name}: not found`); continue; }
   const model = await loadHuman(name);
   const shape = model.inputs[0].shape.map((d) => d > 0 ? d : 1);
@@ -147,3 +166,8 @@ for (const name of MODELS) {
 
 const ratios = rows.map((r) => r.eager / r.compiled).sort((a, b) => a - b);
 console.log(`median compiled speed-up over eager: ${ratios[ratios.length >> 1].toFixed(2)}x over ${rows.length} cases`);
+const mem = rows.filter((r) => r.eagerPeak > 0);
+const below = mem.filter((r) => r.compiledMem < r.eagerPeak), equal = mem.filter((r) => r.compiledMem === r.eagerPeak);
+console.log(`memory (arena + outputs vs eager's peak): below on ${below.length} of ${mem.length}` +
+            (equal.length ? `, equal on ${equal.map((r) => r.name).join(', ')}` : '') +
+            (mem.length - below.length - equal.length ? `, above on ${mem.filter((r) => r.compiledMem > r.eagerPeak).map((r) => r.name).join(', ')}` : ''));
