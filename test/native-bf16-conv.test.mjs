@@ -9,7 +9,7 @@
 //    test/native-bf16.test.mjs) and against the f32 conv (bf16's bound);
 //  * bitwise: conv2dBf16 on its default path (direct where it applies) = AFTERBURNER_CONV=implicit =
 //    bf16Gemm on the im2col matrix, at every level up to avx512_bf16 and at 1 and 2 threads;
-//  * which path runs (bf16ConvPath): direct at avx512_bf16 for even in_c, never below it;
+//  * which path runs (bf16ConvPath): direct at avx512_bf16 (any in_c), never below it;
 //  * NaN / Inf in x, the issue's 56x56x64 shape, bad arguments.
 import assert from 'node:assert/strict';
 import {createRequire} from 'node:module';
@@ -129,7 +129,7 @@ function checkBits(c, label) {
 /** A random geometry (explicit pads of any sign; output size from them, >= 1). */
 function randomShape(i) {
   for (;;) {
-    const C = pick([1, 2, 3, 4, 6, 8, 16, 18, 24, 32, 64, 5, 130]), OC = pick([1, 5, 16, 32, 33, 48, 64, 65, 100]);
+    const C = pick([1, 2, 3, 4, 6, 7, 8, 16, 18, 24, 32, 64, 5, 130, 131]), OC = pick([1, 5, 16, 32, 33, 48, 64, 65, 100]);
     const FH = int(1, 5), FW = int(1, 5), sh = int(1, 3), sw = int(1, 3), dh = int(1, 2), dw = int(1, 2);
     const B = i % 3 === 0 ? 2 : 1, H = int(1, 13), W = int(1, 17);
     const top = int(-1, 3), left = int(-1, 3), bottom = int(-1, 3), right = int(-1, 3);
@@ -145,7 +145,7 @@ const shapeName = (s) => `${s.B}x${s.H}x${s.W}x${s.C} f${s.FH}x${s.FW}->${s.OC} 
 
 test('conv2dBf16: random shapes, strides, pads, dilations and epilogues: float64 bound, bitwise at every level and thread count', () => {
   let direct = 0;
-  for (let i = 0; i < 28; ++i) {
+  for (let i = 0; i < 40; ++i) {
     const s = randomShape(i);
     const M = s.B * s.OH * s.OW;
     const c = makeCase(s, pick(epilogues(M, s.OC)));
@@ -154,20 +154,24 @@ test('conv2dBf16: random shapes, strides, pads, dilations and epilogues: float64
     const pointwise = s.FH === 1 && s.FW === 1 && s.sh === 1 && s.sw === 1 && s.top === 0 && s.left === 0 &&
       s.OH === s.H && s.OW === s.W;
     if (pointwise) assert.equal(path, 'gemm', label);
-    else if (HAS_DIRECT && s.C % 2 === 0) assert.equal(path, 'direct', label);
+    else if (HAS_DIRECT) assert.equal(path, 'direct', label);
     else assert.equal(path, 'implicit', label);
     if (path === 'direct') ++direct;
     const out = checkBits(c, label);
     checkRef(c, out, label);
   }
-  if (HAS_DIRECT) assert.ok(direct >= 10, `only ${direct} cases ran the direct path`);
+  if (HAS_DIRECT) assert.ok(direct >= 20, `only ${direct} cases ran the direct path`);
 });
 
-test('conv2dBf16: every epilogue form on the direct path (3x3 same, stride 1 and 2, K over 2 blocks)', () => {
+test('conv2dBf16: every epilogue form on the direct path (3x3 and 5x5, strides 1 and 2, dilations, odd in_c, up to 3 K blocks)', () => {
   const shapes = [
     {B: 1, H: 9, W: 16, C: 16, OC: 70, FH: 3, FW: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 1, left: 1, OH: 9, OW: 16},
     {B: 2, H: 11, W: 10, C: 64, OC: 40, FH: 3, FW: 3, sh: 2, sw: 2, dh: 1, dw: 1, top: 0, left: 0, OH: 5, OW: 5},
     {B: 1, H: 6, W: 7, C: 120, OC: 33, FH: 3, FW: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 1, left: 1, OH: 6, OW: 7},
+    // odd in_c: pairs across filter rows / taps, K odd (a last pair with a zero), 3 K blocks
+    {B: 1, H: 17, W: 19, C: 3, OC: 24, FH: 5, FW: 5, sh: 2, sw: 2, dh: 1, dw: 1, top: 1, left: 2, OH: 8, OW: 9},
+    {B: 1, H: 8, W: 9, C: 131, OC: 20, FH: 3, FW: 3, sh: 1, sw: 1, dh: 2, dw: 2, top: 2, left: 2, OH: 8, OW: 9},
+    {B: 2, H: 9, W: 9, C: 1, OC: 32, FH: 3, FW: 3, sh: 2, sw: 2, dh: 1, dw: 3, top: 0, left: 3, OH: 4, OW: 4},
   ];
   for (const s of shapes) {
     const M = s.B * s.OH * s.OW;
@@ -235,7 +239,7 @@ test('conv2dBf16 paths: bf16ConvPath below avx512_bf16 and under AFTERBURNER_CON
     assert.equal(withEnv('AFTERBURNER_CONV', 'implicit', () => nat.bf16ConvPath(dims)), 'implicit');
     assert.equal(withEnv('AFTERBURNER_CONV', 'im2col', () => nat.bf16ConvPath(dims)), 'im2col');
     assert.equal(nat.bf16ConvPath([1, 8, 8, 16, 8, 8, 32, 1, 1, 1, 1, 1, 1, 0, 0]), 'gemm');
-    assert.equal(nat.bf16ConvPath([1, 8, 8, 15, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1]), 'implicit', 'odd in_c');
+    assert.equal(nat.bf16ConvPath([1, 8, 8, 3, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1]), HAS_DIRECT ? 'direct' : 'implicit', 'odd in_c');
     assert.equal(nat.bf16ConvPath([0, 8, 8, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1]), 'empty');
     assert.equal(nat.bf16ConvPath(dims), HAS_DIRECT ? 'direct' : 'implicit');
     // a huge dilation with one output would copy mostly unread pixels: the implicit path

@@ -8,10 +8,10 @@
 // Register tiles: R <= 14 output pixels of one output row x 32 columns (one packed-B panel, 2 zmm
 // per pixel: 28 accumulators, 2 B loads and 14 broadcasts per pair), or R <= 7 pixels x 64
 // columns (two panels: 4 B loads and 7 broadcasts per pair). A pixel's pair words are broadcast
-// straight from the padded copy: consecutive pixels of a tile are stride_w * C / 2 words apart,
-// consecutive pairs of a tap 1 word apart, so the tile is the bf16 GEMM's micro-kernel with packed
-// A's row stride replaced by the pixel stride, run tap by tap (segments of pairs) inside each K
-// block.
+// straight from the padded copy: consecutive pixels of a tile are stride_w * C elements apart,
+// consecutive pairs of a segment 2 elements apart, so the tile is the bf16 GEMM's micro-kernel
+// with packed A's row stride replaced by the pixel stride, run segment by segment inside each K
+// block (a pair across two runs, C odd, is put together per pixel).
 #include <cstdint>
 #include <cstring>
 
@@ -40,11 +40,11 @@ constexpr int kMR = 14;    // pixels of a one-panel tile
 constexpr int kMRW = 7;    // pixels of a two-panel tile
 
 struct Tile {
-  const uint32_t* a;       // the tile's first pixel (tap 0, pair 0) in the padded copy, as words
-  int64_t astride;         // words between the tile's pixels
-  const int64_t* tap_off;  // word offsets of the taps
-  int64_t cpairs;          // pairs per tap (C / 2)
-  int64_t K2, kcp;
+  const uint16_t* a;       // the tile's first pixel's base in the padded copy
+  int64_t astride;         // elements between the tile's pixels (stride_w * C)
+  const ::ab::Bf16ConvSeg* segs;
+  const int64_t* block_end;
+  int64_t nblocks;
   const uint32_t* pb;      // panel at pair 0
   int64_t pstride;         // words between panels
   float* c;
@@ -53,6 +53,12 @@ struct Tile {
   const Epilogue* ep;
   int64_t m0, n0;
 };
+
+AB_INLINE uint32_t load_u32(const uint16_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
 
 // acc (+ C when accumulate) -> epilogue (ep) -> C, masked to nr columns (gemm_bf16's finish512).
 template <int R, int NV>
@@ -79,50 +85,63 @@ AB_INLINE void finish(__m512 (&acc)[R][NV], float* c, int64_t ldc, int nr, int a
     for (int i = 0; i < R; ++i) activation_f32_inplace(c + i * ldc, nr, ep->act, ep->alpha, nullptr);
 }
 
-// One tile over all of K: per K block, chains from +0 over its pairs (tap by tap), then finish.
-// NV = 2: one panel (32 columns); NV = 4: two panels (64 columns).
+// One tile over all of K: per K block, chains from +0 over its pairs (segment by segment), then
+// finish. NV = 2: one panel (32 columns); NV = 4: two panels (64 columns).
+template <int R, int NV>
+AB_INLINE void step(__m512 (&acc)[R][NV], const uint32_t* b, int64_t pstride, const uint32_t (&w)[R]) {
+  const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+  const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+  __m512bh b2 = b0, b3 = b0;
+  if (NV == 4) {
+    b2 = (__m512bh)_mm512_loadu_si512(b + pstride);
+    b3 = (__m512bh)_mm512_loadu_si512(b + pstride + 16);
+  }
+#pragma GCC unroll 14
+  for (int i = 0; i < R; ++i) {
+    const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(w[i]));
+    acc[i][0] = _mm512_dpbf16_ps(acc[i][0], b0, a);
+    acc[i][1] = _mm512_dpbf16_ps(acc[i][1], b1, a);
+    if (NV == 4) {
+      acc[i][2] = _mm512_dpbf16_ps(acc[i][2], b2, a);
+      acc[i][3] = _mm512_dpbf16_ps(acc[i][3], b3, a);
+    }
+  }
+}
+
 template <int R, int NV>
 __attribute__((noinline)) void tile(const Tile& t) {
   const int64_t as = t.astride;
-  for (int64_t pc = 0; pc < t.K2; pc += t.kcp) {
-    const int64_t pend = pc + t.kcp < t.K2 ? pc + t.kcp : t.K2;
+  const uint32_t* b = t.pb;
+  int64_t s = 0;
+  for (int64_t blk = 0; blk < t.nblocks; ++blk) {
     __m512 acc[R][NV];
 #pragma GCC unroll 14
     for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
-    for (int64_t p = pc; p < pend;) {
-      const int64_t tap = p / t.cpairs, cp = p - tap * t.cpairs;
-      const int64_t tend = (tap + 1) * t.cpairs;
-      const int64_t n = (tend < pend ? tend : pend) - p;
-      const uint32_t* __restrict pa = t.a + t.tap_off[tap] + cp;
-      const uint32_t* __restrict b = t.pb + p * kNR;
-      const uint32_t* __restrict b2 = b + t.pstride;
-      for (int64_t k = 0; k < n; ++k) {
-        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
-        const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
-        __m512bh b2v = b0, b3v = b0;
-        if (NV == 4) {
-          b2v = (__m512bh)_mm512_loadu_si512(b2);
-          b3v = (__m512bh)_mm512_loadu_si512(b2 + 16);
-        }
-#pragma GCC unroll 14
+    for (const int64_t send = t.block_end[blk]; s < send; ++s) {
+      const ::ab::Bf16ConvSeg& g = t.segs[s];
+      if (g.pairs == 0) {  // one pair put together from two elements (or one and a zero)
+        uint32_t w[R];
         for (int i = 0; i < R; ++i) {
-          const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(pa[i * as]));
-          acc[i][0] = _mm512_dpbf16_ps(acc[i][0], b0, a);
-          acc[i][1] = _mm512_dpbf16_ps(acc[i][1], b1, a);
-          if (NV == 4) {
-            acc[i][2] = _mm512_dpbf16_ps(acc[i][2], b2v, a);
-            acc[i][3] = _mm512_dpbf16_ps(acc[i][3], b3v, a);
-          }
+          const uint16_t* px = t.a + i * as;
+          w[i] = static_cast<uint32_t>(px[g.off]) | (g.hi >= 0 ? static_cast<uint32_t>(px[g.hi]) << 16 : 0u);
         }
-        pa += 1;
+        step<R, NV>(acc, b, t.pstride, w);
         b += kNR;
-        b2 += kNR;
+        continue;
       }
-      p += n;
+      const uint16_t* __restrict pa = t.a + g.off;
+      for (int64_t k = 0; k < g.pairs; ++k) {
+        uint32_t w[R];
+#pragma GCC unroll 14
+        for (int i = 0; i < R; ++i) w[i] = load_u32(pa + i * as);
+        step<R, NV>(acc, b, t.pstride, w);
+        pa += 2;
+        b += kNR;
+      }
     }
-    finish<R, NV>(acc, t.c, t.ldc, t.nr, pc > 0 ? 1 : 0, pend >= t.K2 ? t.ep : nullptr, t.m0, t.n0);
+    finish<R, NV>(acc, t.c, t.ldc, t.nr, blk > 0 ? 1 : 0, blk + 1 == t.nblocks ? t.ep : nullptr, t.m0, t.n0);
   }
 }
 
@@ -170,22 +189,19 @@ void bf16_conv_pad_rows(const float* x, int64_t in_h, int64_t in_w, int64_t C, i
 
 void bf16_conv_rows(const Bf16ConvJob* jp, int64_t i0, int64_t i1) {
   const Bf16ConvJob& j = *jp;
-  const int64_t cpairs = j.C / 2;
   const int64_t pstride = j.K2 * kNR;
-  const uint32_t* xw = reinterpret_cast<const uint32_t*>(j.xp);
   Tile t;
-  t.astride = j.stride_w * cpairs;
-  t.tap_off = j.tap_off;
-  t.cpairs = cpairs;
-  t.K2 = j.K2;
-  t.kcp = j.kcp;
+  t.astride = j.stride_w * j.C;
+  t.segs = j.segs;
+  t.block_end = j.block_end;
+  t.nblocks = j.nblocks;
   t.pstride = pstride;
   t.ldc = j.N;
   t.ep = j.ep;
   for (int64_t item = i0; item < i1; ++item) {
     const int64_t g = item % j.ngroups, row = item / j.ngroups;  // row = b * out_h + oh
     const int64_t oh = row % j.out_h, b = row / j.out_h;
-    const uint32_t* arow = xw + ((b * j.Hp + oh * j.stride_h) * j.Wp) * cpairs;
+    const uint16_t* arow = j.xp + ((b * j.Hp + oh * j.stride_h) * j.Wp) * j.C;
     const int64_t n0 = g * j.group_cols, n1 = n0 + j.group_cols < j.N ? n0 + j.group_cols : j.N;
     const int64_t mrow = row * j.out_w;
     for (int64_t jn = n0; jn < n1;) {

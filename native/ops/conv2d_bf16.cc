@@ -59,12 +59,12 @@ thread_local std::vector<uint16_t> t_padded;
 // The padded bf16 copy of images at most this large in all (more images: in groups).
 constexpr int64_t kPaddedBytes = int64_t{32} << 20;
 
-// The direct path (conv2d_bf16_direct.h) at avx512_bf16: C even, vdpbf16ps faster than FMA here
+// The direct path (conv2d_bf16_direct.h) at avx512_bf16 where vdpbf16ps is faster than FMA
 // (else gemm_bf16 runs the avx512 emulation: the conv does too, through the implicit path).
 // The padded copy is at most about 4x the larger of the input and output images (plus 1 MiB):
 // large strides or dilations with few outputs would copy mostly unread pixels.
 bool direct_applies(const Conv2DParams& p) {
-  if (isa_current() != Isa::kAvx512Bf16 || p.in_c < 2 || p.in_c % 2 != 0) return false;
+  if (isa_current() != Isa::kAvx512Bf16 || p.in_c < 1) return false;
   const double Hp = static_cast<double>(p.out_h - 1) * static_cast<double>(p.stride_h) +
                     static_cast<double>(p.f_h - 1) * static_cast<double>(p.dil_h) + 1;
   const double Wp = static_cast<double>(p.out_w - 1) * static_cast<double>(p.stride_w) +
@@ -76,28 +76,77 @@ bool direct_applies(const Conv2DParams& p) {
   return !gemm::bf16_dot_policy().emulate;
 }
 
+// K's pairs as segments (conv2d_bf16_direct.h), cut at the K blocks (kcp pairs): *ends gets each
+// block's end index in segs.
+void build_segments(const Conv2DParams& p, int64_t Wp, int64_t kcp, std::vector<Bf16ConvSeg>* segs,
+                    std::vector<int64_t>* ends) {
+  const int64_t C = p.in_c, K = p.f_h * p.f_w * C, K2 = (K + 1) / 2;
+  // Runs of K contiguous in the copy: a filter row (dil_w = 1) or a tap.
+  std::vector<int64_t> run_off, run_len;
+  for (int64_t fh = 0; fh < p.f_h; ++fh) {
+    if (p.dil_w == 1) {
+      run_off.push_back(fh * p.dil_h * Wp * C);
+      run_len.push_back(p.f_w * C);
+    } else {
+      for (int64_t fw = 0; fw < p.f_w; ++fw) {
+        run_off.push_back((fh * p.dil_h * Wp + fw * p.dil_w) * C);
+        run_len.push_back(C);
+      }
+    }
+  }
+  segs->clear();
+  ends->clear();
+  size_t r = 0;
+  int64_t j = 0;  // element j of run r is K's element 2p
+  for (int64_t pp = 0; pp < K2;) {
+    const int64_t bend = std::min(K2, (pp / kcp + 1) * kcp);
+    const int64_t left = run_len[r] - j;  // elements left in this run
+    if (left >= 2) {
+      const int64_t n = std::min(left / 2, bend - pp);
+      segs->push_back({run_off[r] + j, n, 0});
+      pp += n;
+      j += 2 * n;
+    } else {  // left == 1: the pair's second element starts the next run (or is K's zero)
+      const bool more = r + 1 < run_len.size();
+      segs->push_back({run_off[r] + j, 0, more ? run_off[r + 1] : -1});
+      ++pp;
+      if (more) {
+        ++r;
+        j = 1;
+      } else {
+        j = run_len[r];
+      }
+    }
+    if (r < run_len.size() && j == run_len[r] && r + 1 < run_len.size()) {
+      ++r;
+      j = 0;
+    }
+    if (pp == bend) ends->push_back(static_cast<int64_t>(segs->size()));
+  }
+}
+
 void conv_direct(const float* x, const uint32_t* packed_w, float* y, const Conv2DParams& p,
                  const gemm::Epilogue* ep_in) {
-  const int64_t C = p.in_c, N = p.out_c, K2 = p.f_h * p.f_w * C / 2;
+  const int64_t C = p.in_c, N = p.out_c, K2 = (p.f_h * p.f_w * C + 1) / 2;
   const int64_t Hp = (p.out_h - 1) * p.stride_h + (p.f_h - 1) * p.dil_h + 1;
   const int64_t Wp = (p.out_w - 1) * p.stride_w + (p.f_w - 1) * p.dil_w + 1;
-  std::vector<int64_t> taps(static_cast<size_t>(p.f_h * p.f_w));
-  for (int64_t fh = 0; fh < p.f_h; ++fh)
-    for (int64_t fw = 0; fw < p.f_w; ++fw)
-      taps[static_cast<size_t>(fh * p.f_w + fw)] = (fh * p.dil_h * Wp + fw * p.dil_w) * (C / 2);
+  std::vector<Bf16ConvSeg> segs;
+  std::vector<int64_t> ends;
+  build_segments(p, Wp, gemm::bf16_k_block_pairs(K2), &segs, &ends);
   gemm::Epilogue local;
   Bf16ConvJob j;
   j.Hp = Hp;
   j.Wp = Wp;
   j.C = C;
-  j.tap_off = taps.data();
+  j.segs = segs.data();
+  j.block_end = ends.data();
+  j.nblocks = static_cast<int64_t>(ends.size());
   j.out_h = p.out_h;
   j.out_w = p.out_w;
   j.N = N;
   j.stride_h = p.stride_h;
   j.stride_w = p.stride_w;
   j.K2 = K2;
-  j.kcp = gemm::bf16_k_block_pairs(K2);
   j.pb = packed_w;
   j.ep = gemm::resolve_epilogue(ep_in, N, &local);
   // 7 x 64 tiles (two panels) where N allows; AFTERBURNER_CONV_NARROW: 14 x 32 only (comparisons).
@@ -159,7 +208,7 @@ const char* conv2d_bf16_path(const Conv2DParams& p) {
                          p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
   if (K == 0 || pointwise) return "gemm";
   // AFTERBURNER_CONV: "im2col" the explicit path, "implicit" the implicit im2col GEMM (the same
-  // bits; for comparisons); else the direct path where it applies (avx512_bf16, in_c even).
+  // bits; for comparisons); else the direct path where it applies (avx512_bf16).
   const char* mode = std::getenv("AFTERBURNER_CONV");
   if (mode && std::strcmp(mode, "im2col") == 0) return "im2col";
   if (mode && std::strcmp(mode, "implicit") == 0) return "implicit";

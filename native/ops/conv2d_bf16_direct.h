@@ -2,17 +2,21 @@
 // Internal: the direct (implicit-GEMM) bf16 convolution at avx512_bf16, shared by
 // native/ops/conv2d_bf16.cc (driver) and native/kernels/conv_bf16_kernel.cc (the level-4 body).
 //
-// The input is first converted once to a zero-padded bf16 copy xp: [batch][Hp][Wp][C] (C even),
-// copy row r / column s holding input row r - pad_top / column s - pad_left (zeros outside the
-// input), Hp = (out_h - 1) * stride_h + (f_h - 1) * dil_h + 1 (Wp likewise), so every tap of every
-// output reads the copy in place: output (oh, ow), tap (fh, fw) reads the C / 2 channel-pair words
-// at pixel (oh * stride_h + fh * dil_h, ow * stride_w + fw * dil_w). For C even, pair p of im2col's
-// K axis (k = 2p, 2p + 1; k = tap * C + c) is tap p / (C/2), channel pair p % (C/2): the word
-// bf16(x[c]) | bf16(x[c + 1]) << 16, exactly the packed-A word of gemm_bf16. The packed filter is
-// gemm_bf16's packed B as it is (bf16_pack_b, K x N). The kernel runs the bf16 GEMM's arithmetic
-// per output (chains of vdpbf16ps over the pairs in order within K blocks of kcp pairs, from +0;
-// the first block stored to y, each later one added to it in f32; the epilogue on the last), with
-// the zero padding multiplied in as im2col's zeros are: the same bits as gemm_bf16 on im2col(x).
+// The input is first converted once to a zero-padded bf16 copy xp: [batch][Hp][Wp][C] (bf16
+// words), copy row r / column s holding input row r - pad_top / column s - pad_left (zeros outside
+// the input), Hp = (out_h - 1) * stride_h + (f_h - 1) * dil_h + 1 (Wp likewise), so every tap of
+// every output reads the copy in place: output (oh, ow) has its base at copy pixel (oh * stride_h,
+// ow * stride_w), and im2col's K axis (k = (fh * f_w + fw) * C + c) is a list of runs contiguous in
+// the copy: one per filter row (f_w * C elements at fh * dil_h * Wp * C) when dil_w = 1, else one
+// per tap. Pair p of K (k = 2p, 2p + 1; gemm_bf16's packed-A word bf16(a[2p]) | bf16(a[2p+1]) << 16)
+// is then a 32-bit word read from the copy (any 2-byte alignment) when both elements lie in one
+// run, else (C odd: a pair across runs, or K's last odd element) a word put together from two
+// elements (or one and a zero). Segments list the pairs in order, cut at the K blocks.
+// The packed filter is gemm_bf16's packed B as it is (bf16_pack_b, K x N). The kernel runs the bf16
+// GEMM's arithmetic per output (chains of vdpbf16ps over the pairs in order within K blocks of
+// kcp pairs, from +0; the first block stored to y, each later one added to it in f32; the epilogue
+// on the last), with the zero padding multiplied in as im2col's zeros are: the same bits as
+// gemm_bf16 on im2col(x).
 #pragma once
 #include <cstdint>
 
@@ -21,13 +25,21 @@
 
 namespace ab {
 
+// pairs > 0: that many pairs, contiguous from element `off` of an output's base; pairs == 0: one
+// pair of the elements at `off` and `hi` (hi < 0: a zero).
+struct Bf16ConvSeg {
+  int64_t off, pairs, hi;
+};
+
 struct Bf16ConvJob {
   const uint16_t* xp;       // the padded copy, [batch][Hp][Wp][C]
-  int64_t Hp, Wp, C;        // C even, >= 2
-  const int64_t* tap_off;   // f_h * f_w word offsets of the taps from an output's pixel (fh-major)
+  int64_t Hp, Wp, C;
+  const Bf16ConvSeg* segs;  // all of K's pairs, in order
+  const int64_t* block_end;  // K block b is segs [block_end[b - 1], block_end[b]) (block_end[-1] = 0)
+  int64_t nblocks;
   int64_t out_h, out_w, N;  // output [batch][out_h][out_w][N]
   int64_t stride_h, stride_w;
-  int64_t K2, kcp;          // pairs of K, pairs per K block (gemm::bf16_k_block_pairs)
+  int64_t K2;                // pairs of K
   const uint32_t* pb;       // packed filter (gemm_bf16.h's layout)
   float* y;
   const gemm::Epilogue* ep;  // resolved (or null)
