@@ -175,7 +175,6 @@ void conv_direct(const float* x, const uint32_t* packed_w, float* y, const Conv2
     const int64_t panels = (N + gemm::kBf16PanelN - 1) / gemm::kBf16PanelN;
     int64_t gp = panels;  // panels per group
     while (gp > 2 && rows * ((panels + gp - 1) / gp) < 4 * nt_max) gp = (gp + 1) / 2;
-    if (gp == 2 && j.wide == 0 && rows * panels >= 4 * nt_max) gp = 1;
     j.group_cols = gp * gemm::kBf16PanelN;
     j.ngroups = (panels + gp - 1) / gp;
     j.y = y + b0 * p.out_h * p.out_w * N;
@@ -201,40 +200,51 @@ void conv_direct(const float* x, const uint32_t* packed_w, float* y, const Conv2
 
 }  // namespace
 
-const char* conv2d_bf16_path(const Conv2DParams& p) {
+namespace {
+enum class Path { kEmpty, kGemm, kDirect, kImplicit, kIm2col };
+
+Path path_of(const Conv2DParams& p) {
   const int64_t K = p.f_h * p.f_w * p.in_c;
-  if (p.batch * p.out_h * p.out_w == 0 || p.out_c == 0) return "empty";
+  if (p.batch * p.out_h * p.out_w == 0 || p.out_c == 0) return Path::kEmpty;
   const bool pointwise = p.f_h == 1 && p.f_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
                          p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
-  if (K == 0 || pointwise) return "gemm";
+  if (K == 0 || pointwise) return Path::kGemm;
   // AFTERBURNER_CONV: "im2col" the explicit path, "implicit" the implicit im2col GEMM (the same
   // bits; for comparisons); else the direct path where it applies (avx512_bf16).
   const char* mode = std::getenv("AFTERBURNER_CONV");
-  if (mode && std::strcmp(mode, "im2col") == 0) return "im2col";
-  if (mode && std::strcmp(mode, "implicit") == 0) return "implicit";
+  if (mode && std::strcmp(mode, "im2col") == 0) return Path::kIm2col;
+  if (mode && std::strcmp(mode, "implicit") == 0) return Path::kImplicit;
 #if AB_X86
-  if (direct_applies(p)) return "direct";
+  if (direct_applies(p)) return Path::kDirect;
 #endif
-  return "implicit";
+  return Path::kImplicit;
+}
+}  // namespace
+
+const char* conv2d_bf16_path(const Conv2DParams& p) {
+  switch (path_of(p)) {
+    case Path::kEmpty: return "empty";
+    case Path::kGemm: return "gemm";
+    case Path::kDirect: return "direct";
+    case Path::kImplicit: return "implicit";
+    default: return "im2col";
+  }
 }
 
 void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const Conv2DParams& p,
                       const gemm::Epilogue* ep) {
   const int64_t M = p.batch * p.out_h * p.out_w, N = p.out_c, K = p.f_h * p.f_w * p.in_c;
-  const char* path = conv2d_bf16_path(p);
-  switch (path[0]) {
-    case 'e': return;
-    case 'g': gemm::gemm_bf16(false, M, N, K, x, K > 0 ? K : 1, packed_w, y, N, ep); return;
+  switch (path_of(p)) {
+    case Path::kEmpty: return;
+    case Path::kGemm: gemm::gemm_bf16(false, M, N, K, x, K > 0 ? K : 1, packed_w, y, N, ep); return;
 #if AB_X86
-    case 'd': conv_direct(x, packed_w, y, p, ep); return;
+    case Path::kDirect: conv_direct(x, packed_w, y, p, ep); return;
 #endif
-    case 'i':
-      if (path[1] == 'm') {
-        const GenCtx ctx{x, &p};
-        gemm::gemm_bf16_gen_a(&gen_rows, &ctx, M, N, K, packed_w, y, N, ep);
-        return;
-      }
-      break;
+    case Path::kImplicit: {
+      const GenCtx ctx{x, &p};
+      gemm::gemm_bf16_gen_a(&gen_rows, &ctx, M, N, K, packed_w, y, N, ep);
+      return;
+    }
     default: break;
   }
   // im2col: rows of im2col per chunk: about 4 MiB of f32 rows (they are read once more, by the
