@@ -103,6 +103,8 @@ export interface NativeBinding {
       x: Float32Array, packed: ArrayBuffer, out: Float32Array, dims: readonly number[], bias: Float32Array|null,
       biasMode: number, act: number, alpha: number, slope: Float32Array|null, slopeMode: number,
       addend?: Float32Array|null): void;
+  /** The path conv2dBf16 takes for these dims now: 'empty', 'gemm' (one GEMM on x), 'direct', 'implicit' or 'im2col'. */
+  bf16ConvPath(dims: readonly number[]): string;
   // ---- data movement (4-byte elements moved bitwise: Float32Array, Int32Array, Uint32Array) ----
   /** out (dense over shape)[i] = x[offset + sum_k i_k * strides[k]]; strides may be negative or 0. */
   stridedCopy(x: Data4, out: Data4, shape: readonly number[], offset: number, strides: readonly number[]): void;

@@ -182,6 +182,19 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
                             [&] { AB_CAPTURED(a, conv2d_nhwc_bf16(px, bp.data, py, p, &ep)); });
 }
 
+// bf16ConvPath(dims): the path conv2dBf16 takes for these dims now (conv2d_bf16_path): "empty",
+// "gemm", "direct", "implicit" or "im2col". For the tests and benchmarks.
+napi_value conv_path_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "bf16ConvPath", 1);
+  std::vector<int64_t> d;
+  const std::string fn = "bf16ConvPath: ";
+  if (!a.ok || !napi::read_dims(a, 0, fn, 15, &d)) return nullptr;
+  Conv2DParams p;
+  int64_t xin = 0, K = 0, MN = 0;
+  if (!napi::conv2d_geometry(env, fn, d, &p, &xin, &K, &MN)) return nullptr;
+  return napi::make_string(env, conv2d_bf16_path(p));
+}
+
 napi_value info_fn(napi_env env, napi_callback_info) {
   return napi::kernel_info_object(env, "bf16Info", gemm::bf16_kernel_info());
 }
@@ -204,6 +217,7 @@ AB_EXPORT("bf16Pack", pack_fn);
 AB_EXPORT("bf16Gemm", gemm_fn);
 AB_EXPORT("bf16Info", info_fn);
 AB_EXPORT("conv2dBf16", conv2d_fn);
+AB_EXPORT("bf16ConvPath", conv_path_fn);
 
 }  // namespace
 }  // namespace ab

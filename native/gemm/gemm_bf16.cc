@@ -372,6 +372,8 @@ void gemm_bf16_gen_a(Bf16AGenFn gen, const void* ctx, int64_t M, int64_t N, int6
   gemm_run(kernel_for(M), p);
 }
 
+int64_t bf16_k_block_pairs(int64_t K2) { return K2 > 0 ? k_block(current_kernel(), K2) : 1; }
+
 Bf16DotPolicy bf16_dot_policy() {
   const DotPolicy& d = dot_policy();
   return {d.speedup, d.emulate, d.why};

@@ -79,6 +79,11 @@ using Bf16AGenFn = void (*)(const void* ctx, int64_t m0, int64_t r, int64_t k0, 
 void gemm_bf16_gen_a(Bf16AGenFn gen, const void* ctx, int64_t M, int64_t N, int64_t K, const uint32_t* Bp, float* C,
                      int64_t ldc, const Epilogue* ep);
 
+// The K block (in pairs) gemm_bf16 uses for K2 = ceil(K / 2) pairs: the same at every level (it
+// depends on K and AFTERBURNER_BF16_BLOCKS's kc only). For kernels that reproduce its arithmetic
+// (the direct bf16 convolution).
+int64_t bf16_k_block_pairs(int64_t K2);
+
 // The kernel the current level uses (kc is kBf16KcPairs * 2, nc the panel width).
 KernelInfo bf16_kernel_info();
 

@@ -18,7 +18,16 @@ namespace ab {
 // (implicit im2col: taps outside the input read zeros; no im2col matrix in memory).
 // AFTERBURNER_CONV=im2col (read per call; for comparisons, the same bits) runs explicit im2col rows
 // chunk by chunk into a bounded scratch, each chunk one gemm_bf16. Throws std::bad_alloc.
+//
+// At avx512_bf16 (where vdpbf16ps is faster than FMA: gemm::bf16_dot_policy), a convolution that
+// is not one GEMM on x runs the direct path instead (conv2d_bf16_direct.h: a padded
+// bf16 copy of x read in place by vdpbf16ps register tiles): the same bits as the implicit path.
+// AFTERBURNER_CONV=implicit forces the implicit path.
 void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const Conv2DParams& p,
                       const gemm::Epilogue* ep);
+
+// The path conv2d_nhwc_bf16 takes for p now: "empty", "gemm" (one GEMM on x), "direct",
+// "implicit" or "im2col".
+const char* conv2d_bf16_path(const Conv2DParams& p);
 
 }  // namespace ab

@@ -8,6 +8,7 @@ import {backend_util, Conv2DAttrs, FusedConv2DAttrs, KernelConfig, TensorInfo} f
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import type {NativeBinding} from '../../binding';
+import {bf16ConvPays} from '../bf16-rules';
 import {f32, nativeKernel, newOutput, output, sizeOf} from '../kernel-utils';
 import {weightCacheOf} from '../weight-cache';
 import {Epilogue, NO_EPILOGUE, runFused} from './fused';
@@ -39,8 +40,8 @@ export function runConv2D(
   const dims = [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels,
                 c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
                 c.padInfo.top, c.padInfo.left];
-  // A filter marked bf16 (toBf16Weight): the bf16 GEMM path.
-  const wc = K > 0 && c.outChannels > 0 ? weightCacheOf(backend) : null;
+  // A filter marked bf16 (toBf16Weight): the bf16 conv, except where bf16 measured slower (bf16-rules.ts).
+  const wc = K > 0 && c.outChannels > 0 && bf16ConvPays(c) ? weightCacheOf(backend) : null;
   const bf = wc ? wc.bf16(nat, filter, K, c.outChannels, false) : null;
   if (bf) {
     nat.conv2dBf16(f32(backend, x), bf, out, dims, ep.bias, ep.biasMode, ep.act, ep.alpha, ep.slope, ep.slopeMode,
