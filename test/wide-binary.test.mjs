@@ -126,7 +126,10 @@ const TYPES = {Float32Array, Int32Array, Uint8Array};
 // dims, rank 0, empty; [70001] splits over threads.
 const SHAPES = [[[1], [1]], [[], []], [[37], [37]], [[3, 65], [65]], [[1037], [1]], [[1], [1031]], [[4, 1, 5], [3, 1]],
   [[2, 3, 4, 5, 6], [3, 1, 5, 1]], [[65, 17], [65, 1]], [[2, 1, 3, 1, 2, 1], [1, 2, 1, 3, 1, 2]], [[0, 3], [3]],
-  [[70001], [70001]], [[2, 40000], [1, 40000]]];
+  [[70001], [70001]], [[2, 40000], [1, 40000]],
+  // rows with one operand a repeated row (periodic runs): period 3, 17, 63, 64, a or b, threaded
+  [[7, 3], [3]], [[3], [9, 3]], [[6, 1, 3], [1, 3]], [[1000, 17], [17]], [[2, 5, 63], [63]], [[5, 64], [64]], [[40000, 3], [1, 3]],
+  [[3], [40000, 3]]];
 
 function withLevels(f) {
   const levels = ab.isa.effective(), top = ab.isa.current(), threads = ab.getNumThreads();
@@ -335,6 +338,31 @@ test('through tfjs: equal to tfjs-cpu\'s kernels for int32 and Cast-stored float
     binding.native.binaryWide = orig;
     tf.setBackend('afterburner');
   }
+});
+
+test('through tfjs: Neg of int32 (INT32_MIN wraps) and of Cast-stored float32 equals tfjs-cpu\'s, on the wide kernel', () => {
+  const r = rng(41);
+  const d = i32Data(3000, r);
+  d.set(I32_EDGES);
+  for (const kind of ['int32', 'f32-in-i32', 'f32-in-u8', 'i32-in-f32']) {
+    tf.setBackend('cpu');
+    const x0 = makeTensor(kind, d, [3, 1000]);
+    const refT = tf.neg(x0);
+    const ref = dump(refT);
+    tf.dispose([x0, refT]);
+    tf.setBackend('afterburner');
+    withLevels((where) => {
+      const x = makeTensor(kind, d, [3, 1000]);
+      const j0 = jsCompute.count;
+      const t = tf.neg(x);
+      assert.equal(jsCompute.count, j0, `${kind}: nothing computed in JS`);
+      assert.deepEqual(dump(t), ref, `neg ${kind} at ${where}`);
+      tf.dispose([x, t]);
+    });
+  }
+  const t = tf.tidy(() => tf.neg(tf.tensor([-2147483648, 2147483647, 0], [3], 'int32')));
+  assert.deepEqual(Array.from(t.dataSync()), [-2147483648, -2147483647, 0]);
+  t.dispose();
 });
 
 test('through tfjs: bool, complex64 and mixed string-free dtypes the wide kernel does not take run the cpu kernel', () => {

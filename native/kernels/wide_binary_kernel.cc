@@ -204,24 +204,26 @@ void store(const double* r, void* out, int to, int64_t i, int64_t n) {
 
 }  // namespace
 
-void wide_binary_run(int op, int form, const void* a, int ta, const void* b, int tb, void* out, int to, int64_t n) {
+void wide_binary_run(int op, const void* a, int ta, int64_t pa, const void* b, int tb, int64_t pb, void* out, int to,
+                     int64_t n) {
   if (n <= 0) return;
   alignas(64) double da[kChunk], db[kChunk], dr[kChunk];
-  const bool a_vec = form != 2, b_vec = form != 1;
-  const int64_t first = n < kChunk ? n : kChunk;
-  if (!a_vec) {
-    widen(a, ta, 0, 1, da);
-    for (int64_t j = 1; j < first; ++j) da[j] = da[0];
-  }
-  if (!b_vec) {
-    widen(b, tb, 0, 1, db);
-    for (int64_t j = 1; j < first; ++j) db[j] = db[0];
-  }
+  // A periodic operand's buffer holds its pattern repeated, and every chunk is a whole number of
+  // periods, so the buffer is filled once.
+  const int64_t period = pa > 1 ? pa : pb > 1 ? pb : 1;
+  const int64_t chunk = (kChunk / period) * period;
+  const int64_t first = n < chunk ? n : chunk;
+  auto pattern = [&](const void* x, int t, int64_t per, double* d) {
+    widen(x, t, 0, per, d);
+    for (int64_t j = per; j < first; ++j) d[j] = d[j - per];
+  };
+  if (pa >= 1) pattern(a, ta, pa, da);
+  if (pb >= 1) pattern(b, tb, pb, db);
   const bool ints = ta != kWideF32 && tb != kWideF32;
-  for (int64_t i = 0; i < n; i += kChunk) {
-    const int64_t m = n - i < kChunk ? n - i : kChunk;
-    if (a_vec) widen(a, ta, i, m, da);
-    if (b_vec) widen(b, tb, i, m, db);
+  for (int64_t i = 0; i < n; i += chunk) {
+    const int64_t m = n - i < chunk ? n - i : chunk;
+    if (pa == 0) widen(a, ta, i, m, da);
+    if (pb == 0) widen(b, tb, i, m, db);
     op_chunk(op, ints, da, db, dr, m);
     store(dr, out, to, i, m);
   }

@@ -30,6 +30,10 @@ void ew_binary_wide(int op, const void* a, int ta, const int64_t* as, int ar, co
 
 }  // namespace ab
 
-// One inner run of n outputs: form 0: a and b vectors, 1: b one value, 2: a one value.
+// One run of n outputs. An operand's period: 0, a vector of n elements; P >= 1, it holds P values
+// and element j reads value j % P (P = 1: one value). Periods above 1 must be at most kWidePeriodMax,
+// and if both are above 1 they are equal.
+constexpr int64_t kWidePeriodMax = 64;
 AB_DECLARE_KERNEL(void, wide_binary_run,
-                  (int op, int form, const void* a, int ta, const void* b, int tb, void* out, int to, int64_t n))
+                  (int op, const void* a, int ta, int64_t pa, const void* b, int tb, int64_t pb, void* out, int to,
+                   int64_t n))

@@ -57,7 +57,7 @@ export function wideKernel(name: WideBinaryOpName): KernelConfig {
 }
 
 type WideArray = Float32Array|Int32Array|Uint8Array;
-const isWide = (v: unknown): v is WideArray => v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array;
+export const isWide = (v: unknown): v is WideArray => v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array;
 
 /**
  * The wide kernel for float32/int32 inputs stored in typed arrays, or null. With `leaveF32`, two
