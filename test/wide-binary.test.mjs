@@ -458,3 +458,24 @@ test('graph mode: TopK over NaN/Inf at replay runs its node from JS (tfjs-cpu), 
     c.dispose();
   }
 });
+
+test('models: movenet-lightning and centernet compile to one native segment, no JS node; replays equal eager on new images', async () => {
+  const {MODELS, loadModel, inputBatch} = await import('./lib/models.mjs');
+  for (const id of ['movenet-lightning', 'centernet']) {
+    const m = MODELS.find((x) => x.id === id);
+    const {model} = await loadModel(m);
+    const c = ab.compile(model);
+    for (let i = 0; i < 4; ++i) {  // probe, capture, then replays on other images
+      const b = inputBatch(m, 1, i);
+      const x = tf.tensor(b.data, b.shape, b.dtype);
+      const got = [].concat(c.execute(x)), want = [].concat(model.execute(x));
+      got.forEach((t, k) => assert.deepEqual(dump(t), dump(want[k]), `${id} image ${i} output ${k}`));
+      tf.dispose([x, ...got, ...want]);
+    }
+    const s = c.summary().nativePlan;
+    assert.equal(s.js, 0, `${id}: JS nodes ${s.jsOps}`);
+    assert.equal(s.segments, 1, `${id}: one segment`);
+    c.dispose();
+    model.dispose();
+  }
+});
