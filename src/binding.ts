@@ -141,10 +141,14 @@ export interface NativeBinding {
   planSize(plan: NativePlanHandle): number;
   /** Drops the calls [n, size) and their references. */
   planTruncate(plan: NativePlanHandle, n: number): void;
-  /** Replays calls [begin, end) in one native call. */
-  planRun(plan: NativePlanHandle, begin: number, end: number): void;
+  /**
+   * Replays calls [begin, end) in one native call. Returns end, or the index of a call that asked
+   * for its node to run in JS (its data is a case left to the cpu kernel): it and the calls after
+   * it have not run.
+   */
+  planRun(plan: NativePlanHandle, begin: number, end: number): number;
   /** The same on a libuv worker; rejects with the error of a call that fails. */
-  planRunAsync(plan: NativePlanHandle, begin: number, end: number): Promise<void>;
+  planRunAsync(plan: NativePlanHandle, begin: number, end: number): Promise<number>;
   /** Releases the calls and references now (after an in-flight async run); true if it was live. */
   planFree(plan: NativePlanHandle): boolean;
   planStats(): {plans: number; ops: number; refs: number};
@@ -183,6 +187,14 @@ export interface NativeBinding {
       {bits: number; groupSize: number; K: number; N: number; codes: Int8Array; scales: Float32Array};
   /** The quantized GEMM kernel chosen at the current level. */
   quantInfo(): {level: string; kernel: string; mr: number; nr: number; kc: number; mc: number; nc: number; summary: string};
+  // ---- wide binary ops (native/addon/wide_api.cc) ----
+  /**
+   * out = op(a, b) (WideBinaryOp) with broadcasting, as tfjs-cpu's JS computes it: float64 from the
+   * stored values (any mix of Float32Array / Int32Array / Uint8Array), stored as out's array stores
+   * a number (Float32Array: rounded; Int32Array: ToInt32, wrapped). out may be exactly a or b.
+   */
+  binaryWide(op: number, a: Float32Array|Int32Array|Uint8Array, aShape: readonly number[], b: Float32Array|Int32Array|Uint8Array,
+             bShape: readonly number[], out: Float32Array|Int32Array, outShape: readonly number[]): void;
 }
 
 /** A native executor plan (an N-API external). */

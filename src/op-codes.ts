@@ -24,3 +24,9 @@ export type ReduceOpName = keyof typeof ReduceOp;
 /** The comparison kernels (bool outputs). */
 export const CompareOp = {Equal: 0, NotEqual: 1, Less: 2, LessEqual: 3, Greater: 4, GreaterEqual: 5} as const;
 export type CompareOpName = keyof typeof CompareOp;
+
+/** Binary ops as tfjs-cpu's JS computes them (float64 from any storage; native/ops/wide_binary.h). */
+export const WideBinaryOp = {
+  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, FloorDiv: 7, Mod: 8,
+} as const;
+export type WideBinaryOpName = keyof typeof WideBinaryOp;

@@ -277,6 +277,7 @@ function computeCases(r) {
   add('quantGemm', () => { const out = f(20); return {args: [f(24), nat.quantPack(f(30), 6, 5, false, 8, 32), out, 4, 5, 6, false, null, 0, 0, 0, null, 0], out}; });
   add('updateSlice', () => { const out = f(12); return {args: [f(12), [3, 4], f(4), [2, 2], Int32Array.from([1, 2]), out], out}; });
   add('addN', () => { const out = f(5); return {args: [[f(5), f(5), f(5)], out], out}; });
+  add('binaryWide', () => { const out = new Int32Array(6); return {args: [7, f(6).map((v) => v * 100), [2, 3], Int32Array.from([3, -4, 5]), [3], out, [2, 3]], out}; });
   add('gatherNd', () => { const out = f(6); return {args: [f(10), Int32Array.from([4, 0, 2]), out, 2, [1]], out}; });
   return c;
 }

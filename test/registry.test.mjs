@@ -127,6 +127,7 @@ const ENUM_MIRRORS = {
   UnaryOp: ['UnaryOp', 'kUn', {}],
   ReduceOp: ['ReduceOp', 'kRed', {}],
   CompareOp: ['CompareOp', 'kCmp', {}],
+  WideBinaryOp: ['WideBinaryOp', 'kWide', {Mul: 'Multiply', Div: 'RealDiv', Max: 'Maximum', Min: 'Minimum', SquaredDiff: 'SquaredDifference'}],
 };
 
 test('op codes: the header parser understands implicit values', () => {

@@ -4,8 +4,12 @@
 //   captureBegin(plan) / captureEnd()        compute calls in between are appended to the plan
 //   planSize(plan): number                   captured calls so far
 //   planTruncate(plan, n)                    drops calls [n, size) and their references
-//   planRun(plan, begin, end)                replays calls [begin, end) in one native call
-//   planRunAsync(plan, begin, end): Promise  the same on a libuv worker (the event loop stays free)
+//   planRun(plan, begin, end): number        replays calls [begin, end) in one native call; returns
+//                                            end, or the index of a call that asked for its node to
+//                                            run in JS (kRunInJs: calls before it have run, it and
+//                                            those after it have not)
+//   planRunAsync(plan, begin, end): Promise  the same on a libuv worker (the event loop stays free),
+//                                            resolving to the same number
 //   planFree(plan): boolean                  releases calls and references now (after an in-flight
 //                                            async run, if any); the GC does it otherwise
 //   planStats(): {plans, ops, refs}          live plans, calls and references in this process
@@ -20,6 +24,7 @@
 namespace ab::capture {
 
 Plan* g_capturing = nullptr;
+const char kRunInJs[] = "a call asked to run its node in JS";
 
 struct Plan {
   napi_env env;
@@ -98,11 +103,19 @@ bool range_args(Args& a, Plan* p, int64_t* b, int64_t* e) {
   return true;
 }
 
-// Runs ops [b, e); an error message (empty on success).
-std::string replay(Plan* p, int64_t b, int64_t e) {
+// Runs ops [b, e); an error message (empty on success). *stop gets e, or the index of an op that
+// returned kRunInJs.
+std::string replay(Plan* p, int64_t b, int64_t e, int64_t* stop) {
+  *stop = e;
   try {
     for (int64_t i = b; i < e; ++i) {
-      if (const char* err = p->ops[i]->run()) return err;
+      if (const char* err = p->ops[i]->run()) {
+        if (err == kRunInJs) {
+          *stop = i;
+          return std::string();
+        }
+        return err;
+      }
     }
   } catch (const std::bad_alloc&) {
     return "out of memory";
@@ -183,17 +196,18 @@ napi_value plan_run_fn(napi_env env, napi_callback_info info) {
     napi::throw_error(env, "ERR_AFTERBURNER_BUSY", "planRun: the plan has an async run in flight");
     return nullptr;
   }
-  const std::string err = replay(p, b, e);
+  int64_t stop;
+  const std::string err = replay(p, b, e, &stop);
   if (!err.empty()) {
     napi::throw_error(env, "ERR_AFTERBURNER_RUN", "compiled plan: " + err);
     return nullptr;
   }
-  return napi::make_undefined(env);
+  return napi::make_int(env, stop);
 }
 
 struct AsyncRun {
   Plan* plan;
-  int64_t b, e;
+  int64_t b, e, stop;
   std::string err;
   napi_ref plan_ref;
   napi_deferred deferred;
@@ -202,7 +216,7 @@ struct AsyncRun {
 
 void async_execute(napi_env, void* data) {
   AsyncRun* r = static_cast<AsyncRun*>(data);
-  r->err = replay(r->plan, r->b, r->e);
+  r->err = replay(r->plan, r->b, r->e, &r->stop);
 }
 
 void async_complete(napi_env env, napi_status status, void* data) {
@@ -213,8 +227,7 @@ void async_complete(napi_env env, napi_status status, void* data) {
   if (p->free_pending) release(p);
   napi_value v;
   if (status == napi_ok && r->err.empty()) {
-    napi_get_undefined(env, &v);
-    napi_resolve_deferred(env, r->deferred, v);
+    napi_resolve_deferred(env, r->deferred, napi::make_int(env, r->stop));
   } else {
     const std::string msg = "compiled plan: " + (status != napi_ok ? std::string("the async run was cancelled") : r->err);
     napi_value m, code;
@@ -241,7 +254,7 @@ napi_value plan_run_async_fn(napi_env env, napi_callback_info info) {
     napi::throw_error(env, "ERR_AFTERBURNER_ARG", "planRunAsync: the plan is capturing");
     return nullptr;
   }
-  AsyncRun* r = new (std::nothrow) AsyncRun{p, b, e, std::string(), nullptr, nullptr, nullptr};
+  AsyncRun* r = new (std::nothrow) AsyncRun{p, b, e, e, std::string(), nullptr, nullptr, nullptr};
   if (!r) {
     napi::throw_error(env, "ERR_AFTERBURNER_OOM", "planRunAsync: out of memory");
     return nullptr;

@@ -20,7 +20,11 @@
 namespace ab::capture {
 
 // One captured call. run() returns nullptr, or a message when the call cannot run (a data check
-// that must be redone at every run, e.g. gather's indices).
+// that must be redone at every run, e.g. gather's indices), or kRunInJs: this run's data is a case
+// the native op leaves to the cpu kernel (TopK over NaN/Inf); the replay stops before the call and
+// reports its index, and the executor runs the call's node from JS and resumes after it.
+extern const char kRunInJs[];
+
 struct Op {
   virtual ~Op() = default;
   virtual const char* run() = 0;

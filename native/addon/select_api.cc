@@ -215,12 +215,12 @@ napi_value topk_fn(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   // A float row with NaN or +-Inf is not done here (the TS kernel then runs tfjs-cpu's): such a call
-  // is not captured, and a replay that meets one fails (TopK nodes over non-constant data run as JS
-  // nodes in native plans, so only constant inputs replay).
+  // is not captured, and a replay that meets one asks for its node to run in JS (kRunInJs: the
+  // native executor runs the TopK kernel, which runs tfjs-cpu's, and resumes after it).
   const char* why = capture::run(a, [=]() -> const char* {
     if (tx == napi_float32_array)
       return topk_f32(static_cast<const float*>(px), rows, n, k, sorted, static_cast<float*>(pv), static_cast<int32_t*>(pi))
-                 ? nullptr : "topK: a row holds NaN or Inf";
+                 ? nullptr : capture::kRunInJs;
     topk_i32(static_cast<const int32_t*>(px), rows, n, k, sorted, static_cast<int32_t*>(pv), static_cast<int32_t*>(pi));
     return nullptr;
   });

@@ -44,4 +44,13 @@ enum CompareOp : int {
   kCmpCount,
 };
 
+// Binary ops computed as tfjs-cpu's JavaScript computes them: each element in float64 from the
+// stored values (Float32Array, Int32Array or Uint8Array), the result stored into the output's
+// array type (Float32Array: rounded to nearest; Int32Array: ToInt32, i.e. wrapped modulo 2^32).
+// tfjs-cpu: FloorDiv = Math.floor(a / b), Mod = its sign-of-the-divisor % rule.
+enum WideBinaryOp : int {
+  kWideAdd = 0, kWideSub, kWideMul, kWideDiv, kWideMax, kWideMin, kWideSquaredDiff, kWideFloorDiv, kWideMod,
+  kWideCount,
+};
+
 }  // namespace ab

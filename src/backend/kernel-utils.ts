@@ -117,7 +117,7 @@ export function nativeKernel(
             continue;
           }
           const values = args.backend.data.get(t.dataId).values;
-          if (values instanceof Float32Array) continue;
+          if (!(values instanceof Int32Array)) continue;  // Uint8Array (bool Cast) widens exactly
           // A float32 tensor that Cast left as an Int32Array: tfjs-cpu computes on the exact
           // integers, a float32 kernel on rounded ones past 2^24. (The check reads the data in JS:
           // a native plan may replay the node only if it is constant.)

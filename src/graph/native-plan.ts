@@ -14,7 +14,9 @@
 //   js      anything else: its captured calls are dropped; at replay its kernel runs from JS on
 //           TensorInfos over its inputs' homes, and its outputs are copied into their homes.
 // JS nodes end segments; a replay runs the segments with one native call each (planRun), or on a
-// libuv worker (planRunAsync), with the JS nodes between them on the main thread. Graph outputs are
+// libuv worker (planRunAsync), with the JS nodes between them on the main thread. A native call may
+// ask at replay for its node to run in JS (TopK over NaN/Inf: kRunInJs): the segment stops before
+// it, the node runs from JS, and the segment resumes after the node's calls. Graph outputs are
 // copied out of their homes into fresh arrays.
 import {engine, Tensor} from '@tensorflow/tfjs-core';
 import type {DataId, TensorInfo} from '@tensorflow/tfjs-core';
@@ -145,6 +147,8 @@ export class Capture {
     if (kind === 'js') {
       native!.planTruncate(this.plan.handle, this.n0);
       this.plan.jsSteps.push({step: index, at: this.n0});
+    } else if (kind === 'native') {
+      this.plan.nativeCalls.push({step: index, begin: this.n0, end: n1});
     }
     this.plan.kinds.push(kind);
   }
@@ -175,6 +179,10 @@ export class NativePlan {
   readonly viewValues = new Set<ValueId>();
   /** JS steps, in order, with the plan call index they run at. */
   readonly jsSteps: {step: number, at: number}[] = [];
+  /** Native steps, in order, with their calls [begin, end). */
+  readonly nativeCalls: {step: number, begin: number, end: number}[] = [];
+  /** Native nodes run from JS because a call of theirs asked for it at replay (TopK over NaN/Inf). */
+  deferredRuns = 0;
   private inputHomes: Home[] = [];
   private total = 0;
   readonly isa: string;
@@ -318,6 +326,41 @@ export class NativePlan {
     });
   }
 
+  /**
+   * A call at replay asked for its node to run in JS (its data is a case the native op leaves to the
+   * cpu kernel, native/addon/capture.h kRunInJs): runs that node from JS; returns the index of the
+   * first call after the node's.
+   */
+  private runDeferred(at: number): number {
+    let lo = 0, hi = this.nativeCalls.length - 1;
+    while (lo < hi) {  // the last node whose calls begin at or before `at`
+      const mid = (lo + hi + 1) >> 1;
+      if (this.nativeCalls[mid].begin <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    const s = this.nativeCalls[lo];
+    if (s == null || at < s.begin || at >= s.end) throw new IrError(`native plan: call ${at} asked to run in JS but belongs to no node`);
+    ++this.deferredRuns;
+    this.runJs(s.step);
+    return s.end;
+  }
+
+  /** Calls [begin, end) natively, with the nodes whose calls ask for it run from JS. */
+  private runSegment(begin: number, end: number): void {
+    for (let pos = begin; pos < end;) {
+      const stop = native!.planRun(this.handle, pos, end);
+      pos = stop < end ? this.runDeferred(stop) : end;
+    }
+  }
+
+  private async runSegmentAsync(begin: number, end: number): Promise<void> {
+    for (let pos = begin; pos < end;) {
+      const stop = await native!.planRunAsync(this.handle, pos, end);
+      if (this.freed) throw new IrError('the compiled graph was disposed');
+      pos = stop < end ? this.runDeferred(stop) : end;
+    }
+  }
+
   /** One run (inputs already validated by the executor). */
   run(inputs: Tensor[]): Tensor[] {
     if (this.pendingAsync > 0) {
@@ -326,11 +369,11 @@ export class NativePlan {
     this.copyIn(inputs);
     let pos = 0;
     for (const j of this.jsSteps) {
-      if (j.at > pos) native!.planRun(this.handle, pos, j.at);
+      if (j.at > pos) this.runSegment(pos, j.at);
       pos = j.at;
       this.runJs(j.step);
     }
-    if (this.total > pos) native!.planRun(this.handle, pos, this.total);
+    if (this.total > pos) this.runSegment(pos, this.total);
     this.consume(inputs);
     return this.outputs();
   }
@@ -351,12 +394,12 @@ export class NativePlan {
         keep.length = 0;
         let pos = 0;
         for (const j of this.jsSteps) {
-          if (j.at > pos) await native!.planRunAsync(this.handle, pos, j.at);
+          if (j.at > pos) await this.runSegmentAsync(pos, j.at);
           if (this.freed) throw new IrError('the compiled graph was disposed');
           pos = j.at;
           this.runJs(j.step);
         }
-        if (this.total > pos) await native!.planRunAsync(this.handle, pos, this.total);
+        if (this.total > pos) await this.runSegmentAsync(pos, this.total);
         if (this.freed) throw new IrError('the compiled graph was disposed');
         this.consume(inputs);
         return this.outputs();

@@ -762,3 +762,45 @@ moveCase('Unpack', '[2,6,5] axis 2, piece 3', [[2, 6, 5]], [2, 6], (tf, x) => tf
     });
   }
 }
+
+// ---- int32 binary ops, FloorDiv, Mod (the wide kernel: tfjs-cpu's float64 arithmetic on the stored
+// values, stored as the output array stores a number; test/wide-binary.test.mjs has the edge values) ----
+{
+  const wideRefs = {
+    Add: (a, b) => a + b, Sub: (a, b) => a - b, Multiply: (a, b) => a * b, Maximum: Math.max, Minimum: Math.min,
+    FloorDiv: (a, b) => Math.floor(a / b),
+    Mod: (a, b) => {
+      const r = a % b;
+      return (a < 0 && b < 0) || (a >= 0 && b >= 0) ? r : (r + b) % b;
+    },
+  };
+  const ints = (shape) => data(shape, -2000, 2000, []).map((v, i) => (i % 7 === 3 ? 0 : Math.round(v)));
+  for (const [kernel, fn] of Object.entries(wideRefs)) {
+    for (const [sa, sb] of [[[17], [17]], [[3, 65], [65]], [[4, 1, 5], [3, 1]], [[1037], [1]], [[], [5]]]) {
+      opCases.push({
+        kernel, name: `int32 [${sa}] op [${sb}]`, outDtype: 'int32',
+        run: (tf, a, b) => tf.tidy(() => tf.engine().runKernel(kernel, {a: tf.cast(a, 'int32'), b: tf.cast(b, 'int32')})),
+        build: () => {
+          const a = ints(sa), b = ints(sb);
+          const {out, outShape} = refBinary((x, y) => fn(x, y) | 0, a, sa, b, sb);  // | 0: Int32Array's store
+          return {inputs: [{data: a, shape: sa}, {data: b, shape: sb}], expected: {data: out, shape: outShape}, check: EXACT};
+        },
+      });
+    }
+  }
+  // float32 inputs: FloorDiv's output is int32 whatever the inputs (tfjs-cpu), Mod's float32.
+  for (const kernel of ['FloorDiv', 'Mod']) {
+    for (const [sa, sb] of [[[65], [65]], [[3, 40], [40]], [[2, 1, 30], [3, 1]]]) {
+      opCases.push({
+        kernel, name: `float32 [${sa}] op [${sb}]`, outDtype: kernel === 'FloorDiv' ? 'int32' : 'float32',
+        run: (tf, a, b) => tf.engine().runKernel(kernel, {a, b}),
+        build: () => {
+          const a = data(sa, -30, 30), b = data(sb, -3, 3);
+          const f = kernel === 'FloorDiv' ? (x, y) => wideRefs.FloorDiv(x, y) | 0 : wideRefs.Mod;
+          const {out, outShape} = refBinary(f, a, sa, b, sb);
+          return {inputs: [{data: a, shape: sa}, {data: b, shape: sb}], expected: {data: out, shape: outShape}, check: EXACT};
+        },
+      });
+    }
+  }
+}

@@ -6,7 +6,6 @@
 // keeps depends on its algorithm): those, empty tensors and other dtypes run the cpu kernel.
 import {TensorInfo, TopKAttrs} from '@tensorflow/tfjs-core';
 
-import {markJsRead} from '../kernel-utils';
 import {nativeOrCpu} from './compare';
 
 export const TopKConfig = nativeOrCpu('TopK', ({inputs, backend, attrs}, nat) => {
@@ -23,9 +22,9 @@ export const TopKConfig = nativeOrCpu('TopK', ({inputs, backend, attrs}, nat) =>
   const rows = size / n;
   const vals = f32 ? new Float32Array(rows * k) : new Int32Array(rows * k);
   const idx = new Int32Array(rows * k);
-  // Whether the native selection applies (no NaN/Inf in a float row) depends on the data: a native
-  // plan replays this node only when x is a constant (src/graph/native-plan.ts).
-  markJsRead(x);
+  // Whether the native selection applies (no NaN/Inf in a float row) depends on the data: in a
+  // native plan the call checks at each replay and, when a row has NaN/Inf, asks for this node to
+  // run from JS (native/addon/capture.h kRunInJs; src/graph/native-plan.ts), i.e. tfjs-cpu's kernel.
   if (!nat.topK(values as Float32Array | Int32Array, rows, n, k, Boolean(sorted), vals, idx)) return null;
   const outShape = x.shape.slice();
   outShape[rank - 1] = k;

@@ -73,6 +73,9 @@ import {LessConfig} from './Less';
 import {LessEqualConfig} from './LessEqual';
 import {NotEqualConfig} from './NotEqual';
 import {TopKConfig} from './TopK';
+// wide binary ops (elementwise.ts wideKernel, native/addon/wide_api.cc)
+import {FloorDivConfig} from './FloorDiv';
+import {ModConfig} from './Mod';
 
 export const kernelConfigs: KernelConfig[] = [
   AbsConfig,
@@ -133,4 +136,5 @@ export const kernelConfigs: KernelConfig[] = [
   UnpackConfig,
   AddNConfig, EqualConfig, GatherNdConfig, GreaterConfig, GreaterEqualConfig, LessConfig, LessEqualConfig,
   NotEqualConfig, TopKConfig,
+  FloorDivConfig, ModConfig,
 ];
