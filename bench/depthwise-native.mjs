@@ -2,8 +2,8 @@
 // Native depthwise convolution (NHWC f32), straight on the addon, one output buffer reused:
 //   node bench/depthwise-native.mjs [--threads 1] [--rounds 7] [--filter s2] [--base path/to/old.node]
 //                                   [--inplace] [--offset 0]
-// Per row: the median over --rounds rounds of the median of ~40 calls (the machine is shared:
-// say the load). GFLOP/s counts 2 flops per tap (taps outside the input included, as the usual
+// Per row: the median over --rounds rounds of the median of up to 200 calls, and the fastest call
+// ('min': on a shared machine the closest to the uncontended time; say the load). GFLOP/s counts 2 flops per tap (taps outside the input included, as the usual
 // 2*K*outputs); % of the one-thread f32 FMA peak (117 GFLOP/s on this Zen 4, --peak to change).
 // --base: an older addon measured in the same run, interleaved round by round (before / after).
 // --inplace: also the in-place call (out === x; x is restored from a copy between calls, which is
@@ -12,6 +12,8 @@
 import {createRequire} from 'node:module';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+
+import {fmaPeakNow} from './lib/probe.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const req = createRequire(import.meta.url);
@@ -49,13 +51,15 @@ function rand(n) {
   return x;
 }
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
-function time(fn, calls) {
+const mins = new Map();
+function time(fn, calls, key) {
   const t = [];
   for (let i = 0; i < calls; ++i) {
     const s = process.hrtime.bigint();
     fn();
     t.push(Number(process.hrtime.bigint() - s) * 1e-3);
   }
+  if (key) mins.set(key, Math.min(mins.get(key) ?? Infinity, ...t));
   return median(t);
 }
 
@@ -70,10 +74,11 @@ for (const [name, H, C, F, S, act] of DW) {
   const call = (a, out) => a.depthwiseConv2d(x, w, out, dims, act ? b : null, ACT[act], 0, null);
   const calls = Math.max(10, Math.min(200, Math.round(2e5 / (ny * F * F / 1e3 + 1))));
   const res = {now: [], base: [], inplace: []};
+  mins.clear();
   for (const a of [nat, base]) if (a) for (let i = 0; i < 5; ++i) call(a, y);
   for (let r = 0; r < rounds; ++r) {
-    res.now.push(time(() => call(nat, y), calls));
-    if (base) res.base.push(time(() => call(base, y), calls));
+    res.now.push(time(() => call(nat, y), calls, 'now'));
+    if (base) res.base.push(time(() => call(base, y), calls, 'base'));
     if (inPlace) {
       const restore = time(() => x.set(xsave), calls);
       res.inplace.push(time(() => {
@@ -85,16 +90,20 @@ for (const [name, H, C, F, S, act] of DW) {
   }
   const flop = 2 * ny * F * F;
   const us = median(res.now), gf = flop / us * 1e-3;
-  const row = {case: name, 'µs': us.toFixed(1), 'GFLOP/s': gf.toFixed(1), '% peak': `${(100 * gf / peak).toFixed(0)}%`};
+  const row = {case: name, 'µs': us.toFixed(1), 'GFLOP/s': gf.toFixed(1), '% peak': `${(100 * gf / peak).toFixed(0)}%`,
+    'min µs': mins.get('now').toFixed(1)};
   if (base) {
     const bu = median(res.base);
     row['base µs'] = bu.toFixed(1);
     row['base GFLOP/s'] = (flop / bu * 1e-3).toFixed(1);
+    row['base min µs'] = mins.get('base').toFixed(1);
     row.speedup = `${(bu / us).toFixed(2)}x`;
   }
   if (inPlace) row['in place µs'] = median(res.inplace).toFixed(1);
   rows.push(row);
 }
 const os = await import('node:os');
-console.log(`threads ${threads}, rounds ${rounds}, load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}, offset ${offset}`);
+const fmaNow = fmaPeakNow();
+console.log(`threads ${threads}, rounds ${rounds}, load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}, offset ${offset}, ` +
+            `one-thread FMA peak measured now: ${fmaNow?.toFixed(1) ?? '?'} GFLOP/s (% peak: of ${peak})`);
 console.table(rows);

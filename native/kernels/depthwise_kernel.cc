@@ -33,9 +33,7 @@ namespace ab { namespace AB_ISA_NS {
 namespace {
 
 #define AB_DW_INLINE inline __attribute__((always_inline))
-#ifndef AB_DW_PF
-#define AB_DW_PF 1
-#endif
+
 
 struct Epi {
   const float* bias;   // per channel, or nullptr
@@ -142,6 +140,22 @@ AB_DW_INLINE __m512 act16(__m512 v, const Epi& e, int64_t c, __mmask16 m) {
   }
 }
 
+// One input row's columns applied to one output row's 8 accumulators (see tile_fast).
+template <int FW, int S, bool EDGE>
+AB_DW_INLINE void columns(const float* xp, int64_t iw0, int64_t C, const bool* col_in, const __mmask16* kx,
+                          const __m512 (&wv)[FW], __m512 (&acc)[8]) {
+#pragma GCC unroll 32
+  for (int i = 0; i < 7 * S + FW; ++i) {
+    const __m512 xv = _mm512_maskz_loadu_ps(kx[i], xp + (col_in[i] ? (iw0 + i) * C : 0));
+#pragma GCC unroll 8
+    for (int fw = 0; fw < FW; ++fw) {
+      if ((i - fw) % S != 0 || i < fw || (i - fw) / S >= 8) continue;
+      const int j = (i - fw) / S;
+      acc[j] = EDGE ? _mm512_mask3_fmadd_ps(xv, wv[fw], acc[j], kx[i]) : _mm512_fmadd_ps(xv, wv[fw], acc[j]);
+    }
+  }
+}
+
 // A tile of 8 positions from ow0 (dilation 1, filter width FW, stride S; RH output rows). Each
 // input vector is loaded once per input row and used for every tap and output row that reads it.
 // EDGE: some of the tile's input columns lie outside the row (or past the last position): those
@@ -166,38 +180,33 @@ void tile_fast(const InRow* rows, int nr, const float* w, const DepthwiseParams&
     for (int j = 0; j < 8; ++j) a0[j] = a1[j] = init;
     for (int k = 0; k < nr; ++k) {
       const float* xp = rows[k].row + c;
-      const int f0 = rows[k].f0, f1 = rows[k].f1;
-      __m512 xv[NX];
+      const int f0 = rows[k].f0, f1 = RH == 2 ? rows[k].f1 : -1;
+      // The row's filter vectors for the output rows that meet it.
+      __m512 w0[FW], w1[FW];
+#pragma GCC unroll 8
+      for (int fw = 0; fw < FW; ++fw) {
+        w0[fw] = f0 >= 0 ? _mm512_maskz_loadu_ps(m, w + (f0 * FW + fw) * C + c) : _mm512_setzero_ps();
+        w1[fw] = f1 >= 0 ? _mm512_maskz_loadu_ps(m, w + (f1 * FW + fw) * C + c) : _mm512_setzero_ps();
+      }
+      // Column by column: each input vector is loaded once and feeds every tap that reads it
+      // (position j, tap fw with j * S + fw == i), then dies: few registers at any stride.
+      if (f0 >= 0 && (RH == 1 || f1 >= 0)) {
 #pragma GCC unroll 32
-      for (int i = 0; i < NX; ++i)
-        xv[i] = _mm512_maskz_loadu_ps(kx[i], xp + (col_in[i] ? (iw0 + i) * C : 0));
-      if (!EDGE && AB_DW_PF > 0) {
-        // The same channels of the tile PF tiles ahead (prefetching past the row is harmless).
-        const char* pf = reinterpret_cast<const char*>(xp + (iw0 + 8 * S * AB_DW_PF) * C);
-#pragma GCC unroll 16
-        for (int j = 0; j < 8 * S; ++j) _mm_prefetch(pf + j * C * 4, _MM_HINT_T0);
-      }
-      if (f0 >= 0) {
-        const float* wr = w + f0 * FW * C + c;
+        for (int i = 0; i < NX; ++i) {
+          const __m512 xv = _mm512_maskz_loadu_ps(kx[i], xp + (col_in[i] ? (iw0 + i) * C : 0));
 #pragma GCC unroll 8
-        for (int fw = 0; fw < FW; ++fw) {
-          const __m512 wv = _mm512_maskz_loadu_ps(m, wr + fw * C);
-#pragma GCC unroll 8
-          for (int j = 0; j < 8; ++j)
-            a0[j] = EDGE ? _mm512_mask3_fmadd_ps(xv[j * S + fw], wv, a0[j], kx[j * S + fw])
-                         : _mm512_fmadd_ps(xv[j * S + fw], wv, a0[j]);
+          for (int fw = 0; fw < FW; ++fw) {
+            if ((i - fw) % S != 0 || i < fw || (i - fw) / S >= 8) continue;
+            const int j = (i - fw) / S;
+            a0[j] = EDGE ? _mm512_mask3_fmadd_ps(xv, w0[fw], a0[j], kx[i]) : _mm512_fmadd_ps(xv, w0[fw], a0[j]);
+            if (RH == 2)
+              a1[j] = EDGE ? _mm512_mask3_fmadd_ps(xv, w1[fw], a1[j], kx[i]) : _mm512_fmadd_ps(xv, w1[fw], a1[j]);
+          }
         }
-      }
-      if (RH == 2 && f1 >= 0) {
-        const float* wr = w + f1 * FW * C + c;
-#pragma GCC unroll 8
-        for (int fw = 0; fw < FW; ++fw) {
-          const __m512 wv = _mm512_maskz_loadu_ps(m, wr + fw * C);
-#pragma GCC unroll 8
-          for (int j = 0; j < 8; ++j)
-            a1[j] = EDGE ? _mm512_mask3_fmadd_ps(xv[j * S + fw], wv, a1[j], kx[j * S + fw])
-                         : _mm512_fmadd_ps(xv[j * S + fw], wv, a1[j]);
-        }
+      } else if (f0 >= 0) {  // RH 2, output row 0 only (the block's first input rows)
+        columns<FW, S, EDGE>(xp, iw0, C, col_in, kx, w0, a0);
+      } else {  // output row 1 only (its last input rows)
+        columns<FW, S, EDGE>(xp, iw0, C, col_in, kx, w1, a1);
       }
     }
     float* o0 = out[0] + ow0 * ostride + (c - c0);
@@ -272,7 +281,9 @@ void pick_tiles(const DepthwiseParams& p, int rh, TileFn* fast, TileFn* edge) {
   const int fw = static_cast<int>(p.f_w), s = static_cast<int>(p.stride_w);
   if (rh == 2) {
     if (fw == 3 && s == 1) set_tiles<3, 1, 2>(fast, edge);
+    if (fw == 3 && s == 2) set_tiles<3, 2, 2>(fast, edge);
     if (fw == 5 && s == 1) set_tiles<5, 1, 2>(fast, edge);
+    if (fw == 5 && s == 2) set_tiles<5, 2, 2>(fast, edge);
     return;
   }
   if (fw == 3 && s == 1) set_tiles<3, 1, 1>(fast, edge);
@@ -324,8 +335,8 @@ void rows_f32(const float* x, const float* w, const DepthwiseParams& p, int64_t 
     }
     return;
   }
-  // Two rows share their input rows' loads where the interior tiles can (stride_w 1).
-  if (nrows == 2 && p.stride_w == 1) {
+  // Two rows share the loads of the input rows they both read.
+  if (nrows == 2) {
     rows_mult1(x, w, p, b, oh, 2, c0, c1, out, ostride, e);
     return;
   }
