@@ -15,7 +15,9 @@
 // and other tiles take the taps one by one under per-position masks (a tap outside the input is
 // skipped, not multiplied by a zero: tfjs-cpu skips it, which matters for Inf/NaN weights and -0).
 // Bias, relu/relu6/leakyrelu/prelu are applied in registers on the store; elu and sigmoid run
-// over the finished row.
+// over the finished row. avx2: the same tiles at 4 positions x 8 channels (full channel blocks;
+// the last < 8 channels and other geometries position by position), activations over the row.
+// Input vectors are loaded column by column: each feeds its taps and dies (few registers).
 #include <cstdint>
 #include <cmath>
 
@@ -84,7 +86,7 @@ void row_generic(const float* x, const float* w, const DepthwiseParams& p, int64
   }
 }
 
-#if AB_ISA_LEVEL >= 2
+#if AB_ISA_LEVEL >= 1
 // One input row a row block reads: its data (position 0, channel 0) and the filter row it meets
 // for output row 0 and 1 of the block (-1: none).
 struct InRow {
@@ -123,6 +125,9 @@ int block_rows(const float* x, const DepthwiseParams& p, int64_t b, int64_t oh, 
   return nr;
 }
 
+#endif
+
+#if AB_ISA_LEVEL >= 2
 AB_DW_INLINE __mmask16 chan_mask(int64_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
 }
@@ -381,11 +386,107 @@ void row_mult1(const float* x, const float* w, const DepthwiseParams& p, int64_t
   }
 }
 
+// 4 positions x 8 channels (full channel blocks only) x RH output rows, dilation 1, filter width
+// FW, stride S: the avx512 tile's scheme at half the width (16 ymm registers). EDGE: columns
+// outside the row are skipped (their taps are), positions >= n are not stored.
+template <int FW, int S, bool EDGE>
+inline __attribute__((always_inline)) void columns8(const float* xp, int64_t iw0, int64_t C, const bool* col_in,
+                                                    const __m256 (&wv)[FW], __m256 (&acc)[4]) {
+#pragma GCC unroll 32
+  for (int i = 0; i < 3 * S + FW; ++i) {
+    if (EDGE && !col_in[i]) continue;
+    const __m256 xv = _mm256_loadu_ps(xp + (iw0 + i) * C);
+#pragma GCC unroll 8
+    for (int fw = 0; fw < FW; ++fw) {
+      if ((i - fw) % S != 0 || i < fw || (i - fw) / S >= 4) continue;
+      acc[(i - fw) / S] = _mm256_fmadd_ps(xv, wv[fw], acc[(i - fw) / S]);
+    }
+  }
+}
+
+template <int FW, int S, int RH, bool EDGE>
+void tile4(const InRow* rows, int nr, const float* w, const DepthwiseParams& p, int64_t ow0, int n, int64_t c0,
+           int64_t c8, float* const* out, int64_t ostride, const float* bias) {
+  constexpr int NX = 3 * S + FW;
+  const int64_t C = p.in_c, iw0 = ow0 * S - p.pad_left;
+  bool col_in[NX];
+#pragma GCC unroll 32
+  for (int i = 0; i < NX; ++i) col_in[i] = !EDGE || static_cast<uint64_t>(iw0 + i) < static_cast<uint64_t>(p.in_w);
+  for (int64_t c = c0; c < c8; c += 8) {
+    const __m256 init = bias ? _mm256_loadu_ps(bias + c) : _mm256_setzero_ps();
+    __m256 a0[4] = {init, init, init, init}, a1[4] = {init, init, init, init};
+    for (int k = 0; k < nr; ++k) {
+      const float* xp = rows[k].row + c;
+      const int f0 = rows[k].f0, f1 = RH == 2 ? rows[k].f1 : -1;
+      __m256 w0[FW], w1[FW];
+#pragma GCC unroll 8
+      for (int fw = 0; fw < FW; ++fw) {
+        w0[fw] = f0 >= 0 ? _mm256_loadu_ps(w + (f0 * FW + fw) * C + c) : _mm256_setzero_ps();
+        w1[fw] = f1 >= 0 ? _mm256_loadu_ps(w + (f1 * FW + fw) * C + c) : _mm256_setzero_ps();
+      }
+      if (f0 >= 0) columns8<FW, S, EDGE>(xp, iw0, C, col_in, w0, a0);
+      if (RH == 2 && f1 >= 0) columns8<FW, S, EDGE>(xp, iw0, C, col_in, w1, a1);
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j)
+      if (!EDGE || j < n) _mm256_storeu_ps(out[0] + (ow0 + j) * ostride + (c - c0), a0[j]);
+    if (RH == 2) {
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j)
+        if (!EDGE || j < n) _mm256_storeu_ps(out[1] + (ow0 + j) * ostride + (c - c0), a1[j]);
+    }
+  }
+}
+
+using Tile4Fn = void (*)(const InRow*, int, const float*, const DepthwiseParams&, int64_t, int, int64_t, int64_t,
+                         float* const*, int64_t, const float*);
+template <int FW, int S, int RH>
+void set_tiles4(Tile4Fn* fast, Tile4Fn* edge) {
+  *fast = tile4<FW, S, RH, false>;
+  *edge = tile4<FW, S, RH, true>;
+}
+void pick_tiles4(const DepthwiseParams& p, int rh, Tile4Fn* fast, Tile4Fn* edge) {
+  *fast = *edge = nullptr;
+  if (p.dil_w != 1) return;
+  const int fw = static_cast<int>(p.f_w), s = static_cast<int>(p.stride_w);
+  if (rh == 2) {
+    if (fw == 3 && s == 1) set_tiles4<3, 1, 2>(fast, edge);
+    if (fw == 3 && s == 2) set_tiles4<3, 2, 2>(fast, edge);
+    if (fw == 5 && s == 1) set_tiles4<5, 1, 2>(fast, edge);
+    if (fw == 5 && s == 2) set_tiles4<5, 2, 2>(fast, edge);
+    return;
+  }
+  if (fw == 3 && s == 1) set_tiles4<3, 1, 1>(fast, edge);
+  if (fw == 3 && s == 2) set_tiles4<3, 2, 1>(fast, edge);
+  if (fw == 5 && s == 1) set_tiles4<5, 1, 1>(fast, edge);
+  if (fw == 5 && s == 2) set_tiles4<5, 2, 1>(fast, edge);
+}
+
 void rows_f32(const float* x, const float* w, const DepthwiseParams& p, int64_t b, int64_t oh, int nrows, int64_t c0,
               int64_t c1, float* const* out, int64_t ostride, const Epi& e) {
+  const int64_t c8 = c0 + (c1 - c0) / 8 * 8;
+  Tile4Fn fast = nullptr, edge = nullptr;
+  InRow rows[kMaxInRows];
+  int nr = -1;
+  if (p.mult == 1 && c8 > c0) {
+    nr = block_rows(x, p, b, oh, nrows, rows);
+    if (nr >= 0) pick_tiles4(p, nrows, &fast, &edge);
+  }
+  if (edge) {
+    // Full channel blocks in tiles; the last < 8 channels position by position below.
+    const int64_t S = p.stride_w, span = p.f_w - 1;
+    const int64_t lo = (p.pad_left + S - 1) / S, last = p.in_w - 1 - span + p.pad_left;
+    int64_t hi = last >= 0 ? last / S + 1 : 0;
+    if (hi > p.out_w) hi = p.out_w;
+    for (int64_t ow0 = 0; ow0 < p.out_w; ow0 += 4) {
+      const int n = p.out_w - ow0 >= 4 ? 4 : static_cast<int>(p.out_w - ow0);
+      (n == 4 && ow0 >= lo && ow0 + 4 <= hi ? fast : edge)(rows, nr, w, p, ow0, n, c0, c8, out, ostride, e.bias);
+    }
+  }
   for (int r = 0; r < nrows; ++r) {
-    if (p.mult == 1) row_mult1(x, w, p, b, oh + r, c0, c1, out[r], ostride, e.bias);
-    else row_generic(x, w, p, b, oh + r, c0, c1, out[r], ostride, e);
+    if (p.mult != 1) row_generic(x, w, p, b, oh + r, c0, c1, out[r], ostride, e);
+    else if (edge) row_mult1(x, w, p, b, oh + r, c8, c1, out[r] + (c8 - c0), ostride, e.bias);
+    else row_mult1(x, w, p, b, oh + r, c0, c1, out[r], ostride, e.bias);
     row_activation(out[r], p.out_w, ostride, c0 * p.mult, c1 * p.mult, e, true);
   }
 }
