@@ -60,27 +60,63 @@ void row_activation(float* out, int64_t out_w, int64_t ostride, int64_t c0, int6
 }
 
 // Any channel multiplier, any geometry, one output row: plain loops (the reference shape of the
-// arithmetic; the compiler vectorizes the channel loops at avx2/avx512).
+// arithmetic; the compiler vectorizes the channel loops). Multiplier 1: per position, the taps
+// inside the input are listed once, then each group of 16 (4) channels sums over them in registers.
 void row_generic(const float* x, const float* w, const DepthwiseParams& p, int64_t b, int64_t oh, int64_t c0,
                  int64_t c1, float* outrow, int64_t ostride, const Epi& e) {
-  const int64_t C = p.in_c, Q = p.mult, OC = C * Q;
+  const int64_t C = p.in_c, Q = p.mult, OC = C * Q, cw = c1 - c0;
+  const float* bias = e.bias ? e.bias + c0 * Q : nullptr;
+  constexpr int kMaxTaps = 64;
+  const bool listed = Q == 1 && p.f_h * p.f_w <= kMaxTaps;
   for (int64_t ow = 0; ow < p.out_w; ++ow) {
     float* __restrict out = outrow + ow * ostride;  // channel c0 * Q
-    for (int64_t o = c0 * Q; o < c1 * Q; ++o) out[o - c0 * Q] = e.bias ? e.bias[o] : 0.f;
+    if (listed) {
+      const float* xt[kMaxTaps];
+      const float* wt[kMaxTaps];
+      int nt = 0;
+      for (int64_t fh = 0; fh < p.f_h; ++fh) {
+        const int64_t ih = oh * p.stride_h - p.pad_top + fh * p.dil_h;
+        if (ih < 0 || ih >= p.in_h) continue;
+        for (int64_t fw = 0; fw < p.f_w; ++fw) {
+          const int64_t iw = ow * p.stride_w - p.pad_left + fw * p.dil_w;
+          if (iw < 0 || iw >= p.in_w) continue;
+          xt[nt] = x + ((b * p.in_h + ih) * p.in_w + iw) * C + c0;
+          wt[nt++] = w + (fh * p.f_w + fw) * C + c0;
+        }
+      }
+      int64_t c = 0;
+      for (; c + 16 <= cw; c += 16) {
+        float acc[16];
+        for (int i = 0; i < 16; ++i) acc[i] = bias ? bias[c + i] : 0.f;
+        for (int t = 0; t < nt; ++t)
+          for (int i = 0; i < 16; ++i) acc[i] += xt[t][c + i] * wt[t][c + i];
+        for (int i = 0; i < 16; ++i) out[c + i] = acc[i];
+      }
+      for (; c + 4 <= cw; c += 4) {
+        float acc[4];
+        for (int i = 0; i < 4; ++i) acc[i] = bias ? bias[c + i] : 0.f;
+        for (int t = 0; t < nt; ++t)
+          for (int i = 0; i < 4; ++i) acc[i] += xt[t][c + i] * wt[t][c + i];
+        for (int i = 0; i < 4; ++i) out[c + i] = acc[i];
+      }
+      for (; c < cw; ++c) {
+        float acc = bias ? bias[c] : 0.f;
+        for (int t = 0; t < nt; ++t) acc += xt[t][c] * wt[t][c];
+        out[c] = acc;
+      }
+      continue;
+    }
+    for (int64_t o = 0; o < cw * Q; ++o) out[o] = bias ? bias[o] : 0.f;
     for (int64_t fh = 0; fh < p.f_h; ++fh) {
       const int64_t ih = oh * p.stride_h - p.pad_top + fh * p.dil_h;
       if (ih < 0 || ih >= p.in_h) continue;
       for (int64_t fw = 0; fw < p.f_w; ++fw) {
         const int64_t iw = ow * p.stride_w - p.pad_left + fw * p.dil_w;
         if (iw < 0 || iw >= p.in_w) continue;
-        const float* __restrict xv = x + ((b * p.in_h + ih) * p.in_w + iw) * C;
-        const float* __restrict wv = w + (fh * p.f_w + fw) * OC;
-        if (Q == 1) {
-          for (int64_t c = c0; c < c1; ++c) out[c - c0] += xv[c] * wv[c];
-        } else {
-          for (int64_t c = c0; c < c1; ++c)
-            for (int64_t q = 0; q < Q; ++q) out[(c - c0) * Q + q] += xv[c] * wv[c * Q + q];
-        }
+        const float* __restrict xv = x + ((b * p.in_h + ih) * p.in_w + iw) * C + c0;
+        const float* __restrict wv = w + (fh * p.f_w + fw) * OC + c0 * Q;
+        for (int64_t c = 0; c < cw; ++c)
+          for (int64_t q = 0; q < Q; ++q) out[c * Q + q] += xv[c] * wv[c * Q + q];
       }
     }
   }
