@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "depthwise.h"
 
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -34,8 +35,8 @@ int64_t grain_for(int64_t items, int64_t work) {
 // output row >= R may read. Output row Q may be written to y once (Q + 1) * out_w <= lo(R) * in_w
 // for the next block R to compute (everything still to be read lies past it); until then it
 // waits in a pending row of the thread's own. Rows safe when their block starts are written
-// straight to y. Threads split the channels (16 at a time), never the rows: each reads and writes
-// only its own channels.
+// straight to y. Threads split the channels (16 at a time, on cache-line boundaries), never the
+// rows: each reads and writes only its own channels.
 struct InPlaceSchedule {
   const DepthwiseParams& p;
   int64_t lo(int64_t R) const {  // R = total rows: past the end
@@ -74,10 +75,23 @@ void depthwise_in_place(float* y, const float* w, const DepthwiseParams& p, cons
   int64_t slots = 0;
   s.walk([](int64_t) {}, [&](int64_t, bool, int64_t pending) { slots = pending > slots ? pending : slots; },
          [](int64_t, int64_t, int) {});
-  const int64_t C = p.in_c, slices = (C + 15) / 16;
+  // Channel slices of 16 whose boundaries fall on 64-byte lines of y at every position (C a
+  // multiple of 16; V8's large arrays start 16 bytes into a line): threads that shared a line
+  // would pass it back and forth at every position. Other C: one thread.
+  const int64_t C = p.in_c;
+  const int64_t first = C % 16 == 0 ? (16 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(y) / sizeof(float) % 16)) % 16 : 0;
+  std::vector<int64_t> start;
+  if (first > 0) start.push_back(0);
+  for (int64_t c = first; c < C; c += 16) start.push_back(c);
+  const int64_t slices = static_cast<int64_t>(start.size());
+  start.push_back(C);
   const int64_t work = p.batch * p.out_h * p.out_w * C * p.f_h * p.f_w;
-  parallel_for(slices, grain_for(slices, work), [&](int64_t s0, int64_t s1) {
-    const int64_t c0 = s0 * 16, c1 = s1 * 16 < C ? s1 * 16 : C, cw = c1 - c0;
+  // At least 4 slices (64 channels) a thread: thinner slices make each thread stream all of x
+  // for little work (a thread whose core is busy has its share run by the caller, slice after slice).
+  int64_t grain = C % 16 == 0 ? grain_for(slices, work) : slices;
+  if (grain < 4) grain = 4;
+  parallel_for(slices, grain, [&](int64_t s0, int64_t s1) {
+    const int64_t c0 = start[s0], c1 = start[s1], cw = c1 - c0;
     std::vector<float> pend(static_cast<size_t>(slots > 0 ? slots : 1) * p.out_w * cw);
     auto slot = [&](int64_t Q) { return pend.data() + (Q % (slots > 0 ? slots : 1)) * p.out_w * cw; };
     float* dst[2];
@@ -89,8 +103,11 @@ void depthwise_in_place(float* y, const float* w, const DepthwiseParams& p, cons
           if (cw == C) {
             std::memcpy(to, src, static_cast<size_t>(p.out_w * C) * sizeof(float));
           } else {
-            for (int64_t ow = 0; ow < p.out_w; ++ow)
-              std::memcpy(to + ow * C, src + ow * cw, static_cast<size_t>(cw) * sizeof(float));
+            for (int64_t ow = 0; ow < p.out_w; ++ow) {  // short runs: a loop, not memcpy calls
+              float* __restrict d = to + ow * C;
+              const float* __restrict q = src + ow * cw;
+              for (int64_t c = 0; c < cw; ++c) d[c] = q[c];
+            }
           }
         },
         [&](int64_t Q, bool direct, int64_t) {
