@@ -42,6 +42,7 @@ test('depthwiseConv2d computes a known case and rejects bad arguments', () => {
   // x [1, 4, 4, 2] of ones, filter [3, 3, 2, 1] of ones, same padding: interior 9, corner 4.
   const dx = new Float32Array(32).fill(1), dw = new Float32Array(18).fill(1), dy = new Float32Array(32);
   const dd = [1, 4, 4, 2, 4, 4, 1, 3, 3, 1, 1, 1, 1, 1, 1];
+  const dbig = new Float32Array(64);
   nat.depthwiseConv2d(dx, dw, dy, dd, null, 0, 0, null);
   assert.equal(dy[((1 * 4) + 1) * 2], 9);
   assert.equal(dy[0], 4);
@@ -51,7 +52,8 @@ test('depthwiseConv2d computes a known case and rejects bad arguments', () => {
     [[dx, dw, dy, dd, new Float32Array(1), 0, 0, null], /'bias' has 1 elements, needs 2/],
     [[dx, dw, dy, dd, null, 5, 0, null], /act prelu needs a 'slope' of 2 values/],
     [[dx, dw, dy, dd, null, -1, 0, null], /'act' must be an activation code/],
-    [[dx, dw, dx, dd, null, 0, 0, null], /must not share memory/],
+    [[dbig.subarray(0, 32), dw, dbig.subarray(2, 34), dd, null, 0, 0, null], /must not share memory/],  // shifted
+    [[dbig, new Float32Array(36), dbig, [...dd.slice(0, 6), 2, ...dd.slice(7)], null, 0, 0, null], /in place .*channel multiplier 1/],
     [[dx, dw, dy, [...dd.slice(0, 10), 0, ...dd.slice(11)], null, 0, 0, null], /strides and dilations must be >= 1/],
   ];
   for (const [args, re] of bad) assert.throws(() => nat.depthwiseConv2d(...args), re);

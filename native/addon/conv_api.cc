@@ -74,7 +74,8 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
 
 // depthwiseConv2d(x, filter, out, dims: number[15] = [batch, inH, inW, inC, outH, outW, mult, fH, fW,
 //                 strideH, strideW, dilH, dilW, padTop, padLeft], bias|null, act, alpha, slope|null)
-// bias and slope, when given, hold one value per output channel (inC * mult).
+// bias and slope, when given, hold one value per output channel (inC * mult). out may be x itself
+// (in place: the same start, out no longer than x, mult 1, outH * outW <= inH * inW).
 napi_value depthwise_fn(napi_env env, napi_callback_info info) {
   Args a(env, info, "depthwiseConv2d", 8);
   float *px, *pw, *py, *pbias, *pslope;
@@ -112,13 +113,22 @@ napi_value depthwise_fn(napi_env env, napi_callback_info info) {
     napi::throw_range_error(env, fn + "act prelu needs a 'slope' of " + s(oc) + " values");
     return nullptr;
   }
-  if (yn > 0 && (overlaps(py, ny, px, nx) || overlaps(py, ny, pw, nw) || overlaps(py, ny, pbias, pbias ? nbias : 0) ||
-                 (act == kActPrelu && overlaps(py, ny, pslope, nslope)))) {
-    napi::throw_range_error(env, fn + "'out' must not share memory with x, filter, bias or slope");
+  // In place: out === x exactly (same start, out no longer than x), channel multiplier 1 and no
+  // more output than input elements. Any other overlap is an error.
+  const bool in_place = yn > 0 && py == px && ny <= nx;
+  if (in_place && !depthwise_in_place_ok(p)) {
+    napi::throw_range_error(env, fn + "in place (out === x) needs channel multiplier 1 and an output no larger than x, got mult " +
+                                     s(p.mult) + ", " + s(yn) + " output elements for " + s(xin) + " input elements");
+    return nullptr;
+  }
+  if (yn > 0 && ((!in_place && overlaps(py, ny, px, nx)) || overlaps(py, ny, pw, nw) ||
+                 overlaps(py, ny, pbias, pbias ? nbias : 0) || (act == kActPrelu && overlaps(py, ny, pslope, nslope)))) {
+    napi::throw_range_error(env, fn + "'out' must not share memory with x, filter, bias or slope (in place: out must "
+                                      "start where x starts and be no longer than x)");
     return nullptr;
   }
   if (yn == 0) return napi::make_undefined(env);
-  hint_fresh_output(py, static_cast<size_t>(yn) * sizeof(float));
+  if (!in_place) hint_fresh_output(py, static_cast<size_t>(yn) * sizeof(float));
   AB_CAPTURED(a, depthwise_nhwc_f32(px, pw, py, p, pbias, act == kActPrelu ? pslope : nullptr, act, static_cast<float>(alpha)));
   return napi::make_undefined(env);
 }

@@ -15,6 +15,9 @@ struct DepthwiseParams {
 
 // y = act(depthwise(x, w) + bias). bias / slope: one value per output channel (in_c * mult) or
 // nullptr; slope is used by act == prelu only. Taps are summed in (fh, fw) order onto the bias.
+// In place: y == x is allowed when depthwise_in_place_ok(p) (bitwise the out-of-place result);
+// any other overlap of y with x, w, bias or slope is the caller's error.
+bool depthwise_in_place_ok(const DepthwiseParams& p);
 void depthwise_nhwc_f32(const float* x, const float* w, float* y, const DepthwiseParams& p, const float* bias,
                         const float* slope, int act, float alpha);
 

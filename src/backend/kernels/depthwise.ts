@@ -20,6 +20,9 @@ function perChannel(v: Float32Array|null, mode: number, channels: number): Float
 export function runDepthwise(
     backend: MathBackendCPU, nat: NativeBinding, x: TensorInfo, filter: TensorInfo, c: backend_util.Conv2DInfo,
     ep: Epilogue): TensorInfo {
+  // newOutput may hand back x's own memory (graph mode's arena, in place: the same start, the
+  // output's length): the addon computes in place when out starts where x does (channel
+  // multiplier 1, output no larger than x; native/ops/depthwise.cc) and rejects any other overlap.
   const out = newOutput(sizeOf(c.outShape));
   const mult = c.outChannels / c.inChannels;
   nat.depthwiseConv2d(
