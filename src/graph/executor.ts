@@ -83,10 +83,11 @@ const IN_PLACE_OPS = new Set(['Relu', 'Relu6', 'Elu', 'LeakyRelu', 'Sigmoid', 'T
 
 /**
  * NHWC row ops whose native kernel may write the output over its input (out === x, output rows no
- * more and no longer than the input's: native/ops/inplace_rows.h): the output's rows are written
- * back once no later output row reads the input they cover.
+ * more and no longer than the input's, same channels — for a depthwise conv, channel multiplier 1):
+ * the output's rows are written back once no later output row reads the input they cover
+ * (pooling: native/ops/inplace_rows.h; depthwise: native/ops/depthwise.cc).
  */
-const ROW_IN_PLACE_OPS = new Set(['MaxPool', 'AvgPool']);
+const ROW_IN_PLACE_OPS = new Set(['MaxPool', 'AvgPool', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2D']);
 
 /** Whether `out` (NHWC) fits over `x` row by row: same batch and channels, no more rows, no longer rows. */
 function fitsRowByRow(x: number[], out: number[]): boolean {
@@ -459,7 +460,7 @@ export class Executor {
       if (ov.dtype !== 'float32' || outs.has(out) || this.aliasOf.has(out)) return;
       // A conv with its residual add writes over the addend only (never over x or the weights),
       // and only where the native epilogue takes the addend (bias and prelu slope per channel).
-      // A row op (pooling) writes over its x input.
+      // A row op (pooling, depthwise conv) writes over its x input.
       const candidates = n.op === RESIDUAL_OP ? residualInPlaceInput(g, n) : rowOp ? [n.inputs[0]] : n.inputs;
       for (const x of candidates) {
         const xv = g.value(x);
