@@ -41,3 +41,31 @@ export async function measure(run, {minTime = 0.3, minReps = 3, maxReps = 1000, 
   }
   return {best: Math.min(...samples), median: median(samples), reps: samples.length, batch};
 }
+
+/**
+ * Times two ways of doing the same thing interleaved (a, b, a, b, ... one call each, after a warm-up
+ * of each): on a shared machine a burst of load then hits both alike, so their ratio is steadier
+ * than two measure() calls one after the other. Returns each one's median and best seconds per
+ * call and the median over rounds of a's time / b's time.
+ */
+export async function measurePair(runA, runB, {minTime = 1, minReps = 5, maxReps = 2000, warmup = 2} = {}) {
+  const timeOne = async (run) => {
+    const t0 = now();
+    const r = run();
+    if (r && typeof r.then === 'function') await r;
+    return now() - t0;
+  };
+  for (let w = 0; w < warmup; ++w) {
+    await timeOne(runA);
+    await timeOne(runB);
+  }
+  const a = [], b = [], ratio = [];
+  const start = now();
+  while (a.length < maxReps && (a.length < minReps || now() - start < minTime)) {
+    const ta = await timeOne(runA), tb = await timeOne(runB);
+    a.push(ta);
+    b.push(tb);
+    ratio.push(ta / tb);
+  }
+  return {a: {median: median(a), best: Math.min(...a)}, b: {median: median(b), best: Math.min(...b)}, ratio: median(ratio), reps: a.length};
+}
