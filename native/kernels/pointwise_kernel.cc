@@ -57,6 +57,33 @@ AB_INLINE __m256 epi8m(__m256 x, const Epilogue* ep, int64_t m, int64_t n, __mma
   }
 }
 
+template <int R, int NZ, bool H, int ACT>
+AB_INLINE void store_fast(const __m512 (&acc)[R][NZ > 0 ? NZ : 1], const __m256 (&acch)[R], bool hb,
+                          const __m512 (&bz)[NZ > 0 ? NZ : 1], __m256 bzh, float* c, int64_t ldc,
+                          const __mmask16 (&mk)[NZ > 0 ? NZ : 1], __mmask8 mh) {
+  const __m512 zero = _mm512_setzero_ps(), six = _mm512_set1_ps(6.f);
+  const __m256 zeroh = _mm256_setzero_ps(), sixh = _mm256_set1_ps(6.f);
+#pragma GCC unroll 28
+  for (int i = 0; i < R; ++i) {
+    float* crow = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NZ; ++v) {
+      __m512 x = acc[i][v];
+      if (hb) x = _mm512_add_ps(x, bz[v]);
+      if (ACT == kActRelu) x = _mm512_add_ps(_mm512_max_ps(zero, x), zero);
+      if (ACT == kActRelu6) x = _mm512_min_ps(six, _mm512_add_ps(_mm512_max_ps(zero, x), zero));
+      _mm512_mask_storeu_ps(crow + 16 * v, mk[v], x);
+    }
+    if (H) {
+      __m256 x = acch[i];
+      if (hb) x = _mm256_add_ps(x, bzh);
+      if (ACT == kActRelu) x = _mm256_add_ps(_mm256_max_ps(zeroh, x), zeroh);
+      if (ACT == kActRelu6) x = _mm256_min_ps(sixh, _mm256_add_ps(_mm256_max_ps(zeroh, x), zeroh));
+      _mm256_mask_storeu_ps(crow + 16 * NZ, mh, x);
+    }
+  }
+}
+
 // R rows x (16 NZ + 8 H) columns starting at a multiple of 32: zmm vector v reads panel v / 2 at
 // column 16 (v % 2); the ymm one is vector NZ's first half. nvalid: columns to store (the tail is
 // masked; B's padding lanes are zeros, so the unstored lanes compute zeros).
@@ -97,6 +124,24 @@ __attribute__((noinline)) void tile512(const float* __restrict a, int64_t lda, i
 #pragma GCC unroll 4
   for (int v = 0; v < NZ; ++v) mk[v] = mask16(nvalid - 16 * v);
   const __mmask8 mh = mask8k(nvalid - 16 * NZ);
+  // The common epilogues (no bias or one per column or a scalar; linear, relu, relu6, or the heavy
+  // ones applied after the store) with the bias vectors loaded once per tile and the activation
+  // chosen once: the same operations as epi16 / epi8m, so the same bits.
+  const int bmode = ep ? ep->bias_mode : kOperandNone, act = ep ? ep->act : kActLinear;
+  if (bmode != kOperandMatrix && act != kActLeakyRelu && act != kActPrelu) {
+    const bool hb = bmode != kOperandNone;
+    __m512 bz[NZ > 0 ? NZ : 1];
+    __m256 bzh = _mm256_setzero_ps();
+#pragma GCC unroll 4
+    for (int v = 0; v < NZ; ++v) bz[v] = hb ? load_operand16(ep->bias, bmode, 0, 0, n0 + 16 * v, mk[v]) : _mm512_setzero_ps();
+    if (H && hb) bzh = load_operand8m(ep->bias, bmode, 0, 0, n0 + 16 * NZ, mh);
+    if (act == kActRelu6) store_fast<R, NZ, H, kActRelu6>(acc, acch, hb, bz, bzh, c, ldc, mk, mh);
+    else if (act == kActRelu) store_fast<R, NZ, H, kActRelu>(acc, acch, hb, bz, bzh, c, ldc, mk, mh);
+    else store_fast<R, NZ, H, kActLinear>(acc, acch, hb, bz, bzh, c, ldc, mk, mh);
+    if (act_is_heavy(act))
+      for (int i = 0; i < R; ++i) activation_f32_inplace(c + i * ldc, nvalid, act, ep->alpha, nullptr);
+    return;
+  }
 #pragma GCC unroll 28
   for (int i = 0; i < R; ++i) {
     float* crow = c + i * ldc;
