@@ -2,9 +2,10 @@
 // Pointwise (1x1, stride 1) f32 NHWC convolutions with few channels, as MobileNet-style models are
 // full of: bias + relu6 epilogue, filter prepacked (as in a model after its first call), batch 1.
 //   node bench/pointwise.mjs [--threads 1] [--seconds 0.3] [--sizes 112,56,28] [--paths default,gemm,direct]
-//                            [--tf] [--filter 16->96] [--stat median|best] [--clock wall|cpu]
+//                            [--tf] [--filter 16->96] [--stat median|best] [--clock wall|cpu] [--isa avx2]
 // Columns: addon-only per path (AFTERBURNER_CONV, read per call: default = what conv2d picks,
-// gemm / direct / pointwise = a forced path), and --tf: tf.fused.conv2d (the whole kernel call,
+// gemm / direct / pointwise = a forced path, old = what conv2d picked before the pointwise path:
+// the GEMM on x below in_c 128, else direct), and --tf: tf.fused.conv2d (the whole kernel call,
 // weight-cache lookup included). µs = median of >= 5 samples; GFLOP/s and GB/s (x + y + filter
 // bytes) from it; bound: compute (117 GFLOP/s one thread) vs bandwidth (L3 ~100 GB/s when x + y +
 // filter fit 32 MiB, else DRAM 21 GB/s); 'eff' = achieved / the binding roof.
@@ -21,6 +22,7 @@ await tf.setBackend('afterburner');
 const nat = require('../build/Release/afterburner.node');
 const threads = Number(arg('--threads', '1'));
 ab.setNumThreads(threads);
+if (arg('--isa', '')) ab.isa.set(arg('--isa', ''));  // e.g. --isa avx2
 const budget = Number(arg('--seconds', '0.3'));
 const sizes = arg('--sizes', '112,56,28').split(',').map(Number);
 const paths = arg('--paths', 'default,gemm,direct').split(',');
@@ -88,6 +90,7 @@ for (const S of sizes) {
     const fmt = (t) => `${(t * 1e6).toFixed(0)}µs ${(flop / t * 1e-9).toFixed(0)}GF ${(bytes / t * 1e-9).toFixed(0)}GB/s ${(100 * tRoof / t).toFixed(0)}%`;
     for (const p of paths) {
       if (p === 'default') delete process.env.AFTERBURNER_CONV;
+      else if (p === 'old') process.env.AFTERBURNER_CONV = C < 128 ? 'gemm' : 'direct';  // the choice before the pointwise path
       else process.env.AFTERBURNER_CONV = p;
       r[p] = fmt(time(() => nat.conv2d(x, w, y, dims, bias, 2, 2, 0, null, 0, h)));
     }
@@ -102,5 +105,5 @@ for (const S of sizes) {
     rows.push(r);
   }
 }
-console.log(`threads ${threads}; cells: ${stat} µs (${clock} clock), GFLOP/s, GB/s (x+y+filter), % of the binding roof`);
+console.log(`${ab.isa.current()}, threads ${threads}; cells: ${stat} µs (${clock} clock), GFLOP/s, GB/s (x+y+filter), % of the binding roof`);
 console.table(rows);

@@ -244,13 +244,17 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
   if (M == 0 || N == 0) return;
   const bool pointwise = p.f_h == 1 && p.f_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
                          p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
-  // for comparisons: "pointwise", "gemm" (1x1 stride 1: the GEMM on x), "direct", "implicit", "im2col"
+  // for comparisons: "pointwise", "nopointwise", "gemm" (1x1 stride 1: the GEMM on x), "direct",
+  // "implicit", "im2col"
   const char* mode = std::getenv("AFTERBURNER_CONV");
   // 1x1 stride 1: one GEMM on x as it is, unless the channels are many (then the direct tiles,
   // which read x in place too, skip the GEMM's A packing: 256->64 at 56x56 ~97 -> ~111 GFLOP/s).
   const bool forced_direct = mode && std::strcmp(mode, "direct") == 0;
   // 1x1 stride 1, first choice: register tiles on x with the epilogue (pointwise_kernel.cc).
-  if (pointwise && K > 0 && (!mode || std::strcmp(mode, "pointwise") == 0)) {
+  // "nopointwise": the choice without this path (for before/after comparisons in one process).
+  const bool no_pointwise = mode && std::strcmp(mode, "nopointwise") == 0;
+  if (no_pointwise) mode = nullptr;
+  if (pointwise && K > 0 && !no_pointwise && (!mode || std::strcmp(mode, "pointwise") == 0)) {
     gemm::Epilogue local;
     if (conv_pointwise(x, p, gemm::panel_b(K, N, w, N, packed_w), y, gemm::resolve_epilogue(ep, N, &local))) return;
     mode = nullptr;  // forced but not possible here: the default choice
