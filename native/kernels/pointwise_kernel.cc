@@ -103,6 +103,11 @@ __attribute__((noinline)) void tile512(const float* __restrict a, int64_t lda, i
 #pragma GCC unroll 4
   for (int v = 0; v < 4; ++v) bz[v] = b + (v >> 1) * ps + (v & 1) * 16;
   const float* bh = b + (NZ >> 1) * ps + (NZ & 1) * 16;
+  // Row i of A at ap[i / 4] + (i % 4) lda: four base pointers stepped per k and three offsets (14
+  // row pointers kept separately do not fit the general registers: they were spilled and reloaded).
+  const float* ap[4] = {a, a + 4 * lda, a + 8 * lda, a + 12 * lda};
+  int64_t off[4] = {0, lda, 2 * lda, 3 * lda};
+  __asm__("" : "+r"(off[1]), "+r"(off[2]), "+r"(off[3]));  // kept as offsets, not folded into pointers
   for (int64_t k = 0; k < K; ++k) {
     __m512 bv[NZ > 0 ? NZ : 1];
 #pragma GCC unroll 4
@@ -111,7 +116,7 @@ __attribute__((noinline)) void tile512(const float* __restrict a, int64_t lda, i
     if (H) bvh = _mm256_load_ps(bh + 32 * k);
 #pragma GCC unroll 28
     for (int i = 0; i < R; ++i) {
-      const float ai = a[i * lda + k];
+      const float ai = ap[i >> 2][off[i & 3] + k];
       if (NZ > 0) {
         const __m512 av = _mm512_set1_ps(ai);
 #pragma GCC unroll 4
@@ -186,6 +191,25 @@ const Cfg kCfg[8] = {
 #endif  // AB_ISA_LEVEL >= 2
 
 #if AB_ISA_LEVEL == 1
+template <int R, int NV, int ACT>
+AB_INLINE void store_fast256(const __m256 (&acc)[R][NV], bool hb, const __m256 (&bz)[NV], float* c, int64_t ldc,
+                             int nvalid, const __m256i (&mk)[NV]) {
+  const __m256 zero = _mm256_setzero_ps(), six = _mm256_set1_ps(6.f);
+#pragma GCC unroll 12
+  for (int i = 0; i < R; ++i) {
+    float* crow = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      __m256 x = acc[i][v];
+      if (hb) x = _mm256_add_ps(x, bz[v]);
+      if (ACT == kActRelu) x = _mm256_add_ps(_mm256_max_ps(zero, x), zero);
+      if (ACT == kActRelu6) x = _mm256_min_ps(six, _mm256_add_ps(_mm256_max_ps(zero, x), zero));
+      if (nvalid >= 8 * (v + 1)) _mm256_storeu_ps(crow + 8 * v, x);
+      else _mm256_maskstore_ps(crow + 8 * v, mk[v], x);
+    }
+  }
+}
+
 // avx2 (panels of 16 columns): R rows x 8 NV columns (NV <= 4, vector v at panel v / 2, column
 // 8 (v % 2)), up to 12 accumulators of the 16 ymm registers.
 template <int R, int NV>
@@ -200,13 +224,16 @@ __attribute__((noinline)) void tile256(const float* __restrict a, int64_t lda, i
   const float* bz[4];
 #pragma GCC unroll 4
   for (int v = 0; v < 4; ++v) bz[v] = b + (v >> 1) * ps + (v & 1) * 8;
+  const float* ap[3] = {a, a + 4 * lda, a + 8 * lda};  // rows as in tile512
+  int64_t off[4] = {0, lda, 2 * lda, 3 * lda};
+  __asm__("" : "+r"(off[1]), "+r"(off[2]), "+r"(off[3]));
   for (int64_t k = 0; k < K; ++k) {
     __m256 bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(bz[v] + 16 * k);
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i) {
-      const __m256 av = _mm256_broadcast_ss(a + i * lda + k);
+      const __m256 av = _mm256_broadcast_ss(ap[i >> 2] + off[i & 3] + k);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
     }
@@ -214,6 +241,20 @@ __attribute__((noinline)) void tile256(const float* __restrict a, int64_t lda, i
   __m256i mk[NV];
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) mk[v] = mask8(nvalid - 8 * v);
+  // The common epilogues with the bias loaded once per tile (as the avx512 tile; epi8's operations).
+  const int bmode = ep ? ep->bias_mode : kOperandNone, act = ep ? ep->act : kActLinear;
+  if (bmode != kOperandMatrix && act != kActLeakyRelu && act != kActPrelu) {
+    const bool hb = bmode != kOperandNone;
+    __m256 bz[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bz[v] = hb ? load_operand8(ep->bias, bmode, 0, 0, n0 + 8 * v, mk[v]) : _mm256_setzero_ps();
+    if (act == kActRelu6) store_fast256<R, NV, kActRelu6>(acc, hb, bz, c, ldc, nvalid, mk);
+    else if (act == kActRelu) store_fast256<R, NV, kActRelu>(acc, hb, bz, c, ldc, nvalid, mk);
+    else store_fast256<R, NV, kActLinear>(acc, hb, bz, c, ldc, nvalid, mk);
+    if (act_is_heavy(act))
+      for (int i = 0; i < R; ++i) activation_f32_inplace(c + i * ldc, nvalid, act, ep->alpha, nullptr);
+    return;
+  }
 #pragma GCC unroll 12
   for (int i = 0; i < R; ++i) {
     float* crow = c + i * ldc;
