@@ -293,10 +293,12 @@ const Cfg kCfg[4] = {
 // y[i * ldc + j] = act(sum_k x[i * lda + k] * B[k][j] + bias) for rows i < rows, columns j < N; B
 // in the packed-B layout (panels of NR = 32 (avx512) or 16 (avx2) columns, one K block: panel q at
 // b + NR q K; the caller checks NR). m0: the global
-// row of x's first row (matrix-mode epilogue operands). Returns 0 where this level has no body.
+// row of x's first row (matrix-mode epilogue operands). Returns 0 where this level has no body (rows = 0:
+// a probe that touches nothing).
 int conv1x1_rows_f32(const float* x, int64_t lda, int64_t K, int64_t rows, const float* b, int64_t N, float* y,
                      int64_t ldc, const Epilogue* ep, int64_t m0) {
 #if AB_ISA_LEVEL >= 1
+  if (rows <= 0) return 1;  // also the caller's probe for a body
 #if AB_ISA_LEVEL >= 2
   constexpr int64_t kMaxW = 64;
 #else

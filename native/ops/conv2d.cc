@@ -30,14 +30,19 @@ const DispatchStub<PointwiseFn> pointwise_stub = {AB_STUB_SLOTS(conv1x1_rows_f32
 constexpr int64_t kPointwiseBlock = 126;
 
 // 1x1 stride-1 unpadded convolution as register tiles on x itself (native/kernels/pointwise_kernel.cc):
-// no A packing, one K block. False (nothing written) where the level has no body, B is not in the
-// layout the body reads, or in_c spans several K blocks.
-bool conv_pointwise(const float* x, const Conv2DParams& p, const gemm::PanelB& B, float* y, const gemm::Epilogue* ep) {
+// no A packing, one K block. False (nothing written, nothing packed) where the level has no body or
+// in_c spans several K blocks of the packed filter.
+bool conv_pointwise(const float* x, const float* w, const gemm::PackedB* packed_w, const Conv2DParams& p, float* y,
+                    const gemm::Epilogue* ep_in) {
   const int64_t M = p.batch * p.out_h * p.out_w, K = p.in_c, N = p.out_c;
-  if (K < 1 || K > B.kc_block) return false;
-  const int level = gemm::kernel_info().level;
-  const PointwiseFn fn = gemm::driver::pick(pointwise_stub, level);
-  if (B.nr != (level >= 2 ? 32 : 16) || !fn(x, K, K, 0, B.data, N, y, N, ep, 0)) return false;
+  const gemm::KernelInfo ki = gemm::kernel_info();
+  if (K < 1 || K > ki.kc) return false;  // one K block (the engine's K blocking: ceil(K / kc) blocks)
+  const PointwiseFn fn = gemm::driver::pick(pointwise_stub, ki.level);
+  gemm::Epilogue local;
+  const gemm::Epilogue* ep = gemm::resolve_epilogue(ep_in, N, &local);
+  if (!fn(x, K, K, 0, nullptr, N, y, N, ep, 0)) return false;  // no body at this level
+  const gemm::PanelB B = gemm::panel_b(K, N, w, N, packed_w);
+  if (B.nr != (ki.level >= 2 ? 32 : 16) || B.kc_block < K) return false;  // not the layout the body reads
   const int64_t blocks = (M + kPointwiseBlock - 1) / kPointwiseBlock;
   int nt = gemm::driver::threads_for(M * N * K, get_num_threads());
   if (nt > blocks) nt = static_cast<int>(blocks);
@@ -255,8 +260,7 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
   const bool no_pointwise = mode && std::strcmp(mode, "nopointwise") == 0;
   if (no_pointwise) mode = nullptr;
   if (pointwise && K > 0 && !no_pointwise && (!mode || std::strcmp(mode, "pointwise") == 0)) {
-    gemm::Epilogue local;
-    if (conv_pointwise(x, p, gemm::panel_b(K, N, w, N, packed_w), y, gemm::resolve_epilogue(ep, N, &local))) return;
+    if (conv_pointwise(x, w, packed_w, p, y, ep)) return;
     mode = nullptr;  // forced but not possible here: the default choice
   }
   const bool forced_gemm = mode && std::strcmp(mode, "gemm") == 0;
