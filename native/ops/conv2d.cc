@@ -7,14 +7,62 @@
 #include <cstring>
 #include <vector>
 
+#include "gemm/driver_common.h"
 #include "ops/conv2d_im2col.h"
 #include "ops/op_codes.h"
 #include "runtime/thread_pool.h"
+
+AB_DECLARE_KERNEL(int, conv1x1_rows_f32,
+                  (const float* x, int64_t lda, int64_t K, int64_t rows, const float* b, int64_t N, float* y,
+                   int64_t ldc, const ::ab::gemm::Epilogue* ep, int64_t m0))
 
 namespace ab {
 namespace {
 
 thread_local std::vector<float> t_cols;
+
+using PointwiseFn = int (*)(const float*, int64_t, int64_t, int64_t, const float*, int64_t, float*, int64_t,
+                            const gemm::Epilogue*, int64_t);
+const DispatchStub<PointwiseFn> pointwise_stub = {AB_STUB_SLOTS(conv1x1_rows_f32)};
+
+// Output positions per block of the pointwise path: a block's x rows (<= 126 x in_c floats) stay in
+// L2 while its column tiles run; threads take blocks from a shared counter.
+constexpr int64_t kPointwiseBlock = 126;
+
+// 1x1 stride-1 unpadded convolution as register tiles on x itself (native/kernels/pointwise_kernel.cc):
+// no A packing, one K block. False (nothing written, nothing packed) where the level has no body or
+// in_c spans several K blocks of the packed filter.
+bool conv_pointwise(const float* x, const float* w, const gemm::PackedB* packed_w, const Conv2DParams& p, float* y,
+                    const gemm::Epilogue* ep_in) {
+  const int64_t M = p.batch * p.out_h * p.out_w, K = p.in_c, N = p.out_c;
+  const gemm::KernelInfo ki = gemm::kernel_info();
+  if (K < 1 || K > ki.kc) return false;  // one K block (the engine's K blocking: ceil(K / kc) blocks)
+  const PointwiseFn fn = gemm::driver::pick(pointwise_stub, ki.level);
+  gemm::Epilogue local;
+  const gemm::Epilogue* ep = gemm::resolve_epilogue(ep_in, N, &local);
+  if (!fn(x, K, K, 0, nullptr, N, y, N, ep, 0)) return false;  // no body at this level
+  const gemm::PanelB B = gemm::panel_b(K, N, w, N, packed_w);
+  if (B.nr != (ki.level >= 2 ? 32 : 16) || B.kc_block < K) return false;  // not the layout the body reads
+  const int64_t blocks = (M + kPointwiseBlock - 1) / kPointwiseBlock;
+  int nt = gemm::driver::threads_for(M * N * K, get_num_threads());
+  if (nt > blocks) nt = static_cast<int>(blocks);
+  auto run = [&](int64_t b0, int64_t b1) {
+    for (int64_t bi = b0; bi < b1; ++bi) {
+      const int64_t m0 = bi * kPointwiseBlock, rows = std::min(kPointwiseBlock, M - m0);
+      fn(x + m0 * K, K, K, rows, B.data, N, y + m0 * N, N, ep, m0);
+    }
+  };
+  if (nt <= 1) {
+    run(0, blocks);
+    return true;
+  }
+  const int64_t chunk = std::max<int64_t>(1, blocks / (8 * nt));
+  std::atomic<int64_t> next{0};
+  parallel_run(nt, [&](int, int) {
+    for (int64_t b = next.fetch_add(chunk); b < blocks; b = next.fetch_add(chunk)) run(b, std::min(blocks, b + chunk));
+  });
+  return true;
+}
 
 // The direct path (register tiles on A read in place) when its runs (a filter row with dil_w == 1,
 // else one tap) hold at least this many floats; below it the C tile reloads per run cost more than
@@ -201,11 +249,22 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
   if (M == 0 || N == 0) return;
   const bool pointwise = p.f_h == 1 && p.f_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
                          p.pad_left == 0 && p.out_h == p.in_h && p.out_w == p.in_w;
-  const char* mode = std::getenv("AFTERBURNER_CONV");  // for comparisons: "direct", "implicit", "im2col"
+  // for comparisons: "pointwise", "nopointwise", "gemm" (1x1 stride 1: the GEMM on x), "direct",
+  // "implicit", "im2col"
+  const char* mode = std::getenv("AFTERBURNER_CONV");
   // 1x1 stride 1: one GEMM on x as it is, unless the channels are many (then the direct tiles,
   // which read x in place too, skip the GEMM's A packing: 256->64 at 56x56 ~97 -> ~111 GFLOP/s).
   const bool forced_direct = mode && std::strcmp(mode, "direct") == 0;
-  if (K == 0 || (pointwise && p.in_c < kPointwiseDirectMinC && !forced_direct)) {
+  // 1x1 stride 1, first choice: register tiles on x with the epilogue (pointwise_kernel.cc).
+  // "nopointwise": the choice without this path (for before/after comparisons in one process).
+  const bool no_pointwise = mode && std::strcmp(mode, "nopointwise") == 0;
+  if (no_pointwise) mode = nullptr;
+  if (pointwise && K > 0 && !no_pointwise && (!mode || std::strcmp(mode, "pointwise") == 0)) {
+    if (conv_pointwise(x, w, packed_w, p, y, ep)) return;
+    mode = nullptr;  // forced but not possible here: the default choice
+  }
+  const bool forced_gemm = mode && std::strcmp(mode, "gemm") == 0;
+  if (K == 0 || (pointwise && (p.in_c < kPointwiseDirectMinC || forced_gemm) && !forced_direct)) {
     gemm::sgemm(false, false, M, N, K, x, K > 0 ? K : 1, w, N, y, N, ep, packed_w);
     return;
   }
