@@ -32,7 +32,8 @@ test('conv2d rejects bad arguments with clear errors', () => {
     [[x, w, out, dims, new Float32Array(2), 2, 0, 0, null, 0], /'bias' has 2 elements, needs 3/],
     [[x, w, out, dims, null, 0, 5, 0, null, 0], /act prelu needs a slope/],
     [[new Int32Array(32), w, out, dims, null, 0, 0, 0, null, 0], /argument 'x' must be a Float32Array/],
-    [[x, w, x, [1, 4, 4, 2, 4, 4, 2, 1, 1, 1, 1, 1, 1, 0, 0], null, 0, 0, 0, null, 0], /must not share memory/],
+    [[x, w, x.subarray(1), [1, 4, 4, 2, 4, 4, 1, 1, 1, 1, 1, 1, 1, 0, 0], null, 0, 0, 0, null, 0], /must not share memory/],
+    [[x, w, x, [1, 4, 4, 2, 2, 2, 6, 1, 1, 2, 2, 1, 1, 0, 0], null, 0, 0, 0, null, 0], /must not share memory/],  // in place, rows longer
     [[x, w, out, [-1, ...dims.slice(1)], null, 0, 0, 0, null, 0], /dims\[0\] must be in/],
   ];
   for (const [args, re] of bad) assert.throws(() => nat.conv2d(...args), re);

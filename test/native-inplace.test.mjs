@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Ops that write their output over an input (the graph planner's in-place rule, executor.ts).
 //
-// pool2d in place (out === x): bitwise equal to the out-of-place call over random geometries.
+// pool2d and conv2d / conv2dBf16 in place (out === x): bitwise equal to the out-of-place call over
+// random geometries whose output rows fit over the input's.
 //
 // conv2d / conv2dBf16 with a residual operand ('addend', the epilogue of ab.FusedConv2DAdd):
 // y = act(conv(x, w) + bias + addend), each step rounded to f32. Checked three ways on every conv
@@ -258,4 +259,52 @@ test('matmul with an addend: the separate ops bit for bit, and in place, over ba
                                  out.subarray(1, 5)), /'addend' must be 'out' itself \(in place\) or not share memory with it/);
   assert.throws(() => nat.matmul(a, b, out.subarray(0, 4), 1, 2, 2, 3, false, false, null, null, null, 0, 0, 0, null, 0, null,
                                  new Float32Array(3)), /'addend' has 3 elements/);
+});
+
+test('conv2d and conv2dBf16 in place (out === x) equal the out-of-place call, on random geometries, levels and threads', () => {
+  let cases = 0;
+  const pick = (xs) => xs[Math.floor((randArray(1)[0] + 1) / 2 * xs.length) % xs.length];
+  for (let seed = 0; seed < 80 && cases < 40; ++seed) {
+    const B = pick([1, 2]), H = pick([3, 6, 9]), W = pick([4, 7, 10]), C = pick([3, 8, 16, 20]);
+    const k = pick([1, 1, 3, 5]), s = pick([1, 1, 2]), dil = pick([1, 1, 2]), co = pick([1, 4, 8, 16, 24]);
+    const same = pick([true, false]);
+    const e = (k - 1) * dil + 1;
+    const oh = same ? Math.ceil(H / s) : Math.floor((H - e) / s) + 1, ow = same ? Math.ceil(W / s) : Math.floor((W - e) / s) + 1;
+    if (oh < 1 || ow < 1 || oh > H || ow * co > W * C) continue;
+    const pt = same ? Math.max(0, Math.floor(((oh - 1) * s + e - H) / 2)) : 0, pl = same ? Math.max(0, Math.floor(((ow - 1) * s + e - W) / 2)) : 0;
+    const d = [B, H, W, C, oh, ow, co, k, k, s, s, dil, dil, pt, pl];
+    const K = k * k * C, MN = B * oh * ow * co;
+    const x = randArray(B * H * W * C), wt = randArray(K * co, 1 / Math.sqrt(K)), bias = randArray(co);
+    const packed = nat.packWeight(wt, K, co, false), bpacked = nat.bf16Pack(wt, K, co, false);
+    const act = pick([ACT.linear, ACT.relu6]);
+    for (const level of LEVELS) {
+      for (const threads of [1, 2]) {
+        withLevel(level, () => withThreads(threads, () => {
+          for (const rows of ['1', '2', '']) {
+            process.env.AFTERBURNER_INPLACE_ROWS = rows;
+            const label = `conv [${d}] at ${level}, ${threads} thread(s), block ${rows}`;
+            const want = new Float32Array(MN);
+            nat.conv2d(x, wt, want, d, bias, 2, act, 0, null, 0, packed);
+            const buf = x.slice();
+            nat.conv2d(buf, wt, buf.subarray(0, MN), d, bias, 2, act, 0, null, 0, packed);
+            sameBits(buf.subarray(0, MN), want, label);
+            const bwant = new Float32Array(MN);
+            nat.conv2dBf16(x, bpacked, bwant, d, bias, 2, act, 0, null, 0);
+            const bbuf = x.slice();
+            nat.conv2dBf16(bbuf, bpacked, bbuf.subarray(0, MN), d, bias, 2, act, 0, null, 0);
+            sameBits(bbuf.subarray(0, MN), bwant, `${label}, bf16`);
+          }
+          delete process.env.AFTERBURNER_INPLACE_ROWS;
+        }));
+      }
+    }
+    nat.packedFree?.(packed);
+    ++cases;
+  }
+  assert.ok(cases >= 25, `only ${cases} geometries drawn`);
+  // An addend with an in-place conv, and per-position operands, are refused.
+  const d = [1, 4, 4, 2, 4, 4, 2, 1, 1, 1, 1, 1, 1, 0, 0];
+  const buf = randArray(32), wt = randArray(4);
+  assert.throws(() => nat.conv2d(buf, wt, buf, d, null, 0, 0, 0, null, 0, null, randArray(32)), /in place over x takes no addend/);
+  assert.throws(() => nat.conv2d(buf, wt, buf, d, randArray(32), 3, 0, 0, null, 0), /must not share memory/);
 });

@@ -170,6 +170,14 @@ inline bool read_epilogue(napi_env env, const std::string& fn, int act, double a
   return true;
 }
 
+// Whether a conv may write its output over x (out === x, native/ops/conv2d_inplace.h): output
+// rows no more and no longer than the input's, and no epilogue operand indexed by position.
+inline bool conv_in_place_ok(const float* out, const float* x, const Conv2DParams& p, int bias_mode, int act,
+                             int slope_mode) {
+  return out == x && p.out_h <= p.in_h && p.out_w * p.out_c <= p.in_w * p.in_c && bias_mode != kOperandMatrix &&
+         !(act == kActPrelu && slope_mode == kOperandMatrix);
+}
+
 // The optional residual operand of a conv (argument i, named 'addend'; absent, undefined or null:
 // none): MN floats added to the output after the bias, before the activation. It may be `out`
 // itself (same start: the sum is written in place over it) but must not otherwise overlap out (it

@@ -9,6 +9,7 @@
 
 #include "gemm/driver_common.h"
 #include "ops/conv2d_im2col.h"
+#include "ops/conv2d_inplace.h"
 #include "ops/op_codes.h"
 #include "runtime/thread_pool.h"
 
@@ -245,6 +246,12 @@ void conv_direct(const float* x, const Conv2DParams& p, const gemm::PanelB& B, f
 
 void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParams& p, const gemm::Epilogue* ep,
                      const gemm::PackedB* packed_w) {
+  if (y == x && p.batch * p.out_h * p.out_w * p.out_c > 0) {
+    inplace::conv_rows(y, p, [&](const float* sx, float* sy, const Conv2DParams& q) {
+      conv2d_nhwc_f32(sx, w, sy, q, ep, packed_w);
+    });
+    return;
+  }
   const int64_t M = p.batch * p.out_h * p.out_w, N = p.out_c, K = p.f_h * p.f_w * p.in_c;
   if (M == 0 || N == 0) return;
   const bool pointwise = p.f_h == 1 && p.f_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&

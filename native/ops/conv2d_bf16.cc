@@ -11,6 +11,7 @@
 #include "gemm/gemm_bf16.h"
 #include "ops/conv2d_bf16_direct.h"
 #include "ops/conv2d_im2col.h"
+#include "ops/conv2d_inplace.h"
 #include "ops/op_codes.h"
 #include "runtime/thread_pool.h"
 
@@ -233,6 +234,12 @@ const char* conv2d_bf16_path(const Conv2DParams& p) {
 
 void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const Conv2DParams& p,
                       const gemm::Epilogue* ep) {
+  if (y == x && p.batch * p.out_h * p.out_w * p.out_c > 0) {
+    inplace::conv_rows(y, p, [&](const float* sx, float* sy, const Conv2DParams& q) {
+      conv2d_nhwc_bf16(sx, packed_w, sy, q, ep);
+    });
+    return;
+  }
   const int64_t M = p.batch * p.out_h * p.out_w, N = p.out_c, K = p.f_h * p.f_w * p.in_c;
   if (M == 0 || N == 0) return;
   // A residual written in place (the epilogue's addend is y): the bf16 engine may write partial

@@ -23,16 +23,20 @@ void pool_nhwc_f32(const float* x, float* y, const PoolParams& p, int type) {
     // In place (the caller checked out_h <= in_h, out_w <= in_w): each output row is computed as a
     // one-row problem (its window's top moved into pad_top) and written back once no later row
     // reads the input it covers.
-    const int64_t C = p.channels, in_row = p.in_w * C;
+    const int64_t C = p.channels, in_row = p.in_w * C, row_out = p.out_w * C;
     inplace::run_rows(
-        y, rows, p.out_w * C, (p.f_h - 1) * p.dil_h + 1,
-        [&](int64_t r, float* dst) {
-          const int64_t b = r / p.out_h, oh = r % p.out_h;
-          PoolParams q = p;
-          q.batch = 1;
-          q.out_h = 1;
-          q.pad_top = p.pad_top - oh * p.stride_h;
-          row(x + b * p.in_h * in_row, dst, q, 0, 0, type);
+        y, rows, row_out, inplace::block_rows(rows, row_out, int64_t{1} << 16),
+        [&](int64_t r0, int64_t r1, float* dst) {
+          parallel_for(r1 - r0, 1, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) {
+              const int64_t r = r0 + i, b = r / p.out_h, oh = r % p.out_h;
+              PoolParams q = p;
+              q.batch = 1;
+              q.out_h = 1;
+              q.pad_top = p.pad_top - oh * p.stride_h;
+              row(x + b * p.in_h * in_row, dst + i * row_out, q, 0, 0, type);
+            }
+          });
         },
         [&](int64_t r) {
           const int64_t b = r / p.out_h, oh = r % p.out_h;

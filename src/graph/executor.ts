@@ -94,6 +94,26 @@ function fitsRowByRow(x: number[], out: number[]): boolean {
   return x.length === 4 && out.length === 4 && out[0] === x[0] && out[3] === x[3] && out[1] <= x[1] && out[2] <= x[2];
 }
 
+/**
+ * A convolution written over its input x (native/ops/conv2d_inplace.h): NHWC, output rows no more
+ * and no longer (out_w * out_c floats) than x's, bias and prelu slope one value or one per channel.
+ */
+function convInPlaceInput(g: Graph, n: Node): ValueId[] {
+  const names = n.inputNames ?? [];
+  const xi = names.indexOf('x');
+  if (xi < 0 || (n.attrs.dataFormat != null && n.attrs.dataFormat !== 'NHWC')) return [];
+  const x = g.value(n.inputs[xi]).shape, out = g.value(n.outputs[0]).shape;
+  if (x.length !== 4 || out.length !== 4 || out[0] !== x[0] || out[1] > x[1] || out[2] * out[3] > x[2] * x[3]) return [];
+  for (const k of ['bias', 'preluActivationWeights']) {
+    const i = names.indexOf(k);
+    if (i < 0) continue;
+    const s = g.value(n.inputs[i]).shape, size = s.reduce((a, b) => a * b, 1);
+    if (size !== 1 && !(s[s.length - 1] === out[3] && size === out[3])) return [];
+  }
+  return [n.inputs[xi]];
+}
+const CONV_IN_PLACE_OPS = new Set(['Conv2D', 'FusedConv2D']);
+
 export interface ExecutorOptions {
   /** Constants already written to the backend, shared with other executors (their owner frees them, not dispose()). */
   constants?: Map<ValueId, TensorInfo>;
@@ -401,27 +421,35 @@ export class Executor {
   private planArena(): void {
     const g = this.graph;
     const outs = new Set(g.outputs);
-    const inPlaceOf = this.inPlaceValues(outs);
-    const root = (v: ValueId): ValueId => {
-      let r = v;
-      for (;;) {
-        const next = this.aliasOf.get(r) ?? inPlaceOf.get(r);
-        if (next == null) return r;
-        r = next;
-      }
-    };
-    const plan = planMemory(g, {
-      group: root,
-      // A view lies within what it views; an in-place output (from the slot's start) is its own
-      // size: after a pooling written over its input, the slot holds only the pooled rows.
-      memberBytes: (v) => {
-        let w = v;
-        while (this.aliasOf.has(w)) w = this.aliasOf.get(w)!;
-        return valueBytes(g, w);
-      },
-      // Float32 node outputs only (the kernels' newOutput hands out float32 arrays).
-      eligible: (v) => g.value(v).dtype === 'float32' && !outs.has(v) && g.value(v).kind === 'node',
-    });
+    // Writing a conv over its input saves its output's bytes at that node but merges the two
+    // lifetimes into one slot, which can place worse elsewhere: the plan is made with and without
+    // convs in place, and the smaller arena kept.
+    const variants = [this.inPlaceValues(outs, true), this.inPlaceValues(outs, false)];
+    let best: {inPlaceOf: Map<ValueId, ValueId>, plan: ReturnType<typeof planMemory>, root: (v: ValueId) => ValueId}|null = null;
+    for (const inPlaceOf of variants) {
+      const root = (v: ValueId): ValueId => {
+        let r = v;
+        for (;;) {
+          const next = this.aliasOf.get(r) ?? inPlaceOf.get(r);
+          if (next == null) return r;
+          r = next;
+        }
+      };
+      const plan = planMemory(g, {
+        group: root,
+        // A view lies within what it views; an in-place output (from the slot's start) is its own
+        // size: after a pooling written over its input, the slot holds only the pooled rows.
+        memberBytes: (v) => {
+          let w = v;
+          while (this.aliasOf.has(w)) w = this.aliasOf.get(w)!;
+          return valueBytes(g, w);
+        },
+        // Float32 node outputs only (the kernels' newOutput hands out float32 arrays).
+        eligible: (v) => g.value(v).dtype === 'float32' && !outs.has(v) && g.value(v).kind === 'node',
+      });
+      if (best == null || plan.arenaBytes < best.plan.arenaBytes) best = {inPlaceOf, plan, root};
+    }
+    const {inPlaceOf, plan, root} = best!;
     this.arenaBytes = plan.arenaBytes;
     if (plan.slots.size === 0 || plan.arenaBytes === 0) {
       this.mode = 'fresh';
@@ -448,24 +476,26 @@ export class Executor {
    * that input (the kernels allow out === input). Arena peaks drop below eager's, where each op
    * needs its input and its output alive at once. AFTERBURNER_GRAPH_INPLACE=0 turns it off.
    */
-  private inPlaceValues(outs: Set<ValueId>): Map<ValueId, ValueId> {
+  private inPlaceValues(outs: Set<ValueId>, convs: boolean): Map<ValueId, ValueId> {
     const m = new Map<ValueId, ValueId>();
     if (typeof process !== 'undefined' && process.env.AFTERBURNER_GRAPH_INPLACE === '0') return m;
     const g = this.graph, last = g.lastReads();
     const viewed = new Set(this.aliasOf.values()), taken = new Set<ValueId>();
     g.nodes.forEach((n, si) => {
-      const rowOp = ROW_IN_PLACE_OPS.has(n.op);
-      if ((!IN_PLACE_OPS.has(n.op) && !rowOp && n.op !== RESIDUAL_OP) || n.outputs.length !== 1) return;
+      const rowOp = ROW_IN_PLACE_OPS.has(n.op), convOp = convs && CONV_IN_PLACE_OPS.has(n.op);
+      if ((!IN_PLACE_OPS.has(n.op) && !rowOp && !convOp && n.op !== RESIDUAL_OP) || n.outputs.length !== 1) return;
       const out = n.outputs[0], ov = g.value(out);
       if (ov.dtype !== 'float32' || outs.has(out) || this.aliasOf.has(out)) return;
       // A conv with its residual add writes over the addend only (never over x or the weights),
       // and only where the native epilogue takes the addend (bias and prelu slope per channel).
       // A row op (pooling, depthwise conv) writes over its x input.
-      const candidates = n.op === RESIDUAL_OP ? residualInPlaceInput(g, n) : rowOp ? [n.inputs[0]] : n.inputs;
+      // A conv whose output rows fit over x's writes over x.
+      const candidates = n.op === RESIDUAL_OP ? residualInPlaceInput(g, n) : rowOp ? [n.inputs[0]] :
+                         convOp ? convInPlaceInput(g, n) : n.inputs;
       for (const x of candidates) {
         const xv = g.value(x);
         if (xv.kind !== 'node' || xv.dtype !== 'float32' || outs.has(x) || this.aliasOf.has(x) || viewed.has(x) || taken.has(x)) continue;
-        const fits = rowOp ? fitsRowByRow(xv.shape, ov.shape) : util.arraysEqual(xv.shape, ov.shape);
+        const fits = rowOp ? fitsRowByRow(xv.shape, ov.shape) : convOp ? true : util.arraysEqual(xv.shape, ov.shape);
         if (!fits || last.get(x) !== si || n.inputs.filter((y) => y === x).length !== 1) continue;
         m.set(out, x);
         taken.add(x);
