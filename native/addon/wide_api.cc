@@ -13,6 +13,7 @@
 #include "arg_checks.h"
 #include "capture.h"
 #include "napi_util.h"
+#include "shape_args.h"
 #include "ops/elementwise.h"
 #include "ops/op_codes.h"
 #include "ops/wide_binary.h"
@@ -22,27 +23,12 @@ namespace ab {
 namespace {
 using napi::Args;
 using napi::str;
-
-constexpr double kMaxDim = 9007199254740991.0;  // 2^53 - 1
-
-bool fail(Args& a, const std::string& msg) {
-  a.ok = false;
-  return napi::throw_range_error(a.env, std::string(a.fn) + ": " + msg);
-}
-bool type_fail(Args& a, const std::string& msg) {
-  a.ok = false;
-  return napi::throw_type_error(a.env, std::string(a.fn) + ": " + msg);
-}
-
-const char* type_name(napi_typedarray_type t) {
-  switch (t) {
-    case napi_float32_array: return "Float32Array";
-    case napi_int32_array: return "Int32Array";
-    case napi_uint8_array: return "Uint8Array";
-    case napi_float64_array: return "Float64Array";
-    default: return "another typed array";
-  }
-}
+using napi::fail;
+using napi::overlap_bytes;
+using napi::read_shape;
+using napi::shape_str;
+using napi::type_fail;
+using napi::type_name;
 
 // A typed array argument: *type gets its WideType; `out` allows only the 4-byte output types.
 bool wide_array(Args& a, size_t i, const char* name, bool out, int* type, void** data, size_t* len) {
@@ -58,46 +44,6 @@ bool wide_array(Args& a, size_t i, const char* name, bool out, int* type, void**
   else if (t == napi_uint8_array && !out) *type = kWideU8;
   else return type_fail(a, std::string("argument '") + name + "' must be " + want + ", got " + type_name(t));
   return true;
-}
-
-std::string shape_str(const int64_t* d, int n) {
-  std::string s = "[";
-  for (int i = 0; i < n; ++i) s += (i ? "," : "") + str(d[i]);
-  return s + "]";
-}
-
-// A shape: number[] of non-negative integers, rank <= kEwMaxRank; *size gets its product.
-bool read_shape(Args& a, size_t i, const char* name, int64_t* dims, int* rank, int64_t* size) {
-  if (!a.ok) return false;
-  napi_env env = a.env;
-  napi_value v = i < a.argc ? a.argv[i] : nullptr;
-  uint32_t n = 0;
-  if (!v || napi_get_array_length(env, v, &n) != napi_ok)
-    return type_fail(a, std::string("argument '") + name + "' must be an array of integers");
-  if (n > static_cast<uint32_t>(kEwMaxRank))
-    return fail(a, std::string("'") + name + "' has rank " + str(n) + ", more than the supported " + str(kEwMaxRank));
-  for (uint32_t k = 0; k < n; ++k) {
-    napi_value e;
-    double d = -1;
-    if (napi_get_element(env, v, k, &e) != napi_ok || napi_get_value_double(env, e, &d) != napi_ok || !(d >= 0) ||
-        d > kMaxDim || d != static_cast<double>(static_cast<int64_t>(d)))
-      return fail(a, std::string("'") + name + "'[" + str(k) + "] must be a non-negative integer");
-    dims[k] = static_cast<int64_t>(d);
-  }
-  *rank = static_cast<int>(n);
-  *size = 1;
-  for (uint32_t k = 0; k < n; ++k)
-    if (dims[k] == 0) *size = 0;
-  for (uint32_t k = 0; k < n && *size != 0; ++k)
-    if (!napi::mul_checked(*size, dims[k], size))
-      return fail(a, std::string("'") + name + "' " + shape_str(dims, *rank) + " is too large");
-  return true;
-}
-
-bool overlap_bytes(const void* p, size_t pb, const void* q, size_t qb) {
-  if (!p || !q || pb == 0 || qb == 0) return false;
-  const uintptr_t x = reinterpret_cast<uintptr_t>(p), y = reinterpret_cast<uintptr_t>(q);
-  return x < y + qb && y < x + pb;
 }
 
 napi_value binary_wide_fn(napi_env env, napi_callback_info info) {
