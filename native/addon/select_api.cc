@@ -74,26 +74,7 @@ napi_value compare_fn(napi_env env, napi_callback_info info) {
     type_fail(a, std::string("'a' and 'b' must have the same type, got ") + type_name(ta) + " and " + type_name(tb));
     return nullptr;
   }
-  const struct { const char* arr; size_t len; const char* shape; const int64_t* d; int n; int64_t need; } lens[3] = {
-      {"a", na, "aShape", as, ar, sa}, {"b", nb, "bShape", bs, br, sb}, {"out", no, "outShape", os, orank, so}};
-  for (const auto& l : lens) {
-    if (static_cast<int64_t>(l.len) != l.need) {
-      fail(a, std::string("'") + l.arr + "' has " + str(static_cast<int64_t>(l.len)) + " elements but '" + l.shape + "' " +
-                  shape_str(l.d, l.n) + " needs " + str(l.need));
-      return nullptr;
-    }
-  }
-  const int64_t* shapes[2] = {as, bs};
-  const int ranks[2] = {ar, br};
-  const char* names[2] = {"aShape", "bShape"};
-  for (int t = 0; t < 2; ++t) {
-    const std::string why = napi::broadcast_mismatch(shapes[t], ranks[t], os, orank);
-    if (!why.empty()) {
-      fail(a, std::string("'") + names[t] + "' " + shape_str(shapes[t], ranks[t]) + " does not broadcast to 'outShape' " +
-                  shape_str(os, orank) + ": " + why);
-      return nullptr;
-    }
-  }
+  if (!napi::check_binary_shapes(a, na, as, ar, sa, nb, bs, br, sb, no, os, orank, so)) return nullptr;
   if (overlap_bytes(pa, na * 4, po, no) || overlap_bytes(pb, nb * 4, po, no)) {
     fail(a, "'out' must not share memory with 'a' or 'b'");
     return nullptr;

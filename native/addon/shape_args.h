@@ -79,4 +79,27 @@ inline bool overlap_bytes(const void* p, size_t pb, const void* q, size_t qb) {
   return x < y + qb && y < x + pb;
 }
 
+// A broadcasting binary op's operands: each array holds exactly its shape's elements, and aShape
+// and bShape broadcast to outShape. Throws (and returns false) naming the argument otherwise.
+inline bool check_binary_shapes(Args& a, size_t na, const int64_t* as, int ar, int64_t sa, size_t nb, const int64_t* bs,
+                                int br, int64_t sb, size_t no, const int64_t* os, int orank, int64_t so) {
+  const struct { const char* arr; size_t len; const char* shape; const int64_t* d; int n; int64_t need; } lens[3] = {
+      {"a", na, "aShape", as, ar, sa}, {"b", nb, "bShape", bs, br, sb}, {"out", no, "outShape", os, orank, so}};
+  for (const auto& l : lens) {
+    if (static_cast<int64_t>(l.len) != l.need)
+      return fail(a, std::string("'") + l.arr + "' has " + str(static_cast<int64_t>(l.len)) + " elements but '" + l.shape +
+                         "' " + shape_str(l.d, l.n) + " needs " + str(l.need));
+  }
+  const int64_t* shapes[2] = {as, bs};
+  const int ranks[2] = {ar, br};
+  const char* names[2] = {"aShape", "bShape"};
+  for (int t = 0; t < 2; ++t) {
+    const std::string why = broadcast_mismatch(shapes[t], ranks[t], os, orank);
+    if (!why.empty())
+      return fail(a, std::string("'") + names[t] + "' " + shape_str(shapes[t], ranks[t]) + " does not broadcast to 'outShape' " +
+                         shape_str(os, orank) + ": " + why);
+  }
+  return true;
+}
+
 }  // namespace ab::napi

@@ -63,26 +63,7 @@ napi_value binary_wide_fn(napi_env env, napi_callback_info info) {
       !wide_array(a, 3, "b", false, &tb, &pb, &nb) || !read_shape(a, 4, "bShape", bs, &br, &sb) ||
       !wide_array(a, 5, "out", true, &to, &po, &no) || !read_shape(a, 6, "outShape", os, &orank, &so))
     return nullptr;
-  const struct { const char* arr; size_t len; const char* shape; const int64_t* d; int n; int64_t need; } lens[3] = {
-      {"a", na, "aShape", as, ar, sa}, {"b", nb, "bShape", bs, br, sb}, {"out", no, "outShape", os, orank, so}};
-  for (const auto& l : lens) {
-    if (static_cast<int64_t>(l.len) != l.need) {
-      fail(a, std::string("'") + l.arr + "' has " + str(static_cast<int64_t>(l.len)) + " elements but '" + l.shape + "' " +
-                  shape_str(l.d, l.n) + " needs " + str(l.need));
-      return nullptr;
-    }
-  }
-  const int64_t* shapes[2] = {as, bs};
-  const int ranks[2] = {ar, br};
-  const char* names[2] = {"aShape", "bShape"};
-  for (int t = 0; t < 2; ++t) {
-    const std::string why = napi::broadcast_mismatch(shapes[t], ranks[t], os, orank);
-    if (!why.empty()) {
-      fail(a, std::string("'") + names[t] + "' " + shape_str(shapes[t], ranks[t]) + " does not broadcast to 'outShape' " +
-                  shape_str(os, orank) + ": " + why);
-      return nullptr;
-    }
-  }
+  if (!napi::check_binary_shapes(a, na, as, ar, sa, nb, bs, br, sb, no, os, orank, so)) return nullptr;
   // out may be an input exactly (each chunk is read before it is written), never partly.
   const struct { const char* name; const void* p; size_t n; int t; } ins[2] = {{"a", pa, na, ta}, {"b", pb, nb, tb}};
   bool aliased = false;
