@@ -14,6 +14,10 @@ export interface NativeBinding {
   /** 'available' when the amx level runs here, else why not (CPUID, XCR0, arch_prctl, AFTERBURNER_AMX=0). */
   isaAmxStatus(): string;
   isaSet(level: string): string;
+  /** A zeroed Float32Array of n elements on a 64-byte boundary, over addon memory (long-lived arrays: a plan's arena); null where external buffers are not allowed. */
+  alignedF32(n: number): Float32Array|null;
+  /** Whether x's data starts on a 64-byte boundary. */
+  isAligned64(x: Float32Array): boolean;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   physicalCores(): number;

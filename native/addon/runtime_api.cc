@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// N-API: ISA levels and threads.
+// N-API: ISA levels, threads, and 64-byte aligned float32 arrays (graph plans' arenas).
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -86,6 +88,63 @@ napi_value physical_cores_fn(napi_env env, napi_callback_info info) {
   return napi::make_int(env, physical_cores());
 }
 
+// alignedF32(n): a zeroed Float32Array of n elements whose data starts on a 64-byte boundary (a
+// cache line: 16-float vector loads and stores never straddle two lines; V8 places its large
+// arrays 16 bytes into a line), over memory the addon allocates, with V8 told its size
+// (napi_adjust_external_memory). Its finalizer runs only after a garbage collection, when the
+// event loop turns, so this is for long-lived arrays (a compiled plan's arena), not per-call
+// outputs. null where the runtime forbids external buffers (the caller makes a plain array).
+void free_aligned(napi_env env, void* data, void* hint) {
+  std::free(data);
+  int64_t ignored;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint)), &ignored);
+}
+
+napi_value aligned_f32_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "alignedF32", 1);
+  int64_t n;
+  if (!a.ok || !a.i64(0, "n", &n)) return nullptr;
+  if (n < 0 || n > (int64_t{1} << 40)) {
+    napi::throw_range_error(env, "alignedF32: 'n' must be in [0, 2^40], got " + std::to_string(n));
+    return nullptr;
+  }
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float), padded = (bytes + 63) / 64 * 64 + 64;
+  void* p = std::aligned_alloc(64, padded);
+  if (!p) {
+    napi::throw_error(env, "ERR_AFTERBURNER_OOM", "alignedF32: cannot allocate " + std::to_string(bytes) + " bytes");
+    return nullptr;
+  }
+  std::memset(p, 0, padded);
+  napi_value ab, arr;
+  if (napi_create_external_arraybuffer(env, p, bytes, free_aligned, reinterpret_cast<void*>(uintptr_t{padded}), &ab) != napi_ok) {
+    std::free(p);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value ex;
+      napi_get_and_clear_last_exception(env, &ex);
+    }
+    napi_value nul;
+    napi_get_null(env, &nul);
+    return nul;
+  }
+  int64_t ignored;
+  napi_adjust_external_memory(env, static_cast<int64_t>(padded), &ignored);
+  if (napi_create_typedarray(env, napi_float32_array, static_cast<size_t>(n), ab, 0, &arr) != napi_ok) return nullptr;
+  return arr;
+}
+
+// isAligned64(typedArray): whether its data starts on a 64-byte boundary (tests).
+napi_value is_aligned64_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "isAligned64", 1);
+  float* p;
+  size_t n;
+  if (!a.ok || !a.f32(0, "x", &p, &n)) return nullptr;
+  napi_value v;
+  napi_get_boolean(env, reinterpret_cast<uintptr_t>(p) % 64 == 0, &v);
+  return v;
+}
+
 AB_EXPORT("isaCurrent", isa_current_fn);
 AB_EXPORT("isaCpu", isa_cpu_fn);
 AB_EXPORT("isaBuilt", isa_built_fn);
@@ -96,6 +155,8 @@ AB_EXPORT("isaAmxStatus", isa_amx_status_fn);
 AB_EXPORT("setNumThreads", set_num_threads_fn);
 AB_EXPORT("getNumThreads", get_num_threads_fn);
 AB_EXPORT("physicalCores", physical_cores_fn);
+AB_EXPORT("alignedF32", aligned_f32_fn);
+AB_EXPORT("isAligned64", is_aligned64_fn);
 
 }  // namespace
 }  // namespace ab

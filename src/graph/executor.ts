@@ -9,6 +9,7 @@ import type {DataId, KernelFunc, NamedTensorInfoMap, TensorInfo} from '@tensorfl
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {BACKEND_NAME} from '../backend/backend';
+import {native} from '../binding';
 import {setOutputAllocator} from '../backend/kernel-utils';
 import {observing} from './hook';
 import {Graph, IrError, Node, ValueId} from './ir';
@@ -455,7 +456,12 @@ export class Executor {
       this.mode = 'fresh';
       return;
     }
-    this.arena = new Float32Array(plan.arenaBytes / 4);
+    // On a cache-line boundary (slot offsets are multiples of 64 bytes, so every intermediate starts
+    // on one too): a 16-float vector load or store then never straddles two lines (V8 places its
+    // own large arrays 16 bytes into a line). AFTERBURNER_ALIGNED_ARENA=0: a plain array.
+    const n = plan.arenaBytes / 4;
+    const aligned = typeof process !== 'undefined' && process.env.AFTERBURNER_ALIGNED_ARENA === '0' ? null : native?.alignedF32(n) ?? null;
+    this.arena = aligned ?? new Float32Array(n);
     for (const [v, slot] of plan.slots) {
       if (root(v) !== v) continue;  // views get their memory from their root's kernel
       this.views.set(v, this.arena.subarray(slot.offset / 4, (slot.offset + slot.bytes) / 4));
