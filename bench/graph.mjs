@@ -136,8 +136,9 @@ console.log(`afterburner ${ab.version}, isa ${ab.isa.current()}, threads ${ab.ge
 }
 
 // nsfwjs's LayersModels (test/lib/models.mjs's registry), by their suite ids.
-for (const name of MODELS.filter((n) => n.startsWith('nsfw-'))) {
-  const lib = await import('../test/lib/models.mjs');
+const nsfw = MODELS.filter((n) => n.startsWith('nsfw-'));
+const lib = nsfw.length > 0 ? await import('../test/lib/models.mjs') : null;
+for (const name of nsfw) {
   const m = lib.modelById(name);
   const {model} = await lib.loadModel(m);
   const xb = lib.inputBatch(m, 1);

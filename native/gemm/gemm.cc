@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "dispatch/dispatch.h"
+#include "gemm/addend_copy.h"
 #include "gemm/driver_common.h"
 #include "gemm/gemm_kernels.h"
 #include "ops/op_codes.h"
@@ -277,12 +278,14 @@ bool addend_safe_in_place(const Kern& kn, const Prob& p) {
 
 void gemm_one(const Kern& kn, const Prob& p, int nt, float* ws) {
   if (p.M == 0 || p.N == 0) return;
-  if (p.ep && p.ep->addend && !addend_safe_in_place(kn, p) && addend_overlaps(p.ep, p.M, p.N, p.C, p.ldc)) {
-    std::vector<float> buf(static_cast<size_t>(p.M * p.N));
-    const Epilogue e = with_addend_copy(*p.ep, p.M, p.N, buf.data());
-    Prob q = p;
-    q.ep = &e;
-    return gemm_one(kn, q, nt, ws);
+  if (p.ep && p.ep->addend) {
+    AddendCopy copy;
+    const Epilogue* e = copy.of(p.ep, p.M, p.N, p.C, p.ldc, addend_safe_in_place(kn, p));
+    if (e != p.ep) {
+      Prob q = p;
+      q.ep = e;
+      return gemm_one(kn, q, nt, ws);
+    }
   }
   if (p.K == 0) return gemm_k0(kn, p);
   if ((p.M == 1 || p.N == 1) && !p.agen) return gemv(kn, p, nt, ws);

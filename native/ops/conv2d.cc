@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gemm/driver_common.h"
+#include "gemm/addend_copy.h"
 #include "ops/conv2d_im2col.h"
 #include "ops/conv2d_inplace.h"
 #include "ops/op_codes.h"
@@ -281,13 +282,8 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
     const gemm::PanelB B = gemm::panel_b(K, N, w, N, packed_w);
     const gemm::Epilogue* e = gemm::resolve_epilogue(ep, N, &local);
     // Residual written in place (addend == y): the scalar tiles accumulate in y, so they read a copy.
-    std::vector<float> addend_copy;
-    gemm::Epilogue copied;
-    if (e && e->addend && !B.stores_once && gemm::addend_overlaps(e, M, N, y, N)) {
-      addend_copy.resize(static_cast<size_t>(M * N));
-      copied = gemm::with_addend_copy(*e, M, N, addend_copy.data());
-      e = &copied;
-    }
+    gemm::AddendCopy copy;
+    e = copy.of(e, M, N, y, N, B.stores_once);
     conv_direct(x, p, B, y, e);
     return;
   }

@@ -10,6 +10,7 @@
 #include "dispatch/dispatch.h"
 #include "gemm/gemm_bf16.h"
 #include "ops/conv2d_bf16_direct.h"
+#include "gemm/addend_copy.h"
 #include "ops/conv2d_im2col.h"
 #include "ops/conv2d_inplace.h"
 #include "ops/op_codes.h"
@@ -244,13 +245,8 @@ void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const 
   if (M == 0 || N == 0) return;
   // A residual written in place (the epilogue's addend is y): the bf16 engine may write partial
   // sums into y before its epilogue reads the addend, so it reads a copy.
-  std::vector<float> addend_copy;
-  gemm::Epilogue copied;
-  if (ep && ep->addend && gemm::addend_overlaps(ep, M, N, y, N)) {
-    addend_copy.resize(static_cast<size_t>(M * N));
-    copied = gemm::with_addend_copy(*ep, M, N, addend_copy.data());
-    ep = &copied;
-  }
+  gemm::AddendCopy copy;
+  ep = copy.of(ep, M, N, y, N, false);
   switch (path_of(p)) {
     case Path::kEmpty: return;
     case Path::kGemm: gemm::gemm_bf16(false, M, N, K, x, K > 0 ? K : 1, packed_w, y, N, ep); return;

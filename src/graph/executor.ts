@@ -20,21 +20,27 @@ import {planMemory, Slot, valueBytes} from './planner';
 export const RESIDUAL_OP = 'ab.FusedConv2DAdd';
 
 /**
- * The input of a RESIDUAL_OP node its output may overwrite: the addend, when the native epilogue
- * takes it (NHWC, bias and prelu slope absent, one value, or one per output channel) — else none.
+ * Whether conv node `n` is NHWC and its epilogue operands (bias, prelu slope) are absent, one
+ * value, or one per output channel: the native conv then takes them in its epilogue, never
+ * indexed by position (what writing in place needs).
  */
-function residualInPlaceInput(g: Graph, n: Node): ValueId[] {
+function convEpilogueByChannel(g: Graph, n: Node): boolean {
+  if (n.attrs.dataFormat != null && n.attrs.dataFormat !== 'NHWC') return false;
   const names = n.inputNames ?? [];
-  const at = (k: string) => names.indexOf(k);
-  if (at('addend') < 0 || (n.attrs.dataFormat != null && n.attrs.dataFormat !== 'NHWC')) return [];
   const oc = g.value(n.outputs[0]).shape[3];
   for (const k of ['bias', 'preluActivationWeights']) {
-    if (at(k) < 0) continue;
-    const s = g.value(n.inputs[at(k)]).shape;
-    const size = s.reduce((a, b) => a * b, 1);
-    if (size !== 1 && !(s[s.length - 1] === oc && size === oc)) return [];
+    const i = names.indexOf(k);
+    if (i < 0) continue;
+    const s = g.value(n.inputs[i]).shape, size = s.reduce((a, b) => a * b, 1);
+    if (size !== 1 && !(s[s.length - 1] === oc && size === oc)) return false;
   }
-  return [n.inputs[at('addend')]];
+  return true;
+}
+
+/** The input of a RESIDUAL_OP node its output may overwrite: the addend (see convEpilogueByChannel), else none. */
+function residualInPlaceInput(g: Graph, n: Node): ValueId[] {
+  const i = (n.inputNames ?? []).indexOf('addend');
+  return i >= 0 && convEpilogueByChannel(g, n) ? [n.inputs[i]] : [];
 }
 
 /** Our own fused ops ('ab.*'): implementations the executor calls like kernels. */
@@ -100,17 +106,10 @@ function fitsRowByRow(x: number[], out: number[]): boolean {
  * and no longer (out_w * out_c floats) than x's, bias and prelu slope one value or one per channel.
  */
 function convInPlaceInput(g: Graph, n: Node): ValueId[] {
-  const names = n.inputNames ?? [];
-  const xi = names.indexOf('x');
-  if (xi < 0 || (n.attrs.dataFormat != null && n.attrs.dataFormat !== 'NHWC')) return [];
+  const xi = (n.inputNames ?? []).indexOf('x');
+  if (xi < 0 || !convEpilogueByChannel(g, n)) return [];
   const x = g.value(n.inputs[xi]).shape, out = g.value(n.outputs[0]).shape;
   if (x.length !== 4 || out.length !== 4 || out[0] !== x[0] || out[1] > x[1] || out[2] * out[3] > x[2] * x[3]) return [];
-  for (const k of ['bias', 'preluActivationWeights']) {
-    const i = names.indexOf(k);
-    if (i < 0) continue;
-    const s = g.value(n.inputs[i]).shape, size = s.reduce((a, b) => a * b, 1);
-    if (size !== 1 && !(s[s.length - 1] === out[3] && size === out[3])) return [];
-  }
   return [n.inputs[xi]];
 }
 const CONV_IN_PLACE_OPS = new Set(['Conv2D', 'FusedConv2D']);
@@ -425,7 +424,8 @@ export class Executor {
     // Writing a conv over its input saves its output's bytes at that node but merges the two
     // lifetimes into one slot, which can place worse elsewhere: the plan is made with and without
     // convs in place, and the smaller arena kept.
-    const variants = [this.inPlaceValues(outs, true), this.inPlaceValues(outs, false)];
+    const withConvs = this.inPlaceValues(outs, true), without = this.inPlaceValues(outs, false);
+    const variants = withConvs.size > without.size ? [withConvs, without] : [without];
     let best: {inPlaceOf: Map<ValueId, ValueId>, plan: ReturnType<typeof planMemory>, root: (v: ValueId) => ValueId}|null = null;
     for (const inPlaceOf of variants) {
       const root = (v: ValueId): ValueId => {

@@ -209,8 +209,7 @@ const residualAdd: Rule = {
       const x = inputOf(best.p, best.p.op.includes('MatMul') ? 'a' : 'x') ?? best.p.inputs[0];
       const xv = g.value(x);
       const last = g.lastReads().get(x) ?? -1, here = g.nodes.indexOf(n);
-      const bytes = (v: {shape: number[]}) => sizeOf(v.shape);
-      if (xv.kind === 'node' && last < here && bytes(xv) > bytes(out) && here - best.at > 1) best = undefined;
+      if (xv.kind === 'node' && last < here && sizeOf(xv.shape) > sizeOf(out.shape) && here - best.at > 1) best = undefined;
     }
     if (best != null) {
       const {p, r} = best;

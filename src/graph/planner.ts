@@ -110,7 +110,7 @@ export function planMemory(g: Graph, opts: PlanOptions = {}): MemoryPlan {
   let arenaBytes = Infinity, best: number[] = [];
   for (const cmp of orders) {
     const offsets = place(slots.slice().sort(cmp));
-    const end = slots.reduce((m, s) => Math.max(m, offsets.get(s)! + Math.max(...s.rects.map((r) => r.bytes))), 0);
+    const end = slots.reduce((m, s) => Math.max(m, offsets.get(s)! + s.bytes), 0);  // (the root's rectangle is the largest)
     if (end < arenaBytes) {
       arenaBytes = end;
       best = slots.map((s) => offsets.get(s)!);

@@ -25,6 +25,15 @@ const ACT_KERNEL: {[a: string]: string} = {
   relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu', prelu: 'Prelu',
 };
 
+/** The node's input named k (undefined when it has none). */
+function byName(op: string, inputs: TensorInfo[], names: string[]|null): (k: string) => TensorInfo|undefined {
+  if (names == null) throw new IrError(`${op}: the node has no input names`);
+  return (k) => {
+    const i = names.indexOf(k);
+    return i < 0 ? undefined : inputs[i];
+  };
+}
+
 /** act(y + addend) with the tfjs kernels (y is consumed). */
 function unfusedTail(backend: MathBackendCPU, y: TensorInfo, addend: TensorInfo, act: string, alpha: number|undefined,
                      prelu: TensorInfo|undefined): TensorInfo {
@@ -40,11 +49,7 @@ function unfusedTail(backend: MathBackendCPU, y: TensorInfo, addend: TensorInfo,
 }
 
 registerGraphOp(RESIDUAL_OP, ({inputs, attrs, backend, names}) => {
-  if (names == null) throw new IrError(`${RESIDUAL_OP}: the node has no input names`);
-  const get = (k: string): TensorInfo|undefined => {
-    const i = names.indexOf(k);
-    return i < 0 ? undefined : inputs[i];
-  };
+  const get = byName(RESIDUAL_OP, inputs, names);
   const x = get('x'), filter = get('filter'), addend = get('addend'), bias = get('bias'), prelu = get('preluActivationWeights');
   if (x == null || filter == null || addend == null) throw new IrError(`${RESIDUAL_OP}: needs x, filter and addend`);
   const a = attrs as unknown as FusedConv2DAttrs;
@@ -65,11 +70,7 @@ registerGraphOp(RESIDUAL_OP, ({inputs, attrs, backend, names}) => {
 });
 
 registerGraphOp(MATMUL_RESIDUAL_OP, ({inputs, attrs, backend, names}) => {
-  if (names == null) throw new IrError(`${MATMUL_RESIDUAL_OP}: the node has no input names`);
-  const get = (k: string): TensorInfo|undefined => {
-    const i = names.indexOf(k);
-    return i < 0 ? undefined : inputs[i];
-  };
+  const get = byName(MATMUL_RESIDUAL_OP, inputs, names);
   const a = get('a'), b = get('b'), addend = get('addend'), bias = get('bias'), prelu = get('preluActivationWeights');
   if (a == null || b == null || addend == null) throw new IrError(`${MATMUL_RESIDUAL_OP}: needs a, b and addend`);
   const at = attrs as {transposeA?: boolean, transposeB?: boolean, activation?: string, leakyreluAlpha?: number};
