@@ -196,6 +196,23 @@ inline bool read_addend(Args& a, size_t i, const std::string& fn, const float* o
   return true;
 }
 
+// The output checks of conv2d / conv2dBf16 after their epilogue is read: out shares memory with
+// none of x (unless it is x itself and conv_in_place_ok), the weights (named wname), bias or slope;
+// then the optional addend (argument addend_arg, read_addend), which an in-place conv may not take.
+inline bool check_conv_out(Args& a, const std::string& fn, size_t addend_arg, const float* py, size_t ny,
+                           const float* px, size_t nx, const char* wname, const float* pw, size_t nw,
+                           const Conv2DParams& p, int64_t MN, int bias_mode, const float* pbias, size_t nbias, int act,
+                           const float* pslope, size_t nslope, int slope_mode, gemm::Epilogue* ep) {
+  const bool in_place = conv_in_place_ok(py, px, p, bias_mode, act, slope_mode);
+  if (MN > 0 && ((!in_place && overlaps(py, ny, px, nx)) || overlaps(py, ny, pw, nw) ||
+                 overlaps_epilogue(py, ny, bias_mode, pbias, nbias, act, pslope, nslope)))
+    return throw_range_error(a.env, fn + "'out' must not share memory with x, " + wname + ", bias or slope (except out === x " +
+                                        "with out_h <= in_h, out_w * out_c <= in_w * in_c and no per-position operand)");
+  if (!read_addend(a, addend_arg, fn, py, ny, MN, ep)) return false;
+  if (in_place && ep->addend) return throw_range_error(a.env, fn + "a conv written in place over x takes no addend");
+  return true;
+}
+
 // Runs compute(), which writes n floats at out (n == 0: nothing to do), and returns undefined; a
 // std::bad_alloc from it throws ERR_AFTERBURNER_OOM "<fn>out of memory for <buffers>" instead.
 template <typename Compute>

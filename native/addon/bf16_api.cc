@@ -171,19 +171,9 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, p.out_c, MN, &ep))
     return nullptr;
   const float* pk = reinterpret_cast<const float*>(bp.base);
-  const bool in_place = napi::conv_in_place_ok(py, px, p, bias_mode, act, slope_mode);
-  if (MN > 0 && ((!in_place && overlaps(py, ny, px, nx)) || overlaps(py, ny, pk, bp.bytes / 4) ||
-                 napi::overlaps_epilogue(py, ny, bias_mode, pbias, nbias, act, pslope, nslope))) {
-    napi::throw_range_error(env, fn + "'out' must not share memory with x, packed, bias or slope (except out === x " +
-                                     "with out_h <= in_h, out_w * out_c <= in_w * in_c and no per-position operand)");
+  if (!napi::check_conv_out(a, fn, 10, py, ny, px, nx, "packed", pk, bp.bytes / 4, p, MN, bias_mode, pbias, nbias, act, pslope,
+                            nslope, slope_mode, &ep))
     return nullptr;
-  }
-  if (!napi::read_addend(a, 10, fn, py, ny, MN, &ep))
-    return nullptr;
-  if (in_place && ep.addend) {
-    napi::throw_range_error(env, fn + "a conv written in place over x takes no addend");
-    return nullptr;
-  }
   return napi::write_output(env, fn, py, MN, "the im2col / packing buffers",
                             [&] { AB_CAPTURED(a, conv2d_nhwc_bf16(px, bp.data, py, p, &ep)); });
 }

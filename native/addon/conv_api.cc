@@ -61,19 +61,9 @@ napi_value conv2d_fn(napi_env env, napi_callback_info info) {
   gemm::Epilogue ep;
   if (!napi::read_epilogue(env, fn, act, alpha, pbias, nbias, bias_mode, pslope, nslope, slope_mode, p.out_c, MN, &ep))
     return nullptr;
-  const bool in_place = napi::conv_in_place_ok(py, px, p, bias_mode, act, slope_mode);
-  if (MN > 0 && ((!in_place && overlaps(py, ny, px, nx)) || overlaps(py, ny, pw, nw) ||
-                 napi::overlaps_epilogue(py, ny, bias_mode, pbias, nbias, act, pslope, nslope))) {
-    napi::throw_range_error(env, fn + "'out' must not share memory with x, filter, bias or slope (except out === x " +
-                                     "with out_h <= in_h, out_w * out_c <= in_w * in_c and no per-position operand)");
+  if (!napi::check_conv_out(a, fn, 11, py, ny, px, nx, "filter", pw, nw, p, MN, bias_mode, pbias, nbias, act, pslope, nslope,
+                            slope_mode, &ep))
     return nullptr;
-  }
-  if (!napi::read_addend(a, 11, fn, py, ny, MN, &ep))
-    return nullptr;
-  if (in_place && ep.addend) {
-    napi::throw_range_error(env, fn + "a conv written in place over x takes no addend");
-    return nullptr;
-  }
   return napi::write_output(env, fn, py, MN, "the im2col / packing buffers",
                             [&] { AB_CAPTURED(a, conv2d_nhwc_f32(px, pw, py, p, &ep, napi::packed_now(packed_slot))); });
 }

@@ -65,11 +65,7 @@ template <int R, int NV>
 AB_INLINE void finish(__m512 (&acc)[R][NV], float* c, int64_t ldc, int nr, int accumulate, const Epilogue* ep,
                       int64_t m0, int64_t n0) {
   __mmask16 mk[NV];
-  for (int v = 0; v < NV; ++v) {
-    const int rem = nr - 16 * v;
-    mk[v] = rem >= 16 ? static_cast<__mmask16>(0xFFFF) : rem <= 0 ? static_cast<__mmask16>(0)
-                                                                  : static_cast<__mmask16>((1u << rem) - 1u);
-  }
+  for (int v = 0; v < NV; ++v) mk[v] = mask16(nr - 16 * v);
 #pragma GCC unroll 14
   for (int i = 0; i < R; ++i) {
     float* crow = c + i * ldc;

@@ -28,35 +28,6 @@ using ::ab::gemm::Epilogue;
 namespace {
 
 #if AB_ISA_LEVEL >= 2
-AB_INLINE __mmask16 mask16(int n) {
-  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : n <= 0 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << n) - 1u);
-}
-AB_INLINE __mmask8 mask8k(int n) {
-  return n >= 8 ? static_cast<__mmask8>(0xFF) : n <= 0 ? static_cast<__mmask8>(0) : static_cast<__mmask8>((1u << n) - 1u);
-}
-AB_INLINE __m256 load_operand8m(const float* p, int mode, int64_t ld, int64_t m, int64_t n, __mmask8 mk) {
-  switch (mode) {
-    case kOperandScalar: return _mm256_set1_ps(p[0]);
-    case kOperandRow: return _mm256_maskz_loadu_ps(mk, p + n);
-    default: return _mm256_maskz_loadu_ps(mk, p + m * ld + n);
-  }
-}
-// epi16's ymm twin (the same operations, so the same bits).
-AB_INLINE __m256 epi8m(__m256 x, const Epilogue* ep, int64_t m, int64_t n, __mmask8 mk) {
-  if (ep->bias_mode != kOperandNone) x = _mm256_add_ps(x, load_operand8m(ep->bias, ep->bias_mode, ep->bias_ld, m, n, mk));
-  if (ep->addend) x = _mm256_add_ps(x, _mm256_maskz_loadu_ps(mk, ep->addend + m * ep->addend_ld + n));
-  const __m256 zero = _mm256_setzero_ps();
-  switch (ep->act) {
-    case kActRelu: return _mm256_add_ps(_mm256_max_ps(zero, x), zero);
-    case kActRelu6: return _mm256_min_ps(_mm256_set1_ps(6.f), _mm256_add_ps(_mm256_max_ps(zero, x), zero));
-    case kActLeakyRelu:
-      return _mm256_mask_mul_ps(x, _mm256_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, _mm256_set1_ps(ep->alpha));
-    case kActPrelu:
-      return _mm256_mask_mul_ps(x, _mm256_cmp_ps_mask(x, zero, _CMP_LT_OQ), x,
-                                load_operand8m(ep->slope, ep->slope_mode, ep->slope_ld, m, n, mk));
-    default: return x;
-  }
-}
 
 template <int R, int NZ, bool H, int ACT>
 AB_INLINE void store_fast(const __m512 (&acc)[R][NZ > 0 ? NZ : 1], const __m256 (&acch)[R], bool hb,
