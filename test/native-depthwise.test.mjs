@@ -168,6 +168,48 @@ test('depthwiseConv2d in place: large in-place geometries (pending rows, channel
   }
 });
 
+test('depthwiseConv2d at every offset into a 64-byte line (the shifted interior tiles), out of place and in place', () => {
+  // Stride 1 with C a multiple of 16 and x, y at the same offset s != 0 into a line: the avx512
+  // interior tiles run on vectors shifted back by s with rotated filter, bias and slopes. Every
+  // offset of x (and y at the same, another, and an aligned one) must give the float64 result and
+  // the same bits as x and y on a line; in place too.
+  // [B, H, W, C, F, 'valid']: 'valid' with 24 output columns ends a row on a shifted tile.
+  const shapes = [[1, 5, 27, 32, 3], [2, 4, 26, 16, 3], [1, 4, 30, 48, 5], [1, 3, 41, 64, 3], [1, 4, 26, 32, 3, true]];
+  const epis = [{act: ACT.linear}, {act: ACT.relu6, bias: true}, {act: ACT.prelu, bias: true}, {act: ACT.elu}];
+  /** A view of n floats starting k floats past a 64-byte boundary. */
+  const at = (src, k) => {
+    const buf = nat.alignedF32(src.length + 16), v = buf.subarray(k, k + src.length);
+    v.set(src);
+    assert.ok(nat.isAligned64(buf));
+    return v;
+  };
+  for (const level of LEVELS) {
+    withLevel(level, () => {
+      for (const [si, [B, H, W, C, F, valid]] of shapes.entries()) {
+        const p = valid ? 0 : (F - 1) >> 1, OH = valid ? H - F + 1 : H, OW = valid ? W - F + 1 : W;
+        const g = {B, H, W, C, Q: 1, OH, OW, FH: F, FW: F, SH: 1, SW: 1, DH: 1, DW: 1, pt: p, pl: p};
+        const c = makeCase(g, epis[si % epis.length]);
+        const n = B * OH * OW * C, args = (x, y) => [x, c.w, y, dimsOf(g), c.bias, c.epi.act, c.epi.alpha ?? 0, c.slope];
+        const ref = at(new Float32Array(n), 0);
+        nat.depthwiseConv2d(...args(at(c.x, 0), ref));
+        check(c, ref, `${level} ${describe(c)} on a line`);
+        for (let k = 1; k < 16; ++k) {
+          for (const ky of [k, (k + 5) % 16, 0]) {
+            const y = at(new Float32Array(n).fill(NaN), ky);
+            nat.depthwiseConv2d(...args(at(c.x, k), y));
+            sameBits(y, ref, `${level} ${describe(c)} x at ${k}, y at ${ky}`);
+          }
+          for (const t of [1, 2]) {
+            const xy = at(c.x, k);
+            withThreads(t, () => nat.depthwiseConv2d(...args(xy, xy)));
+            sameBits(xy.subarray(0, n), ref, `${level} ${describe(c)} in place at ${k}, ${t} threads`);
+          }
+        }
+      }
+    });
+  }
+});
+
 test('depthwiseConv2d skips taps outside the input (Inf weights at the border)', () => {
   // 3x3 'same' on [1, 3, 3, 1]: the corner output (0, 0) never meets filter row 0 or column 0.
   const x = Float32Array.from({length: 9}, (_, i) => i + 1), w = new Float32Array(9).fill(1);

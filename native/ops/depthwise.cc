@@ -6,17 +6,18 @@
 #include <vector>
 
 #include "dispatch/dispatch.h"
+#include "op_codes.h"
 #include "runtime/thread_pool.h"
 
 AB_DECLARE_KERNEL(void, depthwise_rows_f32,
                   (const float* x, const float* w, const ::ab::DepthwiseParams& p, int64_t b, int64_t oh, int nrows,
                    int64_t c0, int64_t c1, float* const* out, int64_t ostride, const float* bias, const float* slope,
-                   int act, float alpha))
+                   int act, float alpha, const ::ab::DepthwiseShift* shift))
 
 namespace ab {
 namespace {
 using RowsFn = void (*)(const float*, const float*, const DepthwiseParams&, int64_t, int64_t, int, int64_t, int64_t,
-                        float* const*, int64_t, const float*, const float*, int, float);
+                        float* const*, int64_t, const float*, const float*, int, float, const DepthwiseShift*);
 const DispatchStub<RowsFn> depthwise_rows_stub = {AB_STUB_SLOTS(depthwise_rows_f32)};
 
 // Multiply-adds per chunk a thread should get at least (tiny convolutions stay on one thread).
@@ -70,7 +71,7 @@ struct InPlaceSchedule {
 };
 
 void depthwise_in_place(float* y, const float* w, const DepthwiseParams& p, const float* bias, const float* slope,
-                        int act, float alpha, RowsFn rows) {
+                        int act, float alpha, RowsFn rows, const DepthwiseShift* shift) {
   const InPlaceSchedule s{p};
   int64_t slots = 0;
   s.walk([](int64_t) {}, [&](int64_t, bool, int64_t pending) { slots = pending > slots ? pending : slots; },
@@ -121,17 +122,47 @@ void depthwise_in_place(float* y, const float* w, const DepthwiseParams& p, cons
           const bool d0 = dst[0] == nullptr, d1 = n > 1 && dst[1] == nullptr;
           if (n == 1 || d0 == d1) {
             float* o[2] = {d0 ? yrow[0] : dst[0], n > 1 ? (d1 ? yrow[1] : dst[1]) : nullptr};
-            rows(y, w, p, b, oh, n, c0, c1, o, d0 ? C : cw, bias, slope, act, alpha);
+            rows(y, w, p, b, oh, n, c0, c1, o, d0 ? C : cw, bias, slope, act, alpha, shift);
           } else {
             for (int r = 0; r < n; ++r) {
               const bool d = dst[r] == nullptr;
               float* o[1] = {d ? yrow[r] : dst[r]};
-              rows(y, w, p, b, oh + r, 1, c0, c1, o, d ? C : cw, bias, slope, act, alpha);
+              rows(y, w, p, b, oh + r, 1, c0, c1, o, d ? C : cw, bias, slope, act, alpha, shift);
             }
           }
           nd = 0;
         });
   });
+}
+
+// The rotated filter, bias and slopes when x and y start s != 0 floats into a 64-byte line, at
+// stride 1 with C a multiple of 16 (nullptr otherwise: the tiles' plain loads are then on lines
+// or nothing is gained).
+const DepthwiseShift* make_shift(const float* x, const float* y, const float* w, const DepthwiseParams& p,
+                                 const float* bias, const float* slope, int act, std::vector<float>* rot,
+                                 DepthwiseShift* sh) {
+  const int64_t C = p.in_c, taps = p.f_h * p.f_w;
+  const uintptr_t xa = reinterpret_cast<uintptr_t>(x), ya = reinterpret_cast<uintptr_t>(y);
+  const int64_t s = static_cast<int64_t>(xa / sizeof(float) % 16);
+  if (p.mult != 1 || p.stride_w != 1 || C % 16 != 0 || xa % sizeof(float) != 0 || s == 0 || (ya - xa) % 64 != 0)
+    return nullptr;
+  rot->resize(static_cast<size_t>((taps + 2) * C));
+  float* buf = rot->data();
+  auto rotate = [&](const float* src, float* dst) {  // dst[j] = src[(j - s) mod C]
+    std::memcpy(dst, src + (C - s), static_cast<size_t>(s) * sizeof(float));
+    std::memcpy(dst + s, src, static_cast<size_t>(C - s) * sizeof(float));
+  };
+  for (int64_t t = 0; t < taps; ++t) rotate(w + t * C, buf + t * C);
+  *sh = {s, buf, nullptr, nullptr};
+  if (bias) {
+    rotate(bias, buf + taps * C);
+    sh->bias = buf + taps * C;
+  }
+  if (act == kActPrelu && slope) {
+    rotate(slope, buf + (taps + 1) * C);
+    sh->slope = buf + (taps + 1) * C;
+  }
+  return sh;
 }
 
 }  // namespace
@@ -145,9 +176,12 @@ void depthwise_nhwc_f32(const float* x, const float* w, float* y, const Depthwis
   const int64_t OC = p.in_c * p.mult;
   if (p.batch * p.out_h == 0 || p.out_w == 0 || OC == 0) return;
   const RowsFn rows = depthwise_rows_stub.get();
+  std::vector<float> rot;
   if (static_cast<const float*>(y) == x) {
     if (depthwise_in_place_ok(p)) {
-      depthwise_in_place(y, w, p, bias, slope, act, alpha, rows);
+      DepthwiseShift sh;
+      const DepthwiseShift* shift = make_shift(y, y, w, p, bias, slope, act, &rot, &sh);
+      depthwise_in_place(y, w, p, bias, slope, act, alpha, rows, shift);
       return;
     }
     // Not computable in place: from a copy of x (the N-API layer never asks for this).
@@ -155,6 +189,8 @@ void depthwise_nhwc_f32(const float* x, const float* w, float* y, const Depthwis
     depthwise_nhwc_f32(xc.data(), w, y, p, bias, slope, act, alpha);
     return;
   }
+  DepthwiseShift sh;
+  const DepthwiseShift* shift = make_shift(x, y, w, p, bias, slope, act, &rot, &sh);
   // Out of place: threads split blocks of two output rows (one batch each).
   const int64_t pairs = (p.out_h + 1) / 2, blocks = p.batch * pairs;
   const int64_t work = p.batch * p.out_h * p.out_w * OC * p.f_h * p.f_w;
@@ -163,7 +199,7 @@ void depthwise_nhwc_f32(const float* x, const float* w, float* y, const Depthwis
       const int64_t b = i / pairs, oh = i % pairs * 2;
       const int n = p.out_h - oh >= 2 ? 2 : 1;
       float* o[2] = {y + (b * p.out_h + oh) * p.out_w * OC, y + (b * p.out_h + oh + 1) * p.out_w * OC};
-      rows(x, w, p, b, oh, n, 0, p.in_c, o, OC, bias, slope, act, alpha);
+      rows(x, w, p, b, oh, n, 0, p.in_c, o, OC, bias, slope, act, alpha, shift);
     }
   });
 }

@@ -13,6 +13,16 @@ struct DepthwiseParams {
   int64_t pad_top, pad_left;        // taps outside the input read zeros
 };
 
+// Filter, bias and prelu slopes rotated by s channels (rot[j] = v[(j - s) mod C]) for the
+// avx512 interior tiles that run on 64-byte lines when x and y start s floats into one
+// (native/kernels/depthwise_kernel.cc); made once per call by the driver.
+struct DepthwiseShift {
+  int64_t s;                 // 1..15
+  const float* w;            // [f_h * f_w][C]
+  const float* bias;         // [C] or nullptr
+  const float* slope;        // [C] or nullptr
+};
+
 // y = act(depthwise(x, w) + bias). bias / slope: one value per output channel (in_c * mult) or
 // nullptr; slope is used by act == prelu only. Taps are summed in (fh, fw) order onto the bias.
 // In place: y == x is allowed when depthwise_in_place_ok(p) (bitwise the out-of-place result);
