@@ -252,6 +252,8 @@ const BCAST_CASES = [
   [[2, 1, 2, 3, 1, 2, 1, 3], [1, 3, 2, 1, 2, 1, 2, 3]], [[2, 2, 2, 2, 2, 2, 2, 17], [17]], [[1, 1, 1], [1]],
   [[0, 3], [3]], [[2, 0], [2, 1]], [[0], []], [[4, 0, 3], [1, 1, 3]], [[300, 257], [257]], [[257, 300], [257, 1]],
   [[1, 200003], [1]], [[70000], [70000]], [[3, 65, 600], [3, 1, 600]],
+  // Short rows repeated (ops/elementwise.cc short_rows): many chunks, threads, either side, outer dims.
+  [[1, 192, 192, 3], [1, 1, 1, 3]], [[7], [30001, 7]], [[2, 3001, 5], [2, 1, 5]], [[5, 1, 63], [5, 700, 63]],
 ];
 
 test('binary ops with broadcasting match float64 references at every ISA level', () => {
@@ -264,6 +266,17 @@ test('binary ops with broadcasting match float64 references at every ISA level',
         nat.binary(BinaryOp[name], a, as, b, bs, out, os);
         compare(out, broadcastRef(f, a, as, b, bs, os), tol,
             `${level}/${threads}t ${name} [${as}] x [${bs}] -> [${os}]`);
+        // In place over the full-size operand (graph plans write over a last reader).
+        if (sizeOf(as) === sizeOf(os) && as.length === os.length && sizeOf(os) > 0) {
+          const ip = a.slice();
+          nat.binary(BinaryOp[name], ip, as, b, bs, ip, os);
+          compare(ip, out, 'exact', `${level}/${threads}t ${name} [${as}] x [${bs}] in place over a`);
+        }
+        if (sizeOf(bs) === sizeOf(os) && bs.length === os.length && sizeOf(os) > 0) {
+          const ip = b.slice();
+          nat.binary(BinaryOp[name], a, as, ip, bs, ip, os);
+          compare(ip, out, 'exact', `${level}/${threads}t ${name} [${as}] x [${bs}] in place over b`);
+        }
       }
     });
   }, [1, 2]);
