@@ -156,6 +156,10 @@ export interface NativeBinding {
   /** Releases the calls and references now (after an in-flight async run); true if it was live. */
   planFree(plan: NativePlanHandle): boolean;
   planStats(): {plans: number; ops: number; refs: number};
+  /** Starts (zeroing the counters) or stops timing each replayed call. */
+  planProfile(plan: NativePlanHandle, on: boolean): void;
+  /** Nanoseconds spent in each call since planProfile(plan, true). */
+  planProfileRead(plan: NativePlanHandle): Float64Array;
   // ---- comparisons, TopK, AddN, GatherNd (native/addon/select_api.cc) ----
   /** out[i] = op(a, b) ? 1 : 0 (CompareOp) with broadcasting; a and b both Float32Array or both Int32Array. */
   compare(op: number, a: Float32Array|Int32Array, aShape: readonly number[], b: Float32Array|Int32Array,

@@ -48,6 +48,7 @@ export function info(): Info {
 // Graph mode (issue 4): trace a function or model into the IR, rewrite it, run it as one plan.
 export {compile} from './graph/compile';
 export type {CompileOptions, CompileSummary, CompiledExtras, CompiledFunction} from './graph/compile';
+export type {ProfileNode, ProfileReport} from './graph/profile';
 export {Graph, IrError, printGraph, validate} from './graph/ir';
 export {traceFunction} from './graph/trace';
 import {traceFunction as traceFn} from './graph/trace';

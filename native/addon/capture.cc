@@ -13,9 +13,14 @@
 //   planFree(plan): boolean                  releases calls and references now (after an in-flight
 //                                            async run, if any); the GC does it otherwise
 //   planStats(): {plans, ops, refs}          live plans, calls and references in this process
+//   planProfile(plan, on)                    starts (zeroing the counters) or stops timing each replayed
+//                                            call (steady clock, sync and async runs)
+//   planProfileRead(plan): Float64Array      nanoseconds spent in each call since planProfile(plan, true)
 #include "capture.h"
 
 #include <atomic>
+#include <chrono>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -32,6 +37,8 @@ struct Plan {
   // The references each call holds: refs[i] belongs to the call whose index is ref_op[i].
   std::vector<napi_ref> refs;
   std::vector<size_t> ref_op;
+  std::vector<double> prof;  // ns per call while profiling (planProfile), else empty
+  bool profiling = false;
   bool busy = false;         // an async run is in flight
   bool free_pending = false;  // planFree while busy: released when the run completes
   bool released = false;
@@ -107,9 +114,13 @@ bool range_args(Args& a, Plan* p, int64_t* b, int64_t* e) {
 // returned kRunInJs.
 std::string replay(Plan* p, int64_t b, int64_t e, int64_t* stop) {
   *stop = e;
+  const bool timed = p->profiling && p->prof.size() == p->ops.size();
   try {
     for (int64_t i = b; i < e; ++i) {
-      if (const char* err = p->ops[i]->run()) {
+      const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+      const char* err = p->ops[i]->run();
+      if (timed) p->prof[i] += std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+      if (err) {
         if (err == kRunInJs) {
           *stop = i;
           return std::string();
@@ -304,7 +315,40 @@ napi_value plan_stats_fn(napi_env env, napi_callback_info) {
   return obj;
 }
 
+napi_value plan_profile_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "planProfile", 2);
+  Plan* p = plan_arg(a, 0);
+  bool on;
+  if (!p || !a.boolean(1, "on", &on)) return nullptr;
+  if (p->busy) {
+    napi::throw_error(env, "ERR_AFTERBURNER_BUSY", "planProfile: the plan has an async run in flight");
+    return nullptr;
+  }
+  p->profiling = on;
+  if (on) p->prof.assign(p->ops.size(), 0.0);
+  return napi::make_undefined(env);
+}
+
+napi_value plan_profile_read_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "planProfileRead", 1);
+  Plan* p = plan_arg(a, 0);
+  if (!p) return nullptr;
+  if (p->busy) {
+    napi::throw_error(env, "ERR_AFTERBURNER_BUSY", "planProfileRead: the plan has an async run in flight");
+    return nullptr;
+  }
+  const size_t n = p->prof.size();
+  void* data = nullptr;
+  napi_value buf, arr;
+  AB_NAPI_CALL(env, napi_create_arraybuffer(env, n * sizeof(double), &data, &buf));
+  if (n > 0) std::memcpy(data, p->prof.data(), n * sizeof(double));
+  AB_NAPI_CALL(env, napi_create_typedarray(env, napi_float64_array, n, buf, 0, &arr));
+  return arr;
+}
+
 AB_EXPORT("planNew", plan_new_fn);
+AB_EXPORT("planProfile", plan_profile_fn);
+AB_EXPORT("planProfileRead", plan_profile_read_fn);
 AB_EXPORT("captureBegin", capture_begin_fn);
 AB_EXPORT("captureEnd", capture_end_fn);
 AB_EXPORT("planSize", plan_size_fn);

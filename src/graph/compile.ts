@@ -16,6 +16,7 @@ import {SIMPLIFY_RULES} from './simplify';
 import {describeRaw, Generalizer, Lineage} from './generalize';
 import {Graph, IrError, printGraph, validate, ValueId} from './ir';
 import {peakBytes, planMemory} from './planner';
+import {ProfileReport, profileReport} from './profile';
 import {constantFolding, deadCodeElimination, Pass, PassStats, PipelineOptions, runPipeline, runRules} from './passes';
 import {OutputStructure, traceFunction} from './trace';
 
@@ -280,6 +281,26 @@ class PlanCache {
     }
   }
 
+  private profiling = false;
+
+  startProfile(): void {
+    this.profiling = true;
+    for (const p of this.plans.values()) p.executor.startProfile();
+  }
+
+  /** The report of the plan that ran most since startProfile() (null if none ran). */
+  stopProfile(): ProfileReport|null {
+    if (!this.profiling) throw new IrError('stopProfile: no profile was started (call startProfile() first)');
+    this.profiling = false;
+    let best: {p: Plan, prof: NonNullable<ReturnType<Executor['stopProfile']>>}|null = null;
+    for (const p of this.plans.values()) {
+      const prof = p.executor.stopProfile();
+      if (prof != null && prof.runs > 0 && (best == null || prof.runs >= best.prof.runs)) best = {p, prof};
+    }
+    if (best == null) return null;
+    return profileReport(best.p.graph, best.prof, best.p.executor.nodeKinds());
+  }
+
   plan(inputs: Tensor[]): Plan {
     for (const t of inputs) {
       if (!(t instanceof Tensor)) throw new IrError('compiled: every input must be a Tensor');
@@ -302,6 +323,7 @@ class PlanCache {
       this.insert(key, p);
     }
     this.last = p;
+    if (this.profiling && !p.executor.isProfiling()) p.executor.startProfile();
     return p;
   }
 
@@ -326,6 +348,7 @@ class PlanCache {
         p.planMs = performance.now() - t0;
         this.insert(key, p);
         this.last = p;
+        if (this.profiling) p.executor.startProfile();
         outs = p.executor.run(inputs);
       }
     } else {
@@ -401,6 +424,13 @@ class PlanCache {
 /** What every compiled object has. */
 export interface CompiledExtras {
   summary(): CompileSummary;
+  /** Starts timing every node of the runs to come (native calls timed in the addon). */
+  startProfile(): void;
+  /**
+   * Stops timing: per node of the plan that ran most meanwhile, milliseconds per run, share,
+   * GFLOP/s of convolutions and matmuls, and a table() of the top nodes and ops.
+   */
+  stopProfile(): ProfileReport|null;
   toDot(): string;
   /** The current plan's IR as text. */
   print(): string;
@@ -442,6 +472,8 @@ function isLayersModel(m: unknown): m is LayersModelLike {
 function extras(current: () => PlanCache, dispose: () => void): CompiledExtras {
   return {
     summary: () => current().summary(),
+    startProfile: () => current().startProfile(),
+    stopProfile: () => current().stopProfile(),
     toDot: () => toDot(current().current().graph),
     print: () => printGraph(current().current().graph),
     graph: () => current().current().graph,

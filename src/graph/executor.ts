@@ -235,6 +235,46 @@ export class Executor {
     return b;
   }
 
+  /** While profiling: milliseconds per step of the interpreted runs, and the runs counted. */
+  private prof: {ms: Float64Array, runs: number, native: boolean}|null = null;
+
+  /** Starts timing every node of the runs to come (profile()). */
+  startProfile(): void {
+    this.prof = {ms: new Float64Array(this.steps.length), runs: 0, native: false};
+    if (this.nplan != null && this.nplan.current()) this.nplan.startProfile();
+  }
+
+  /** Stops timing: milliseconds per step summed over the runs since startProfile(), and the runs. */
+  stopProfile(): {ms: Float64Array, runs: number, native: boolean}|null {
+    const pr = this.prof;
+    this.prof = null;
+    if (pr == null) return null;
+    if (this.nplan != null && this.nplan.profiling()) {
+      const ms = this.nplan.stopProfile();
+      for (let i = 0; i < ms.length; ++i) pr.ms[i] += ms[i];
+    }
+    return pr;
+  }
+
+  isProfiling(): boolean {
+    return this.prof != null;
+  }
+
+  /** The native plan's kind of each step (native / view / js), or null when there is no plan. */
+  nodeKinds(): readonly string[]|null {
+    return this.nplan != null ? this.nplan.kinds : null;
+  }
+
+  /** Counts a run while profiling; starts the native plan's timing when it was made after startProfile(). */
+  private profiled(p: NativePlan|null): void {
+    if (this.prof == null) return;
+    ++this.prof.runs;
+    if (p != null) {
+      this.prof.native = true;
+      if (!p.profiling()) p.startProfile();
+    }
+  }
+
   /** Which runner the next run uses: 'interpreter' (probe, arena or capture run) or 'native'. */
   runner(): 'interpreter'|'native' {
     return this.nplan != null && this.nplan.current() ? 'native' : 'interpreter';
@@ -279,6 +319,7 @@ export class Executor {
     }
     // While a tracer observes (a compiled function inside a traced one), the kernels run.
     const p = observing() ? null : this.currentPlan();
+    this.profiled(p);
     if (p != null) return p.run(inputs);
     return this.interpret(inputs);
   }
@@ -291,6 +332,7 @@ export class Executor {
     this.checkInputs(inputs);
     if (this.nplan != null && (observing() || !this.nplan.current()) && this.nplan.busy()) await this.nplan.idle();
     const p = observing() ? null : this.currentPlan();
+    this.profiled(p);
     if (p != null) return p.runAsync(inputs);
     return this.interpret(inputs);
   }
@@ -339,7 +381,9 @@ export class Executor {
           handOut = h instanceof Float32Array ? h : null;
         }
         cap?.beforeStep();
+        const t0 = this.prof != null ? performance.now() : 0;
         const outs = s.run(ins);
+        if (this.prof != null) this.prof.ms[si] += performance.now() - t0;
         if (outs.length !== s.outputs.length) throw new IrError(`${s.op} returned ${outs.length} outputs, the graph expects ${s.outputs.length}`);
         cap?.afterStep(si, ins, outs);
         s.outputs.forEach((v, i) => {

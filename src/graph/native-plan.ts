@@ -341,7 +341,7 @@ export class NativePlan {
     const s = this.nativeCalls[lo];
     if (s == null || at < s.begin || at >= s.end) throw new IrError(`native plan: call ${at} asked to run in JS but belongs to no node`);
     ++this.deferredRuns;
-    this.runJs(s.step);
+    this.timedJs(s.step);
     return s.end;
   }
 
@@ -361,6 +361,38 @@ export class NativePlan {
     }
   }
 
+  /** Per step: milliseconds of its JS runs while profiling (the native calls are timed by the addon). */
+  private jsMs: Float64Array|null = null;
+
+  profiling(): boolean {
+    return this.jsMs != null;
+  }
+
+  /** Starts timing every node of every run (native calls in the addon, JS nodes here). */
+  startProfile(): void {
+    native!.planProfile(this.handle, true);
+    this.jsMs = new Float64Array(this.steps.length);
+  }
+
+  /** Stops timing; milliseconds per step summed over the runs since startProfile(). */
+  stopProfile(): Float64Array {
+    const ms = this.jsMs ?? new Float64Array(this.steps.length);
+    this.jsMs = null;
+    const ns = native!.planProfileRead(this.handle);
+    native!.planProfile(this.handle, false);
+    for (const c of this.nativeCalls) {
+      for (let i = c.begin; i < c.end && i < ns.length; ++i) ms[c.step] += ns[i] * 1e-6;
+    }
+    return ms;
+  }
+
+  private timedJs(index: number): void {
+    if (this.jsMs == null) return this.runJs(index);
+    const t0 = performance.now();
+    this.runJs(index);
+    this.jsMs[index] += performance.now() - t0;
+  }
+
   /** One run (inputs already validated by the executor). */
   run(inputs: Tensor[]): Tensor[] {
     if (this.pendingAsync > 0) {
@@ -371,7 +403,7 @@ export class NativePlan {
     for (const j of this.jsSteps) {
       if (j.at > pos) this.runSegment(pos, j.at);
       pos = j.at;
-      this.runJs(j.step);
+      this.timedJs(j.step);
     }
     if (this.total > pos) this.runSegment(pos, this.total);
     this.consume(inputs);
@@ -397,7 +429,7 @@ export class NativePlan {
           if (j.at > pos) await this.runSegmentAsync(pos, j.at);
           if (this.freed) throw new IrError('the compiled graph was disposed');
           pos = j.at;
-          this.runJs(j.step);
+          this.timedJs(j.step);
         }
         if (this.total > pos) await this.runSegmentAsync(pos, this.total);
         if (this.freed) throw new IrError('the compiled graph was disposed');
