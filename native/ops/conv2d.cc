@@ -18,10 +18,49 @@ AB_DECLARE_KERNEL(int, conv1x1_rows_f32,
                   (const float* x, int64_t lda, int64_t K, int64_t rows, const float* b, int64_t N, float* y,
                    int64_t ldc, const ::ab::gemm::Epilogue* ep, int64_t m0))
 
+AB_DECLARE_KERNEL(int, conv_narrow_rows_f32,
+                  (const float* x, const float* wt, const ::ab::Conv2DParams& p, int64_t r0, int64_t r1, float* y,
+                   const ::ab::gemm::Epilogue* ep))
+
 namespace ab {
 namespace {
 
 thread_local std::vector<float> t_cols;
+
+using NarrowFn = int (*)(const float*, const float*, const Conv2DParams&, int64_t, int64_t, float*,
+                         const gemm::Epilogue*);
+const DispatchStub<NarrowFn> narrow_stub = {AB_STUB_SLOTS(conv_narrow_rows_f32)};
+
+// Outputs of at most this many channels take the narrow path (dot products per output), where the
+// GEMM and direct paths would fill 1 to 4 lanes of 16 (native/kernels/conv_narrow_kernel.cc).
+constexpr int64_t kNarrowMaxN = 4;
+
+// The narrow path; false (nothing written) where the level has no body or the geometry is not one
+// it takes (dilation along the width, runs shorter than a vector).
+bool conv_narrow(const float* x, const float* w, const Conv2DParams& p, float* y, const gemm::Epilogue* ep_in,
+                 bool forced) {
+  const int64_t N = p.out_c, L = p.f_w * p.in_c, K = p.f_h * L;
+  if (N < 1 || N > kNarrowMaxN || p.dil_w != 1 || K < 1 || (!forced && L < 16)) return false;
+  const NarrowFn fn = gemm::driver::pick(narrow_stub, gemm::kernel_info().level);
+  if (!fn(x, w, p, 0, 0, y, nullptr)) return false;  // no body at this level
+  // The filter [f_h, f_w, in_c, N] transposed per output channel: wt[o][ky][kx * in_c + c].
+  std::vector<float> wt(static_cast<size_t>(N * K));
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t o = 0; o < N; ++o) wt[o * K + k] = w[k * N + o];
+  gemm::Epilogue local;
+  const gemm::Epilogue* e = gemm::resolve_epilogue(ep_in, N, &local);
+  const int64_t M = p.batch * p.out_h * p.out_w, rows = p.batch * p.out_h;
+  // The raw sums are written before the epilogue reads the addend: an addend that is y reads a copy.
+  gemm::AddendCopy copy;
+  e = copy.of(e, M, N, y, N, false);
+  const int nt = gemm::driver::threads_for(M * N * K, get_num_threads());
+  if (nt <= 1 || rows < 2) {
+    fn(x, wt.data(), p, 0, rows, y, e);
+    return true;
+  }
+  parallel_for(rows, 1, [&](int64_t r0, int64_t r1) { fn(x, wt.data(), p, r0, r1, y, e); });
+  return true;
+}
 
 using PointwiseFn = int (*)(const float*, int64_t, int64_t, int64_t, const float*, int64_t, float*, int64_t,
                             const gemm::Epilogue*, int64_t);
@@ -267,6 +306,10 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
   // "nopointwise": the choice without this path (for before/after comparisons in one process).
   const bool no_pointwise = mode && std::strcmp(mode, "nopointwise") == 0;
   if (no_pointwise) mode = nullptr;
+  // Few output channels (<= 4): dot products per output, 1x1 included (unless another path is forced).
+  const bool forced_narrow = mode && std::strcmp(mode, "narrow") == 0;
+  if ((!mode || forced_narrow) && conv_narrow(x, w, p, y, ep, forced_narrow)) return;
+  if (forced_narrow) mode = nullptr;
   if (pointwise && K > 0 && !no_pointwise && (!mode || std::strcmp(mode, "pointwise") == 0)) {
     if (conv_pointwise(x, w, packed_w, p, y, ep)) return;
     mode = nullptr;  // forced but not possible here: the default choice
