@@ -22,7 +22,8 @@ struct Conv2DParams {
 // its own summation order); 1x1 stride-1 unpadded convolutions run register tiles on x itself with the
 // epilogue (the pointwise path, at avx2 / avx512 when in_c fits one K block of the packed filter:
 // the GEMM path's bits); else, with in_c < 128, one GEMM on x as it is; the others run the direct
-// path (batch-reduce register tiles reading x in place, taps outside the input skipped) when a run
+// path (batch-reduce register tiles reading x in place, taps outside the input skipped), except
+// for one output position (its im2col row and the GEMV), when a run
 // (f_w * in_c with dil_w == 1, else in_c) holds >= 8 floats, else one GEMM whose A panels are
 // packed straight from x (implicit im2col). AFTERBURNER_CONV (read per call; for comparisons)
 // forces a path: narrow, pointwise, gemm (1x1 stride-1 convolutions only), direct, implicit, im2col (the
