@@ -264,15 +264,26 @@ test('matmul with an addend: the separate ops bit for bit, and in place, over ba
 test('conv2d and conv2dBf16 in place (out === x) equal the out-of-place call, on random geometries, levels and threads', () => {
   let cases = 0;
   const pick = (xs) => xs[Math.floor((randArray(1)[0] + 1) / 2 * xs.length) % xs.length];
-  for (let seed = 0; seed < 80 && cases < 40; ++seed) {
-    const B = pick([1, 2]), H = pick([3, 6, 9]), W = pick([4, 7, 10]), C = pick([3, 8, 16, 20]);
-    const k = pick([1, 1, 3, 5]), s = pick([1, 1, 2]), dil = pick([1, 1, 2]), co = pick([1, 4, 8, 16, 24]);
-    const same = pick([true, false]);
-    const e = (k - 1) * dil + 1;
-    const oh = same ? Math.ceil(H / s) : Math.floor((H - e) / s) + 1, ow = same ? Math.ceil(W / s) : Math.floor((W - e) / s) + 1;
-    if (oh < 1 || ow < 1 || oh > H || ow * co > W * C) continue;
-    const pt = same ? Math.max(0, Math.floor(((oh - 1) * s + e - H) / 2)) : 0, pl = same ? Math.max(0, Math.floor(((ow - 1) * s + e - W) / 2)) : 0;
-    const d = [B, H, W, C, oh, ow, co, k, k, s, s, dil, dil, pt, pl];
+  // Fixed cases first: one output column over several rows (an in-place block of one position
+  // must take its convolution's path, not the one-position GEMV), and the narrow path (<= 4
+  // output channels); then random geometries.
+  const FIXED = [[1, 6, 1, 20, 6, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1], [2, 4, 1, 16, 4, 1, 4, 1, 1, 1, 1, 1, 1, 0, 0],
+    [1, 5, 9, 8, 5, 9, 2, 3, 3, 1, 1, 1, 1, 1, 1]];
+  for (let seed = 0; seed < 80 + FIXED.length && cases < 40 + FIXED.length; ++seed) {
+    let d;
+    if (seed < FIXED.length) {
+      d = FIXED[seed];
+    } else {
+      const B = pick([1, 2]), H = pick([3, 6, 9]), W = pick([4, 7, 10]), C = pick([3, 8, 16, 20]);
+      const k = pick([1, 1, 3, 5]), s = pick([1, 1, 2]), dil = pick([1, 1, 2]), co = pick([1, 4, 8, 16, 24]);
+      const same = pick([true, false]);
+      const e = (k - 1) * dil + 1;
+      const oh = same ? Math.ceil(H / s) : Math.floor((H - e) / s) + 1, ow = same ? Math.ceil(W / s) : Math.floor((W - e) / s) + 1;
+      if (oh < 1 || ow < 1 || oh > H || ow * co > W * C) continue;
+      const pt = same ? Math.max(0, Math.floor(((oh - 1) * s + e - H) / 2)) : 0, pl = same ? Math.max(0, Math.floor(((ow - 1) * s + e - W) / 2)) : 0;
+      d = [B, H, W, C, oh, ow, co, k, k, s, s, dil, dil, pt, pl];
+    }
+    const [B, H, W, C, oh, ow, co, k] = d;
     const K = k * k * C, MN = B * oh * ow * co;
     const x = randArray(B * H * W * C), wt = randArray(K * co, 1 / Math.sqrt(K)), bias = randArray(co);
     const packed = nat.packWeight(wt, K, co, false), bpacked = nat.bf16Pack(wt, K, co, false);

@@ -282,16 +282,11 @@ void conv_direct(const float* x, const Conv2DParams& p, const gemm::PanelB& B, f
   });
 }
 
-}  // namespace
 
-void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParams& p, const gemm::Epilogue* ep,
-                     const gemm::PackedB* packed_w) {
-  if (y == x && p.batch * p.out_h * p.out_w * p.out_c > 0) {
-    inplace::conv_rows(y, p, [&](const float* sx, float* sy, const Conv2DParams& q) {
-      conv2d_nhwc_f32(sx, w, sy, q, ep, packed_w);
-    });
-    return;
-  }
+// single: the whole convolution has one output position (decided on the full problem, so an
+// in-place sub-problem of one position takes the same path as the rest of its convolution).
+void conv2d_impl(const float* x, const float* w, float* y, const Conv2DParams& p, const gemm::Epilogue* ep,
+                 const gemm::PackedB* packed_w, bool single) {
   const int64_t M = p.batch * p.out_h * p.out_w, N = p.out_c, K = p.f_h * p.f_w * p.in_c;
   if (M == 0 || N == 0) return;
   const bool pointwise = p.f_h == 1 && p.f_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
@@ -321,7 +316,7 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
   }
   // One output position (a head over the last feature map, face mesh's 3x3x32 -> 1404): its
   // im2col row and the GEMV, which streams the filter once (the direct tiles' single row: 2.2x slower).
-  if (!mode && M == 1) mode = "im2col";
+  if (!mode && single) mode = "im2col";
   const bool direct = mode ? std::strcmp(mode, "direct") == 0 : (p.dil_w == 1 ? p.f_w : 1) * p.in_c >= kDirectMinRun;
   if (direct) {
     gemm::Epilogue local;
@@ -345,6 +340,20 @@ void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParam
                           [&](int64_t m0, int64_t rows, const float* cols, const gemm::Epilogue* e) {
                             gemm::sgemm(false, false, rows, N, K, cols, K, w, N, y + m0 * N, N, e, packed_w);
                           });
+}
+
+}  // namespace
+
+void conv2d_nhwc_f32(const float* x, const float* w, float* y, const Conv2DParams& p, const gemm::Epilogue* ep,
+                     const gemm::PackedB* packed_w) {
+  const bool single = p.batch * p.out_h * p.out_w == 1;
+  if (y == x && p.batch * p.out_h * p.out_w * p.out_c > 0) {
+    inplace::conv_rows(y, p, [&](const float* sx, float* sy, const Conv2DParams& q) {
+      conv2d_impl(sx, w, sy, q, ep, packed_w, single);
+    });
+    return;
+  }
+  conv2d_impl(x, w, y, p, ep, packed_w, single);
 }
 
 }  // namespace ab
