@@ -135,7 +135,10 @@ int64_t amx_vec_rows() {
 
 // The kernel for an M-row call: current_kernel(), except GEMV-like calls at amx (above) and
 // calls at avx512_bf16 under the policy above.
+thread_local int64_t t_rows_hint = 0;  // Bf16RowsHint: the rows of the whole problem
+
 Kern kernel_for(int64_t M) {
+  if (t_rows_hint > M) M = t_rows_hint;
   Kern k = current_kernel();
   if (k.level == static_cast<int>(Isa::kAmx) && M <= amx_vec_rows()) k = kernel_at(static_cast<int>(Isa::kAvx512Bf16));
   if (k.level == static_cast<int>(Isa::kAvx512Bf16) && M > k.p.mr && dot_policy().emulate)
@@ -345,6 +348,9 @@ void bf16_pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb
     }
   });
 }
+
+Bf16RowsHint::Bf16RowsHint(int64_t rows) : prev_(t_rows_hint) { t_rows_hint = rows; }
+Bf16RowsHint::~Bf16RowsHint() { t_rows_hint = prev_; }
 
 void gemm_bf16(bool trans_a, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint32_t* Bp,
                float* C, int64_t ldc, const Epilogue* ep) {

@@ -71,6 +71,19 @@ void bf16_pack_b(bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb
 void gemm_bf16(bool trans_a, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
                const uint32_t* Bp, float* C, int64_t ldc, const Epilogue* ep);
 
+// While alive, the kernel choice of gemm_bf16 / gemm_bf16_gen_a calls on this thread takes M to
+// be at least `rows` (at amx, calls of few rows run the avx512_bf16 kernel): an in-place conv's
+// row blocks then run the kernel of their whole convolution, with its bits.
+struct Bf16RowsHint {
+  explicit Bf16RowsHint(int64_t rows);
+  ~Bf16RowsHint();
+  Bf16RowsHint(const Bf16RowsHint&) = delete;
+  Bf16RowsHint& operator=(const Bf16RowsHint&) = delete;
+
+ private:
+  int64_t prev_;
+};
+
 // A generated on the fly (implicit im2col): gen(ctx, m0, r, k0, kc, dst) writes A[m0 + i][k0 + k]
 // to dst[i * kc + k] for i < r, k < kc (f32; called from the worker threads at once, for blocks of
 // at most the kernel's MC rows and 2 * kBf16KcPairs columns). Otherwise as gemm_bf16 with that A,

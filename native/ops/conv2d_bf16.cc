@@ -233,21 +233,17 @@ const char* conv2d_bf16_path(const Conv2DParams& p) {
   }
 }
 
-void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const Conv2DParams& p,
-                      const gemm::Epilogue* ep) {
-  if (y == x && p.batch * p.out_h * p.out_w * p.out_c > 0) {
-    inplace::conv_rows(y, p, [&](const float* sx, float* sy, const Conv2DParams& q) {
-      conv2d_nhwc_bf16(sx, packed_w, sy, q, ep);
-    });
-    return;
-  }
+namespace {
+// One convolution (or an in-place row block of one) on `path`, chosen for the whole convolution.
+void conv2d_bf16_on(const float* x, const uint32_t* packed_w, float* y, const Conv2DParams& p,
+                    const gemm::Epilogue* ep, Path path) {
   const int64_t M = p.batch * p.out_h * p.out_w, N = p.out_c, K = p.f_h * p.f_w * p.in_c;
   if (M == 0 || N == 0) return;
   // A residual written in place (the epilogue's addend is y): the bf16 engine may write partial
   // sums into y before its epilogue reads the addend, so it reads a copy.
   gemm::AddendCopy copy;
   ep = copy.of(ep, M, N, y, N, false);
-  switch (path_of(p)) {
+  switch (path) {
     case Path::kEmpty: return;
     case Path::kGemm: gemm::gemm_bf16(false, M, N, K, x, K > 0 ? K : 1, packed_w, y, N, ep); return;
 #if AB_X86
@@ -267,6 +263,23 @@ void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const 
                           [&](int64_t m0, int64_t rows, const float* cols, const gemm::Epilogue* e) {
                             gemm::gemm_bf16(false, rows, N, K, cols, K, packed_w, y + m0 * N, N, e);
                           });
+}
+}  // namespace
+
+void conv2d_nhwc_bf16(const float* x, const uint32_t* packed_w, float* y, const Conv2DParams& p,
+                      const gemm::Epilogue* ep) {
+  // The path and the GEMM's kernel choice are the whole convolution's, also for the row blocks of
+  // one written in place: the same bits as out of place (at amx a block of <= 4 positions would
+  // otherwise run the avx512_bf16 kernel, and the direct path's copy rule could flip).
+  const Path path = path_of(p);
+  gemm::Bf16RowsHint hint(p.batch * p.out_h * p.out_w);
+  if (y == x && p.batch * p.out_h * p.out_w * p.out_c > 0) {
+    inplace::conv_rows(y, p, [&](const float* sx, float* sy, const Conv2DParams& q) {
+      conv2d_bf16_on(sx, packed_w, sy, q, ep, path);
+    });
+    return;
+  }
+  conv2d_bf16_on(x, packed_w, y, p, ep, path);
 }
 
 }  // namespace ab
