@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The bf16 dispatch rule (src/backend/bf16-rules.ts): a conv2d whose filter is marked bf16 runs in
-// f32 where bf16 measured slower (1x1 stride-1 with one output channel), else in bf16. Checked by
+// f32 where bf16 measured slower (1x1 stride-1 with one output channel; <= 4 output channels where
+// the f32 narrow path applies), else in bf16. Checked by
 // the bits: a rule-kept conv gives exactly the f32 conv's output (of an unmarked copy of the filter),
 // a bf16 one exactly conv2dBf16's on the addon.
 import assert from 'node:assert/strict';
@@ -26,20 +27,26 @@ const differs = (x, y) => x.some((v, i) => v !== y[i]);
 
 const info = (x, f, s, pad) => tf.backend_util.computeConv2DInfo(x, f, s, 1, pad);
 
-test('bf16ConvPays: f32 for 1x1 stride-1 unpadded convolutions with one output channel only', () => {
+test('bf16ConvPays: f32 for 1x1 stride-1 convolutions to one channel and for the f32 narrow path (<= 4 channels)', () => {
   assert.equal(bf16ConvPays(info([1, 48, 48, 96], [1, 1, 96, 1], 1, 'valid')), false);
   assert.equal(bf16ConvPays(info([2, 8, 8, 16], [1, 1, 16, 1], 1, 'same')), false);
-  assert.equal(bf16ConvPays(info([1, 48, 48, 96], [1, 1, 96, 2], 1, 'valid')), true, 'two output channels');
-  assert.equal(bf16ConvPays(info([1, 48, 48, 96], [3, 3, 96, 1], 1, 'same')), true, '3x3');
-  assert.equal(bf16ConvPays(info([1, 48, 48, 96], [1, 1, 96, 1], 2, 'valid')), true, 'stride 2');
+  assert.equal(bf16ConvPays(info([2, 8, 8, 8], [1, 1, 8, 1], 1, 'same')), false, '1x1 to one channel, short runs');
+  assert.equal(bf16ConvPays(info([1, 48, 48, 96], [1, 1, 96, 2], 1, 'valid')), false, 'two output channels: narrow');
+  assert.equal(bf16ConvPays(info([1, 48, 48, 96], [3, 3, 96, 1], 1, 'same')), false, '3x3 to one channel: narrow');
+  assert.equal(bf16ConvPays(info([1, 256, 256, 8], [3, 3, 8, 1], 1, 'same')), false, 'blazepose head');
+  assert.equal(bf16ConvPays(info([1, 48, 48, 96], [1, 1, 96, 1], 2, 'valid')), false, 'stride 2: narrow');
+  assert.equal(bf16ConvPays(info([1, 48, 48, 4], [3, 3, 4, 2], 1, 'same')), true, 'runs of 12 floats: no narrow path');
+  assert.equal(bf16ConvPays(info([1, 48, 48, 96], [3, 3, 96, 5], 1, 'same')), true, 'five output channels');
   assert.equal(bf16ConvPays(info([1, 56, 56, 64], [3, 3, 64, 64], 1, 'same')), true);
 });
 
 test('a marked filter: the rule-kept conv gives the f32 bits, the others the bf16 bits (conv2d and fused)', () => {
   const cases = [
     {x: [1, 12, 10, 24], f: [1, 1, 24, 1], bf16: false},
-    {x: [1, 12, 10, 24], f: [1, 1, 24, 2], bf16: true},
-    {x: [1, 12, 10, 24], f: [3, 3, 24, 1], bf16: true},
+    {x: [1, 12, 10, 24], f: [1, 1, 24, 2], bf16: false},
+    {x: [1, 12, 10, 24], f: [3, 3, 24, 1], bf16: false},
+    {x: [1, 12, 10, 24], f: [3, 3, 24, 5], bf16: true},
+    {x: [1, 12, 10, 4], f: [3, 3, 4, 2], bf16: true},
   ];
   for (const c of cases) {
     for (const fused of [false, true]) {

@@ -11,11 +11,18 @@
 // one GEMV over x (N = 1), while the bf16 GEMM computes a whole 32-column panel for the one
 // column. With 2 output channels the f32 GEMM pays that waste too (bf16 1.8x), and a 3x3 conv
 // with one output channel runs the direct paths on both sides (bf16 1.18x).
+//
+// Session 5: f32 convolutions to at most 4 channels with runs of >= 16 floats (f_w * in_c,
+// dil_w 1) take the narrow path (a dot product per output, native/kernels/conv_narrow_kernel.cc),
+// which the bf16 engine has no counterpart for: blazepose-lite's 3x3 8 -> 1 head at 256x256 ran
+// 23.9 GFLOP/s in f32 against 6.2 in bf16 (0.26x; bench/bf16-conv-shapes.mjs). Those stay f32 too.
 import type {backend_util} from '@tensorflow/tfjs-core';
 
 /** Whether conv2d (NHWC, geometry c) with a bf16-marked filter runs in bf16 (else f32). */
 export function bf16ConvPays(c: backend_util.Conv2DInfo): boolean {
   const pointwise = c.filterHeight === 1 && c.filterWidth === 1 && c.strideHeight === 1 && c.strideWidth === 1 &&
     c.padInfo.top === 0 && c.padInfo.left === 0 && c.outHeight === c.inHeight && c.outWidth === c.inWidth;
-  return !(pointwise && c.outChannels === 1);
+  if (pointwise && c.outChannels === 1) return false;
+  const narrow = c.outChannels <= 4 && c.dilationWidth === 1 && c.filterWidth * c.inChannels >= 16;
+  return !narrow;
 }
