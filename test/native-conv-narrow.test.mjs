@@ -11,7 +11,7 @@ import {createRequire} from 'node:module';
 import {test} from 'node:test';
 
 import {ACT} from './lib/gemm-ref.mjs';
-import {LADDER, nativeKit, sameBits} from './lib/native-kit.mjs';
+import {LADDER, nativeKit, sameBits, withConvMode} from './lib/native-kit.mjs';
 
 const require = createRequire(import.meta.url);
 const nat = require(process.env.AFTERBURNER_ADDON ?? '../build/Release/afterburner.node');
@@ -20,18 +20,6 @@ const cpuMax = LADDER.indexOf(nat.isaCpu());
 const LEVELS = nat.isaBuiltLevels().filter((l) => LADDER.indexOf(l) <= cpuMax && l !== 'amx');
 const U = 2 ** -24;
 const irand = (lo, hi) => lo + Math.floor((rnd() + 1) / 2 * (hi - lo + 1) - 1e-9);
-
-function withMode(mode, fn) {
-  const before = process.env.AFTERBURNER_CONV;
-  if (mode) process.env.AFTERBURNER_CONV = mode;
-  else delete process.env.AFTERBURNER_CONV;
-  try {
-    return fn();
-  } finally {
-    if (before == null) delete process.env.AFTERBURNER_CONV;
-    else process.env.AFTERBURNER_CONV = before;
-  }
-}
 
 /** [B, H, W, C, OH, OW, N, FH, FW, SH, SW, DH, DW, PT, PL] with out_c 1..4 and runs f_w * C >= 16. */
 function geometry() {
@@ -142,8 +130,8 @@ test('conv2d to <= 4 channels: float64 reference, the direct path, threads and i
         const y1 = withThreads(1, () => run(c));
         check(y1, c.ref, label);
         sameBits(withThreads(2, () => run(c)), y1, `${label}: 2 threads`);
-        check(withMode('direct', () => run(c)), c.ref, `${label}: direct`);
-        check(withMode('narrow', () => run(c)), c.ref, `${label}: narrow forced`);
+        check(withConvMode('direct', () => run(c)), c.ref, `${label}: direct`);
+        check(withConvMode('narrow', () => run(c)), c.ref, `${label}: narrow forced`);
         if (c.addend) {  // written in place over the addend
           const buf = c.addend.slice();
           run(c, {out: buf});

@@ -18,7 +18,7 @@ import {createRequire} from 'node:module';
 import {test} from 'node:test';
 
 import {ACT} from './lib/gemm-ref.mjs';
-import {LADDER, nativeKit, sameBits} from './lib/native-kit.mjs';
+import {LADDER, nativeKit, sameBits, withConvMode} from './lib/native-kit.mjs';
 
 const require = createRequire(import.meta.url);
 const nat = require(process.env.AFTERBURNER_ADDON ?? '../build/Release/afterburner.node');
@@ -94,18 +94,6 @@ const EPILOGUES = [
   {act: ACT.prelu, bias: true},
 ];
 
-function withMode(mode, fn) {
-  const before = process.env.AFTERBURNER_CONV;
-  if (mode) process.env.AFTERBURNER_CONV = mode;
-  else delete process.env.AFTERBURNER_CONV;
-  try {
-    return fn();
-  } finally {
-    if (before == null) delete process.env.AFTERBURNER_CONV;
-    else process.env.AFTERBURNER_CONV = before;
-  }
-}
-
 test('conv2d with an addend: float64 reference, the separate ops bit for bit, and in place, on every path and level', () => {
   for (const c of CASES) {
     const d = geometry(c.g);
@@ -116,7 +104,7 @@ test('conv2d with an addend: float64 reference, the separate ops bit for bit, an
     const packed = nat.packWeight(wt, K, N, false);
     for (const level of LEVELS) {
       for (const threads of [1, 2]) {
-        withLevel(level, () => withThreads(threads, () => withMode(c.mode, () => {
+        withLevel(level, () => withThreads(threads, () => withConvMode(c.mode, () => {
           for (const e of EPILOGUES) {
             const label = `${c.name}, ${level}, ${threads} thread(s), act ${e.act}${e.bias ? ', bias' : ''}`;
             const b = e.bias ? bias : null, sl = e.act === ACT.prelu ? slope : null, sm = sl ? 2 : 0;

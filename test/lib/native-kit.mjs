@@ -26,6 +26,19 @@ export function sameBits(x, y, label) {
  * The per-addon, per-seed part: a seeded generator (the same sequence as each test file had),
  * GEMM cases and their runs, and ISA-level / thread-count scopes.
  */
+/** fn() with AFTERBURNER_CONV (the conv path, read by the addon at each call) set to mode (null: unset). */
+export function withConvMode(mode, fn) {
+  const before = process.env.AFTERBURNER_CONV;
+  if (mode) process.env.AFTERBURNER_CONV = mode;
+  else delete process.env.AFTERBURNER_CONV;
+  try {
+    return fn();
+  } finally {
+    if (before == null) delete process.env.AFTERBURNER_CONV;
+    else process.env.AFTERBURNER_CONV = before;
+  }
+}
+
 export function nativeKit(nat, seed) {
   const rnd = () => {
     seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
