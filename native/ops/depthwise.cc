@@ -146,8 +146,9 @@ const DepthwiseShift* make_shift(const float* x, const float* y, const float* w,
   const int64_t s = static_cast<int64_t>(xa / sizeof(float) % 16);
   if (p.mult != 1 || p.stride_w != 1 || C % 16 != 0 || xa % sizeof(float) != 0 || s == 0 || (ya - xa) % 64 != 0)
     return nullptr;
-  rot->resize(static_cast<size_t>((taps + 2) * C));
-  float* buf = rot->data();
+  rot->resize(static_cast<size_t>((taps + 2) * C + 16));
+  float* buf = rot->data();  // on a 64-byte line, like the vectors the tiles load from x and y
+  buf += (16 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(buf) / sizeof(float) % 16)) % 16;
   auto rotate = [&](const float* src, float* dst) {  // dst[j] = src[(j - s) mod C]
     std::memcpy(dst, src + (C - s), static_cast<size_t>(s) * sizeof(float));
     std::memcpy(dst + s, src, static_cast<size_t>(C - s) * sizeof(float));
