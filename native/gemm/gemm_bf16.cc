@@ -133,10 +133,10 @@ int64_t amx_vec_rows() {
   return v;
 }
 
-// The kernel for an M-row call: current_kernel(), except GEMV-like calls at amx (above) and
-// calls at avx512_bf16 under the policy above.
 thread_local int64_t t_rows_hint = 0;  // Bf16RowsHint: the rows of the whole problem
 
+// The kernel for an M-row call (M raised to the thread's Bf16RowsHint): current_kernel(), except
+// GEMV-like calls at amx (above) and calls at avx512_bf16 under the policy above.
 Kern kernel_for(int64_t M) {
   if (t_rows_hint > M) M = t_rows_hint;
   Kern k = current_kernel();

@@ -42,6 +42,65 @@ AB_INLINE __mmask16 range_mask(int64_t e0, int64_t lo, int64_t hi) {
   auto below = [](int64_t n) -> uint32_t { return n <= 0 ? 0u : n >= 16 ? 0xFFFFu : (1u << n) - 1u; };
   return static_cast<__mmask16>(below(hi - e0) & ~below(lo - e0));
 }
+
+// Q positions (st floats apart in x) with every tap inside the row: z[q] = the lane partials of
+// their dot products, filter rows ky_of[k] of this output channel's wt_o ([f_h][L]).
+template <int Q>
+AB_INLINE void inner_dots(const float* const* xr, const int64_t* ky_of, int nk, const float* wt_o, int64_t L,
+                          int64_t st, int64_t off, __mmask16 tail, __m512* z) {
+  __m512 a[Q];
+#pragma GCC unroll 4
+  for (int q = 0; q < Q; ++q) a[q] = _mm512_setzero_ps();
+  for (int k = 0; k < nk; ++k) {
+    const float* xs = xr[k] + off;
+    const float* ws = wt_o + ky_of[k] * L;
+    int64_t e0 = 0;
+    for (; e0 + 16 <= L; e0 += 16) {
+      const __m512 wv = _mm512_loadu_ps(ws + e0);
+#pragma GCC unroll 4
+      for (int q = 0; q < Q; ++q) a[q] = _mm512_fmadd_ps(_mm512_loadu_ps(xs + q * st + e0), wv, a[q]);
+    }
+    if (e0 < L) {
+      const __m512 wv = _mm512_maskz_loadu_ps(tail, ws + e0);
+#pragma GCC unroll 4
+      for (int q = 0; q < Q; ++q) a[q] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, xs + q * st + e0), wv, a[q]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int q = 0; q < Q; ++q) z[q] = a[q];
+}
+
+// The epilogue over a finished row of OW positions x N channels (contiguous, ldc N). Bias (one a
+// channel) and a contiguous addend are added 16 lanes at a time and the activation runs once over
+// the row (per position it would be one call per 1-4 values); prelu, per-position bias and
+// strided addends take epilogue_ref. The same operations in the same order either way.
+void row_epilogue(float* yrow, int64_t OW, int64_t N, const ::ab::gemm::Epilogue* ep, int64_t m0) {
+  const bool channel_bias = ep->bias_mode == kOperandRow || ep->bias_mode == kOperandScalar;
+  const bool vector = ep->act != kActPrelu && (ep->bias_mode == kOperandNone || (channel_bias && 16 % N == 0)) &&
+                      (ep->addend == nullptr || ep->addend_ld == N);
+  if (!vector) {
+    epilogue_ref(yrow, N, OW, N, ep, m0, 0);
+    return;
+  }
+  const int64_t n = OW * N;
+  if (channel_bias) {  // one bias per channel repeats every N elements: a 16-lane pattern
+    alignas(64) float pat[16];
+    for (int l = 0; l < 16; ++l) pat[l] = ep->bias_mode == kOperandScalar ? ep->bias[0] : ep->bias[l % N];
+    const __m512 bv = _mm512_load_ps(pat);
+    for (int64_t e0 = 0; e0 < n; e0 += 16) {
+      const __mmask16 m = range_mask(e0, 0, n);
+      _mm512_mask_storeu_ps(yrow + e0, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, yrow + e0), bv));
+    }
+  }
+  if (ep->addend) {
+    const float* ad = ep->addend + m0 * N;
+    for (int64_t e0 = 0; e0 < n; e0 += 16) {
+      const __mmask16 m = range_mask(e0, 0, n);
+      _mm512_mask_storeu_ps(yrow + e0, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, yrow + e0), _mm512_maskz_loadu_ps(m, ad + e0)));
+    }
+  }
+  if (ep->act != kActLinear) activation_f32_inplace(yrow, n, ep->act, ep->alpha, nullptr);
+}
 #endif
 
 }  // namespace
@@ -76,53 +135,22 @@ int conv_narrow_rows_f32(const float* x, const float* wt, const Conv2DParams& p,
         for (int j = 0; j < 16; ++j) z[j] = _mm512_setzero_ps();
         for (int j = 0; j < nj; ++j) {
           const int64_t iw0 = (ow0 + j) * S - p.pad_left;
-          // Four positions with every tap inside the row: four independent sums share the filter loads.
+          // Four positions with every tap inside the row share the filter loads; then one such.
           if (j + 4 <= nj && iw0 >= 0 && iw0 + 3 * S + p.f_w <= p.in_w) {
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            const int64_t st = S * C;
-            for (int k = 0; k < nk; ++k) {
-              const float* xs = xr[k] + iw0 * C;
-              const float* ws = wt + (o * p.f_h + ky_of[k]) * L;
-              int64_t e0 = 0;
-              for (; e0 + 16 <= L; e0 += 16) {
-                const __m512 wv = _mm512_loadu_ps(ws + e0);
-                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xs + e0), wv, a0);
-                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xs + st + e0), wv, a1);
-                a2 = _mm512_fmadd_ps(_mm512_loadu_ps(xs + 2 * st + e0), wv, a2);
-                a3 = _mm512_fmadd_ps(_mm512_loadu_ps(xs + 3 * st + e0), wv, a3);
-              }
-              if (e0 < L) {
-                const __m512 wv = _mm512_maskz_loadu_ps(tail, ws + e0);
-                a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, xs + e0), wv, a0);
-                a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, xs + st + e0), wv, a1);
-                a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, xs + 2 * st + e0), wv, a2);
-                a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, xs + 3 * st + e0), wv, a3);
-              }
-            }
-            z[j] = a0;
-            z[j + 1] = a1;
-            z[j + 2] = a2;
-            z[j + 3] = a3;
+            inner_dots<4>(xr, ky_of, nk, wt + o * p.f_h * L, L, S * C, iw0 * C, tail, z + j);
             j += 3;
             continue;
           }
-          // The run's elements inside the row: taps kx with 0 <= iw0 + kx < in_w.
+          if (iw0 >= 0 && iw0 + p.f_w <= p.in_w) {
+            inner_dots<1>(xr, ky_of, nk, wt + o * p.f_h * L, L, S * C, iw0 * C, tail, z + j);
+            continue;
+          }
+          // A border position: only the run's elements inside the row (taps kx with
+          // 0 <= iw0 + kx < in_w), under per-vector masks.
           const int64_t lo = iw0 < 0 ? -iw0 * C : 0;
           const int64_t hi = p.in_w - iw0 < p.f_w ? (p.in_w - iw0) * C : L;
           if (hi <= lo) continue;
           __m512 acc = _mm512_setzero_ps();
-          if (lo == 0 && hi == L) {  // every tap inside the row: full vectors and one tail mask
-            for (int k = 0; k < nk; ++k) {
-              const float* xs = xr[k] + iw0 * C;
-              const float* ws = wt + (o * p.f_h + ky_of[k]) * L;
-              int64_t e0 = 0;
-              for (; e0 + 16 <= L; e0 += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(xs + e0), _mm512_loadu_ps(ws + e0), acc);
-              if (e0 < L)
-                acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, xs + e0), _mm512_maskz_loadu_ps(tail, ws + e0), acc);
-            }
-            z[j] = acc;
-            continue;
-          }
           for (int k = 0; k < nk; ++k) {
             const float* xs = xr[k] + iw0 * C;  // masked lanes are not read (may lie before the row)
             const float* ws = wt + (o * p.f_h + ky_of[k]) * L;
@@ -144,42 +172,7 @@ int conv_narrow_rows_f32(const float* x, const float* wt, const Conv2DParams& p,
         }
       }
     }
-    if (ep != nullptr) {
-      if (ep->act == kActPrelu) {
-        epilogue_ref(yrow, N, OW, N, ep, r * OW, 0);
-      } else {
-        // Bias and addend per element, then the activation over the whole row at once (per
-        // position it would be one call per 1-4 values).
-        const int64_t n = OW * N;
-        if ((ep->bias_mode == kOperandRow || ep->bias_mode == kOperandScalar) && 16 % N == 0) {
-          // One bias per channel repeats every N elements: a 16-lane pattern added over the row.
-          alignas(64) float pat[16];
-          for (int l = 0; l < 16; ++l) pat[l] = ep->bias_mode == kOperandScalar ? ep->bias[0] : ep->bias[l % N];
-          const __m512 bv = _mm512_load_ps(pat);
-          for (int64_t e0 = 0; e0 < n; e0 += 16) {
-            const __mmask16 m = range_mask(e0, 0, n);
-            _mm512_mask_storeu_ps(yrow + e0, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, yrow + e0), bv));
-          }
-          if (ep->addend) {
-            const float* ad = ep->addend + r * OW * ep->addend_ld;
-            if (ep->addend_ld == N) {
-              for (int64_t e0 = 0; e0 < n; e0 += 16) {
-                const __mmask16 m = range_mask(e0, 0, n);
-                _mm512_mask_storeu_ps(yrow + e0, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, yrow + e0), _mm512_maskz_loadu_ps(m, ad + e0)));
-              }
-            } else {
-              for (int64_t q = 0; q < OW; ++q)
-                for (int64_t o = 0; o < N; ++o) yrow[q * N + o] += ad[q * ep->addend_ld + o];
-            }
-          }
-        } else if (ep->bias_mode != kOperandNone || ep->addend) {
-          ::ab::gemm::Epilogue add = *ep;
-          add.act = kActLinear;
-          epilogue_ref(yrow, N, OW, N, &add, r * OW, 0);
-        }
-        if (ep->act != kActLinear) activation_f32_inplace(yrow, OW * N, ep->act, ep->alpha, nullptr);
-      }
-    }
+    if (ep != nullptr) row_epilogue(yrow, OW, N, ep, r * OW);
   }
   return 1;
 #else

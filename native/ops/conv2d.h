@@ -17,15 +17,17 @@ struct Conv2DParams {
 
 // x, w, y sized as above; y must not overlap the inputs. The epilogue's bias / slope operands are
 // indexed by output channel (row mode), a scalar, or by [output position, channel] (matrix mode,
-// ld = out_c). Paths: at most 4 output channels with dil_w 1 and runs (f_w * in_c) of >= 16 floats
-// take the narrow path at avx512 (a dot product per output, native/kernels/conv_narrow_kernel.cc;
-// its own summation order); 1x1 stride-1 unpadded convolutions run register tiles on x itself with the
-// epilogue (the pointwise path, at avx2 / avx512 when in_c fits one K block of the packed filter:
-// the GEMM path's bits); else, with in_c < 128, one GEMM on x as it is; the others run the direct
-// path (batch-reduce register tiles reading x in place, taps outside the input skipped), except
-// for one output position (its im2col row and the GEMV), when a run
-// (f_w * in_c with dil_w == 1, else in_c) holds >= 8 floats, else one GEMM whose A panels are
-// packed straight from x (implicit im2col). AFTERBURNER_CONV (read per call; for comparisons)
+// ld = out_c). Paths, in order:
+//  - at most 4 output channels with dil_w 1 and runs (f_w * in_c) of >= 16 floats: the narrow path
+//    at avx512 (a dot product per output, native/kernels/conv_narrow_kernel.cc; its own summation
+//    order);
+//  - 1x1 stride-1 unpadded: register tiles on x itself with the epilogue (the pointwise path, at
+//    avx2 / avx512 when in_c fits one K block of the packed filter: the GEMM path's bits); else,
+//    with in_c < 128, one GEMM on x as it is;
+//  - one output position in the whole convolution: its im2col row and the GEMV;
+//  - the direct path (batch-reduce register tiles reading x in place, taps outside the input
+//    skipped) when a run (f_w * in_c with dil_w == 1, else in_c) holds >= 8 floats;
+//  - else one GEMM whose A panels are packed straight from x (implicit im2col). AFTERBURNER_CONV (read per call; for comparisons)
 // forces a path: narrow, pointwise, gemm (1x1 stride-1 convolutions only), direct, implicit, im2col (the
 // old one: rows gathered into a bounded scratch, chunk by chunk); nopointwise: the default choice
 // without the pointwise path.
