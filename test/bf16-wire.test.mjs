@@ -227,6 +227,35 @@ test('bf16 entries: opt-in, one per layout, freed on dispose, f32 packs dropped,
   tf.dispose([x, g, a]);
 });
 
+test('a marked weight keeps its mark when its data visits another backend and comes back', async () => {
+  // tfjs moves data lazily: running a bf16 model on 'cpu' moves its weights there (the afterburner
+  // backend frees their packed forms); back on 'afterburner' they compute in bf16 again, not f32.
+  const f = tf.randomNormal([3, 3, 8, 16]), x = tf.randomNormal([1, 6, 6, 8]);
+  const b = tf.randomNormal([8, 5]), a = tf.randomNormal([3, 8]);
+  const y32 = [tf.conv2d(x, f, 1, 'same').dataSync().slice(), tf.matMul(a, b).dataSync().slice()];
+  assert.equal(wc.toBf16Weight(f, 'conv2d'), true);
+  assert.equal(wc.toBf16Weight(b, 'matmul'), true);
+  const y16 = [tf.conv2d(x, f, 1, 'same').dataSync().slice(), tf.matMul(a, b).dataSync().slice()];
+  for (let i = 0; i < 2; ++i) assert.ok(y16[i].some((v, k) => v !== y32[i][k]), `op ${i}: bf16 differs from f32`);
+  const s0 = ab.prepackStats();
+  await tf.setBackend('cpu');
+  try {
+    sameBits(tf.conv2d(x, f, 1, 'same').dataSync(), y32[0], 'on cpu: tfjs-cpu\'s f32 conv');
+    tf.matMul(a, b).dataSync();
+    const s1 = ab.prepackStats();
+    assert.equal(s0.bf16Weights - s1.bf16Weights, 2, 'the data left: its bf16 entries were freed');
+  } finally {
+    await tf.setBackend('afterburner');
+  }
+  sameBits(tf.conv2d(x, f, 1, 'same').dataSync(), y16[0], 'back on afterburner: the bf16 conv');
+  sameBits(tf.matMul(a, b).dataSync(), y16[1], 'back on afterburner: the bf16 matmul');
+  assert.equal(ab.prepackStats().bf16Weights, s0.bf16Weights, 'marked again');
+  const left = ab.prepackStats().bf16Weights;
+  tf.dispose([f, b]);
+  assert.equal(ab.prepackStats().bf16Weights, left - 2, 'and freed on dispose');
+  tf.dispose([x, a]);
+});
+
 test('conv2dBf16: implicit im2col = explicit im2col path = bf16Gemm on a JS-built im2col matrix, bitwise, any level and thread count', () => {
   for (const c of CONVS) {
     const xv = randArray(c.x.reduce((a, b) => a * b)), fv = randArray(c.f.reduce((a, b) => a * b), 0.5);

@@ -27,7 +27,10 @@ export class AfterburnerBackend extends MathBackendCPU {
     const values = this.storedValues(dataId);
     const disposed = super.disposeData(dataId, force);
     if (disposed && !this.data.has(dataId)) {
-      this.weightCache.release(dataId);
+      // force: the engine moves the data to another backend (engine.moveData); a weight's bf16 /
+      // int8 / int4 mark goes with it and comes back with it (move()).
+      if (force) this.weightCache.departing(dataId);
+      else this.weightCache.release(dataId);
       pool.disposed(values, dataId);
     }
     return disposed;
@@ -48,7 +51,7 @@ export class AfterburnerBackend extends MathBackendCPU {
 
   override move(dataId: DataId, values: backend_util.BackendValues, shape: number[], dtype: DataType,
                 refCount: number): void {
-    this.weightCache.release(dataId);
+    this.weightCache.arrived(dataId);
     super.move(dataId, values, shape, dtype, refCount);
     pool.stored(values, dataId);
   }

@@ -106,6 +106,9 @@ function asF32(values: unknown): Float32Array {
   return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
 }
 
+/** Marks of weights whose data is on another backend for now (WeightCache.departing / arrived). */
+const travelling = new WeakMap<DataId, {bf16: boolean, quant?: QuantSpec}>();
+
 export class WeightCache {
   private readonly entries = new Map<DataId, Map<string, PackedEntry>>();
   /** (dataId, layout) seen once as a B operand and not packed yet. Weak: no leak for one-offs. */
@@ -263,6 +266,27 @@ export class WeightCache {
   }
 
   /** Frees every entry of a dataId (its data was disposed or rewritten). */
+  /**
+   * dataId's data leaves this backend for another (engine.moveData): its packed forms are freed,
+   * its bf16 / int8 / int4 mark travels with the dataId (weakly held), so that the weight computes
+   * as marked again when its data comes back (arrived()).
+   */
+  departing(dataId: DataId): void {
+    const bf16 = this.bf16Marks.has(dataId), quant = this.quantMarks.get(dataId);
+    if (bf16 || quant) travelling.set(dataId, {bf16, quant});
+    this.release(dataId);
+  }
+
+  /** dataId's data moves (back) to this backend: the mark it left with, if any, is restored. */
+  arrived(dataId: DataId): void {
+    this.release(dataId);
+    const t = travelling.get(dataId);
+    if (t == null) return;
+    travelling.delete(dataId);
+    if (t.bf16) this.bf16Marks.add(dataId);
+    if (t.quant) this.quantMarks.set(dataId, t.quant);
+  }
+
   release(dataId: DataId): void {
     this.bf16Marks.delete(dataId);
     this.quantMarks.delete(dataId);
