@@ -4,8 +4,10 @@
 // MobileNetV2 / InceptionV3 (LayersModels) and MobileNetV2Mid (GraphModel), fed natural images
 // (test/data/images). Each runs once on tfjs's 'cpu' backend (the reference), then on
 // 'afterburner' at every ISA level this machine runs (ab.isa.effective()); all outputs are compared.
-// Also: models whose ops have no native kernel still run (cpu fallback), bad models and bad inputs
-// give clear errors, and 1,000 inferences leave tensors and RSS flat.
+// Each also runs in bf16 (ab.optimize(m, {dtype: 'bfloat16'}) at every level, and compiled), checked
+// against bf16's own bound (BF16_BOUND below). Also: models whose ops have no native kernel still
+// run (cpu fallback), bad models and bad inputs give clear errors, and 1,000 inferences leave
+// tensors and RSS flat.
 //
 // Tolerance. Two correct float32 implementations of a network differ by rounding (summation
 // order, FMA or not) amplified by the network; how much is a property of the model. We measured
@@ -37,7 +39,7 @@ import path from 'node:path';
 
 import {
   ab, checkWeights, inputBatch, loadedTfjsCores, loadModel, MODELS, modelById, parseModelJson, predict, quietCpu,
-  readArtifacts, runOn, summariseCalls, tf, tfconv, traceKernels,
+  readArtifacts, runOn, summariseCalls, tf, tfconv, traceKernels, withBf16Emulation,
 } from './lib/models.mjs';
 
 const hasGc = typeof globalThis.gc === 'function';
@@ -58,6 +60,52 @@ const TOL_OVERRIDE = {
   'blazepose-lite': {'activation_segmentation': {max: 2e-2, rms: 3e-4}},
 };
 const TOP1_TIE = 1e-4;
+
+// bf16 (issue 3, points 3 and 5): ab.optimize(m, {dtype: 'bfloat16'}) at every level, and compiled.
+// bf16 keeps 8 significant bits, so a bf16 model's outputs move far more than f32 rounding does,
+// and by how much is a property of the model and the image. We measure it with an independent
+// reference: tfjs-cpu's own kernels with the operands afterburner computes in bf16 (conv filters
+// and dense kernels, and the activations they multiply) rounded to bf16 as VCVTNEPS2BF16 does
+// (test/lib/models.mjs, withBf16Emulation). Two checks:
+//  1. bf16's own bound, per output: BF16_BOUND[model][output] = [max, rms] (compare()'s measures
+//     against the cpu f32 reference) is twice the emulation's largest error over the four test
+//     images, rounded up to 1-2-5 (bench/bf16-accuracy.mjs prints it; measured at a9b390c on Zen 4; the
+//     emulation's errors ranged from 3e-5 (nsfw-mobilenetv2mid) to 1.0 (blazepose-lite's mask on
+//     images with no person in them, where the model's output is noise). Every bf16 run and the
+//     emulation itself must be within it.
+//  2. Fidelity to the emulation, over the whole suite: afterburner's bf16 must be closer to the
+//     emulated bf16 than the emulation is to f32. Per output and image, r = rms(ab16 - emulated) /
+//     rms(emulated - f32); the geometric mean of r over the suite must be <= 0.5 (measured ~0.25:
+//     what remains is f32 summation order flipping a bf16 rounding, amplified by the network).
+//     A bf16 path that computed in f32 gives r ~ 1; one that truncated instead of rounding, r > 1
+//     (truncation's error against f32 was 1.1-17x the emulation's on these models).
+// Left out of both: outputs that are discrete functions of the scores (non-max suppression's
+// top-100 lists: handtrack's Identity, _1, _2, _3 and its box count Identity_5, centernet's
+// detections), where one flipped ranking moves a row by the whole range; and movenet's keypoints
+// (an argmax over heatmaps) from check 2 only.
+const BF16_BOUND = {
+  blazeface: {'Identity_3:0': [0.05, 0.02], 'Identity:0': [0.2, 0.2], 'Identity_1:0': [0.1, 0.1], 'Identity_2:0': [0.1, 0.1]},
+  centernet: {'tower_0/wh': [0.5, 0.05], 'tower_0/keypoints': [0.1, 0.1]},
+  handtrack: {'Identity_4:0': [0.1, 0.05], 'Identity_6:0': [0.01, 0.002], 'Identity_7:0': [0.1, 0.05]},
+  facemesh: {'output_mesh': [0.01, 0.01], 'output_faceflag': [0.5, 0.5], 'output_contours': [0.02, 0.01]},
+  iris: {'Identity:0': [0.01, 0.005]},
+  'handlandmark-full': {'Identity_3:0': [0.2, 0.1], 'Identity:0': [0.1, 0.05], 'Identity_1:0': [0.2, 0.2], 'Identity_2:0': [0.2, 0.2]},
+  'movenet-lightning': {'Identity:0': [0.2, 0.1]},
+  'blazepose-lite': {'world_3d': [0.5, 0.5], 'activation_heatmap': [1, 0.5], 'activation_segmentation': [2, 1], 'output_poseflag': [2, 2], 'ld_3d': [1, 0.5]},
+  selfie: {'activation_10:0': [1, 0.5]},
+  meet: {'segment:0': [0.5, 0.2]},
+  emotion: {'Identity:0': [0.05, 0.05]},
+  antispoof: {'activation_4': [0.005, 0.005]},
+  age: {'Identity:0': [0.02, 0.02]},
+  'nsfw-mobilenetv2': {'dense_3': [0.02, 0.05]},
+  'nsfw-mobilenetv2mid': {'Identity:0': [0.1, 0.1]},
+  'nsfw-inceptionv3': {'dense_3': [0.02, 0.02]},
+};
+const BF16_DISCRETE = new Set(['handtrack/Identity:0', 'handtrack/Identity_1:0', 'handtrack/Identity_2:0',
+  'handtrack/Identity_3:0', 'handtrack/Identity_5:0', 'centernet/tower_0/detections']);
+const BF16_NO_FIDELITY = new Set(['movenet-lightning/Identity:0']);
+const BF16_FIDELITY = 0.5;
+const fidelity = [];  // {what, r} per model output and call, for the suite-wide check
 
 const levels = ab.isa.effective();
 const topLevel = levels[levels.length - 1];
@@ -186,10 +234,81 @@ for (const m of SUITE) {
         lines.push(`cpu fallback kernels: ${fb.join(', ') || 'none'}`);
       }
     }
+    await checkBf16(m, loaded, batch, ref, lines, failures, t);
     for (const l of lines) t.diagnostic(l);
     assert.deepEqual(failures, [], `${m.id}: outputs outside the tolerance`);
   });
 }
+
+/** The bf16 checks (see BF16_BOUND) of model m on `batch`, against the cpu f32 outputs `ref`. */
+async function checkBf16(m, loaded, batch, ref, lines, failures, t) {
+  await tf.setBackend('afterburner');
+  const opt = {...loaded, model: ab.optimize(loaded.model, {dtype: 'bfloat16'})};
+  const compiled = {...loaded, model: ab.compile(opt.model)};
+  t.after(() => {
+    compiled.model.dispose();
+    opt.model.dispose();
+  });
+  assert.ok(opt.model.optimizationReport.weightsBf16 > 0, 'weights converted to bf16');
+  const runs = [...levels.map((level) => ['bf16', opt, level]), ['bf16 compiled', compiled, topLevel]];
+  const got = [];
+  for (const [variant, model, level] of runs) {
+    try {
+      got.push({variant, level, out: await runBatch('afterburner', m, model, batch, {isa: level})});
+    } finally {
+      ab.isa.set(topLevel);
+    }
+  }
+  // Last: the emulation moves the weights to cpu (their bf16 marks travel with them).
+  const t0 = performance.now();
+  const {result: emu, rounded} = await withBf16Emulation(() => runBatch('cpu', m, opt, batch));
+  assert.ok(rounded > 0, 'the emulation rounded some conv / matmul operands');
+  lines.push(`bf16: emulated on cpu in ${(performance.now() - t0).toFixed(0)} ms (${rounded} op calls rounded)`);
+  const bounds = BF16_BOUND[m.id] ?? {};
+  for (let c = 0; c < ref.length; ++c) {
+    for (let o = 0; o < ref[c].length; ++o) {
+      const r = ref[c][o], key = `${m.id}/${r.name}`;
+      if (BF16_DISCRETE.has(key)) continue;
+      const [bmax, brms] = bounds[r.name] ?? [0, 0];
+      const e = emu[c][o].data;
+      const ee = compare(e, r.data);
+      if (!(ee.max <= bmax && ee.rms <= brms)) {
+        failures.push(`bf16 emulation call ${c} ${r.name}: max ${ee.max}, rms ${ee.rms}: outside the stated bound [${bmax}, ${brms}] (re-measure it)`);
+      }
+      const parts = [`emulated ${ee.max.toExponential(1)}/${ee.rms.toExponential(1)}`];
+      for (const g of got) {
+        const a = g.out[c][o].data;
+        const ea = compare(a, r.data);
+        if (!(ea.max <= bmax && ea.rms <= brms)) {
+          failures.push(`${g.variant} ${g.level} call ${c} ${r.name}: max ${ea.max}, rms ${ea.rms}; bf16 bound [${bmax}, ${brms}], emulation ${ee.max}, ${ee.rms}`);
+        }
+        if (c === 0 && g.variant === 'bf16' && g.level === topLevel) parts.push(`ab ${ea.max.toExponential(1)}/${ea.rms.toExponential(1)}`);
+        if (g.level === topLevel && g.variant === 'bf16' && !BF16_NO_FIDELITY.has(key)) {
+          const d = compare(a, e).rms, base = ee.rms;
+          if (d > 0 || base > 0) fidelity.push({what: `${key} call ${c}`, r: (d + 1e-9) / (base + 1e-9)});
+          if (c === 0) parts.push(`ab-emulated ${compare(a, e).max.toExponential(1)}/${d.toExponential(1)}`);
+        }
+        if (m.task === 'classification' && r.shape.length === 2 && r.shape[1] > 1) {
+          const rr = argmaxRows(r.data, r.shape[1]), gg = argmaxRows(a, r.shape[1]);
+          for (let i = 0; i < rr.length; ++i) {
+            if (rr[i].best === gg[i].best) continue;
+            if (rr[i].margin < bmax * ee.scale) lines.push(`${g.variant} ${g.level}: top-1 differs on a margin within bf16's bound (${rr[i].margin})`);
+            else failures.push(`${g.variant} ${g.level} call ${c} row ${i}: top-1 ${gg[i].best}, cpu ${rr[i].best} (margin ${rr[i].margin})`);
+          }
+        }
+      }
+      if (c === 0) lines.push(`bf16 ${r.name} [${bmax}, ${brms}]: ${parts.join(', ')}`);
+    }
+  }
+}
+
+test('bf16 over the suite: afterburner is closer to the emulated bf16 than the emulation is to f32', (t) => {
+  if (fidelity.length === 0) return;
+  const g = Math.exp(fidelity.reduce((s, f) => s + Math.log(f.r), 0) / fidelity.length);
+  const worst = [...fidelity].sort((a, b) => b.r - a.r).slice(0, 5).map((f) => `${f.what} ${f.r.toFixed(2)}`);
+  t.diagnostic(`geometric mean ${g.toFixed(3)} over ${fidelity.length} outputs; largest: ${worst.join(', ')}`);
+  assert.ok(g <= BF16_FIDELITY, `geometric mean of rms(ab16 - emulated) / rms(emulated - f32) over ${fidelity.length} outputs: ${g.toFixed(3)} (bound ${BF16_FIDELITY}); largest: ${worst.join(', ')}`);
+});
 
 test('kernels without a native implementation fall back to cpu inside a model (iris, handtrack ops)', async () => {
   // iris still runs a kernel with no native version (Identity, which shares data), next to native

@@ -390,6 +390,16 @@ export function toBf16Weight(t: TensorInfo, kind: WeightKind): boolean {
   return false;
 }
 
+/**
+ * Whether t's data is marked for bf16 (toBf16Weight, ab.optimize({dtype: 'bfloat16'})), wherever
+ * that data is now: on the afterburner backend, or visiting another backend (departing()).
+ */
+export function isBf16Weight(t: TensorInfo): boolean {
+  const b = engine().findBackend('afterburner');
+  const wc = b ? weightCacheOf(b) : null;
+  return (wc?.isBf16(t) ?? false) || (travelling.get(t.dataId)?.bf16 ?? false);
+}
+
 /** Packed-weight statistics of the afterburner backend (zeros when it is not created). */
 export function prepackStats(): PrepackStats {
   const c = afterburnerCache();

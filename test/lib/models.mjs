@@ -490,3 +490,62 @@ export function shadowKernels(backendName, {tol = 1e-3, limit = 20} = {}) {
   }
   return {mismatches, stop: () => restore.forEach((f) => f())};
 }
+
+/**
+ * Runs `fn` with tfjs-cpu's Conv2D, FusedConv2D, BatchMatMul and _FusedMatMul emulating
+ * afterburner's bf16 arithmetic: where the filter / B operand is a weight marked bf16
+ * (ab.optimize(m, {dtype: 'bfloat16'})) and afterburner computes that op in bf16 (conv: the rule
+ * of src/backend/bf16-rules.ts; matmul: one B matrix for the batch), both operands are rounded to
+ * bf16 as VCVTNEPS2BF16 does (round to nearest even, denormals to zero) and tfjs-cpu's own kernel
+ * computes the rest in f32 (bias, activation). An independent reference for what bf16 arithmetic
+ * does to a model: its error against f32 is bf16's own. Returns fn's result and the number of op
+ * calls it rounded. truncate: round toward zero instead (a wrong bf16 conversion, for showing what
+ * the checks catch: bench/bf16-accuracy.mjs).
+ */
+export async function withBf16Emulation(fn, {truncate = false} = {}) {
+  const {isBf16Weight} = require('../../dist/cjs/backend/weight-cache.js');
+  const {bf16ConvPays} = require('../../dist/cjs/backend/bf16-rules.js');
+  const {bf} = await import('./gemm-ref.mjs');
+  const convPays = ({inputs: {x, filter}, attrs: a}) => {
+    if (a.dataFormat === 'NCHW') throw new Error('withBf16Emulation: NCHW conv2d is not emulated');
+    return bf16ConvPays(tf.backend_util.computeConv2DInfo(x.shape, filter.shape, a.strides, a.dilations, a.pad,
+      a.dimRoundingMode, false, 'channelsLast'));
+  };
+  const matmulPays = ({inputs: {b}}) => b.shape.slice(0, -2).reduce((p, d) => p * d, 1) === 1;
+  const ops = [['Conv2D', 'x', 'filter', convPays], ['FusedConv2D', 'x', 'filter', convPays],
+               ['BatchMatMul', 'a', 'b', matmulPays], ['_FusedMatMul', 'a', 'b', matmulPays]];
+  let rounded = 0;
+  const restore = [];
+  const toBf16 = (backend, t) => {
+    const v = backend.readSync(t.dataId), r = new Float32Array(v.length);
+    if (truncate) {
+      r.set(v);
+      const u = new Uint32Array(r.buffer);
+      for (let i = 0; i < u.length; ++i) u[i] = (u[i] & 0x7f800000) === 0 ? u[i] & 0x80000000 : u[i] & 0xffff0000;
+    } else {
+      for (let i = 0; i < v.length; ++i) r[i] = bf(v[i]);
+    }
+    return backend.makeTensorInfo(t.shape, 'float32', r);
+  };
+  for (const [name, xKey, wKey, pays] of ops) {
+    const cfg = tf.getKernel(name, 'cpu');
+    const orig = cfg.kernelFunc;
+    cfg.kernelFunc = (args) => {
+      if (!isBf16Weight(args.inputs[wKey]) || !pays(args)) return orig(args);
+      ++rounded;
+      const be = args.backend, x = toBf16(be, args.inputs[xKey]), w = toBf16(be, args.inputs[wKey]);
+      try {
+        return orig({...args, inputs: {...args.inputs, [xKey]: x, [wKey]: w}});
+      } finally {
+        be.disposeIntermediateTensorInfo(x);
+        be.disposeIntermediateTensorInfo(w);
+      }
+    };
+    restore.push(() => { cfg.kernelFunc = orig; });
+  }
+  try {
+    return {result: await fn(), rounded};
+  } finally {
+    restore.forEach((f) => f());
+  }
+}
