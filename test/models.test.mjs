@@ -75,10 +75,12 @@ const TOP1_TIE = 1e-4;
 //     emulation itself must be within it.
 //  2. Fidelity to the emulation, over the whole suite: afterburner's bf16 must be closer to the
 //     emulated bf16 than the emulation is to f32. Per output and image, r = rms(ab16 - emulated) /
-//     rms(emulated - f32); the geometric mean of r over the suite must be <= 0.5 (measured ~0.25:
-//     what remains is f32 summation order flipping a bf16 rounding, amplified by the network).
-//     A bf16 path that computed in f32 gives r ~ 1; one that truncated instead of rounding, r > 1
-//     (truncation's error against f32 was 1.1-17x the emulation's on these models).
+//     rms(emulated - f32); the median of r over the suite must be <= 0.7 (measured on Zen 4: 0.27,
+//     geometric mean 0.17; on the Xeon at amx the geometric mean was 0.15. What remains is f32
+//     summation order flipping a bf16 rounding, amplified by the network; one output's r is a
+//     ratio of two such noises and can be large alone: handlandmark's Identity_1, 12.7). With the
+//     bf16 kernels switched off (f32) the median was 1.00; with the packed weights truncated
+//     instead of rounded, 2.17 (and 3 models outside check 1's bound).
 // Left out of both: outputs that are discrete functions of the scores (non-max suppression's
 // top-100 lists: handtrack's Identity, _1, _2, _3 and its box count Identity_5, centernet's
 // detections), where one flipped ranking moves a row by the whole range; and movenet's keypoints
@@ -104,7 +106,7 @@ const BF16_BOUND = {
 const BF16_DISCRETE = new Set(['handtrack/Identity:0', 'handtrack/Identity_1:0', 'handtrack/Identity_2:0',
   'handtrack/Identity_3:0', 'handtrack/Identity_5:0', 'centernet/tower_0/detections']);
 const BF16_NO_FIDELITY = new Set(['movenet-lightning/Identity:0']);
-const BF16_FIDELITY = 0.5;
+const BF16_FIDELITY = 0.7;
 const fidelity = [];  // {what, r} per model output and call, for the suite-wide check
 
 const levels = ab.isa.effective();
@@ -305,9 +307,12 @@ async function checkBf16(m, loaded, batch, ref, lines, failures, t) {
 test('bf16 over the suite: afterburner is closer to the emulated bf16 than the emulation is to f32', (t) => {
   if (fidelity.length === 0) return;
   const g = Math.exp(fidelity.reduce((s, f) => s + Math.log(f.r), 0) / fidelity.length);
-  const worst = [...fidelity].sort((a, b) => b.r - a.r).slice(0, 5).map((f) => `${f.what} ${f.r.toFixed(2)}`);
-  t.diagnostic(`geometric mean ${g.toFixed(3)} over ${fidelity.length} outputs; largest: ${worst.join(', ')}`);
-  assert.ok(g <= BF16_FIDELITY, `geometric mean of rms(ab16 - emulated) / rms(emulated - f32) over ${fidelity.length} outputs: ${g.toFixed(3)} (bound ${BF16_FIDELITY}); largest: ${worst.join(', ')}`);
+  const sorted = [...fidelity].sort((a, b) => b.r - a.r);
+  const median = sorted[sorted.length >> 1].r;
+  const worst = sorted.slice(0, 5).map((f) => `${f.what} ${f.r.toFixed(2)}`);
+  const what = `rms(ab16 - emulated) / rms(emulated - f32) over ${fidelity.length} outputs: median ${median.toFixed(3)} (bound ${BF16_FIDELITY}), geometric mean ${g.toFixed(3)}; largest: ${worst.join(', ')}`;
+  t.diagnostic(what);
+  assert.ok(median <= BF16_FIDELITY, what);
 });
 
 test('kernels without a native implementation fall back to cpu inside a model (iris, handtrack ops)', async () => {

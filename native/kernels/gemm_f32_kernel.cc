@@ -324,6 +324,56 @@ __attribute__((noinline)) void ukr_br(const TileSeg* segs, int nseg, int64_t lda
     for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, s.nr, ep->act, ep->alpha, nullptr);
 }
 
+// ukr_br with the last of its NV vectors half wide (8 columns, ymm): tiles of at most 8 (NV = 1) or
+// 16 < nr <= 24 (NV = 2) columns, e.g. the 24-channel convolutions of mobile nets. A masked zmm
+// FMA costs a full one; a ymm FMA costs half on Zen 4 (two 256-bit FMA pipes) and no more on
+// Intel. Each lane's chain (k order, FMA) is ukr_br's, so the bits are the same.
+template <int R, int NV>
+__attribute__((noinline)) void ukr_br_half(const TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0,
+                                           const StoreArgs& s) {
+  static_assert(NV == 1 || NV == 2, "one or two vectors");
+  __m512 acc[R];
+  __m256 acch[R];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    acc[i] = _mm512_setzero_ps();
+    acch[i] = _mm256_setzero_ps();
+  }
+  for (int q = 0; q < nseg; ++q) {
+    const float* __restrict pa = segs[q].a;
+    const float* __restrict pb = bdata + segs[q].boff + j0 * segs[q].kcur;
+    for (int64_t k = 0, kc = segs[q].len; k < kc; ++k) {
+      const __m512 b0 = NV == 2 ? _mm512_load_ps(pb) : _mm512_setzero_ps();
+      const __m256 bh = _mm256_load_ps(pb + 16 * (NV - 1));
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        const __m512 a = _mm512_set1_ps(pa[i * lda]);
+        if (NV == 2) acc[i] = _mm512_fmadd_ps(a, b0, acc[i]);
+        acch[i] = _mm256_fmadd_ps(_mm512_castps512_ps256(a), bh, acch[i]);
+      }
+      pa += 1;
+      pb += kNR;
+    }
+  }
+  const int nh = s.nr - 16 * (NV - 1);
+  const __mmask8 mh = nh >= 8 ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>((1u << nh) - 1u);
+  const Epilogue* ep = s.ep;
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    float* crow = s.c + i * s.ldc;
+    if (NV == 2) {
+      __m512 x = acc[i];
+      if (ep) x = epi16(x, ep, s.m0 + i, s.n0, static_cast<__mmask16>(0xFFFF));
+      _mm512_storeu_ps(crow, x);
+    }
+    __m256 x = acch[i];
+    if (ep) x = epi8m(x, ep, s.m0 + i, s.n0 + 16 * (NV - 1), mh);
+    _mm256_mask_storeu_ps(crow + 16 * (NV - 1), mh, x);
+  }
+  if (ep && act_is_heavy(ep->act))
+    for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, s.nr, ep->act, ep->alpha, nullptr);
+}
+
 constexpr int kWideMR = 7;
 template <int R>
 __attribute__((noinline)) void ukr_br_wide(const TileSeg* segs, int nseg, int64_t lda, int64_t aoff,
@@ -369,8 +419,9 @@ __attribute__((noinline)) void ukr_br_wide(const TileSeg* segs, int nseg, int64_
     for (int i = 0; i < R; ++i) activation_f32_inplace(s.c + i * s.ldc, 64, ep->act, ep->alpha, nullptr);
 }
 typedef void (*UkrBrFn)(const TileSeg*, int, int64_t, const float*, int64_t, const StoreArgs&);
-#define AB_UKR_BR(R) {&ukr_br<R, 1>, &ukr_br<R, 2>}
-const UkrBrFn kUkrBr[kMR][2] = {AB_UKR_BR(1),  AB_UKR_BR(2),  AB_UKR_BR(3),  AB_UKR_BR(4),  AB_UKR_BR(5),
+// [rows - 1][columns: <= 8, <= 16, <= 24, <= 32]
+#define AB_UKR_BR(R) {&ukr_br_half<R, 1>, &ukr_br<R, 1>, &ukr_br_half<R, 2>, &ukr_br<R, 2>}
+const UkrBrFn kUkrBr[kMR][4] = {AB_UKR_BR(1),  AB_UKR_BR(2),  AB_UKR_BR(3),  AB_UKR_BR(4),  AB_UKR_BR(5),
                                 AB_UKR_BR(6),  AB_UKR_BR(7),  AB_UKR_BR(8),  AB_UKR_BR(9),  AB_UKR_BR(10),
                                 AB_UKR_BR(11), AB_UKR_BR(12), AB_UKR_BR(13), AB_UKR_BR(14)};
 #undef AB_UKR_BR
@@ -623,7 +674,10 @@ void tile_br_generic(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, con
 
 void sgemm_tile_br(const ::ab::gemm::TileSeg* segs, int nseg, int64_t lda, const float* bdata, int64_t j0, int r,
                    int nr, float* c, int64_t ldc, const Epilogue* ep, int64_t m0) {
-#if AB_ISA_LEVEL >= 1
+#if AB_ISA_LEVEL >= 2
+  StoreArgs s{c, ldc, nr, 0, ep, m0, j0};
+  kUkrBr[r - 1][(nr - 1) / 8](segs, nseg, lda, bdata, j0, s);
+#elif AB_ISA_LEVEL == 1
   StoreArgs s{c, ldc, nr, 0, ep, m0, j0};
   kUkrBr[r - 1][nr > kVec ? 1 : 0](segs, nseg, lda, bdata, j0, s);
 #else
