@@ -81,16 +81,23 @@ test('profile: the interpreter (no native plan) is timed node by node too', () =
   try {
     c = ab.compile(m.fn);
     const x = tf.randomNormal([256, 256]), img = tf.randomNormal([1, 20, 20, 8]);
-    // Warm-up past the first runs' one-off costs (tracing, the filter's prepacking on its second
-    // use; on the 16-core Xeon the first interpreted runs gave the conv 1.4 ms a run against ~30 us).
     for (let i = 0; i < 4; ++i) tf.dispose(c(x, img));
-    c.startProfile();
-    for (let i = 0; i < 3; ++i) tf.dispose(c(x, img));
-    const r = c.stopProfile();
-    assert.equal(r.executor, 'interpreter');
-    assert.equal(r.runs, 3);
-    assert.ok(r.nodes.every((n) => n.kind === 'interpreted'));
-    assert.ok(r.nodes.find((n) => /MatMul/.test(n.op)).share > 0.3, r.table());
+    // The matmul (33.5 MFLOP) should dominate the conv (0.9 MFLOP). A node's time includes whatever
+    // stalls the process meanwhile: on the 16-core Xeon a garbage collection set off by an output's
+    // allocation landed in the conv in 1 of 5 windows of 3 runs (2.5 ms a run against ~30 us), so
+    // up to five windows are profiled; a wrong attribution fails all of them.
+    const tables = [];
+    for (let attempt = 0; attempt < 5; ++attempt) {
+      c.startProfile();
+      for (let i = 0; i < 3; ++i) tf.dispose(c(x, img));
+      const r = c.stopProfile();
+      assert.equal(r.executor, 'interpreter');
+      assert.equal(r.runs, 3);
+      assert.ok(r.nodes.every((n) => n.kind === 'interpreted'));
+      if (r.nodes.find((n) => /MatMul/.test(n.op)).share > 0.3) break;
+      tables.push(r.table());
+      assert.ok(attempt < 4, tables.join('\n'));
+    }
     tf.dispose([x, img]);
   } finally {
     delete process.env.AFTERBURNER_GRAPH_NATIVE;
