@@ -21,6 +21,8 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   physicalCores(): number;
+  /** Test hook of the thread pool: `jobs` back-to-back jobs alternating maxThreads and fewer threads; the number of task calls outside their job (0). */
+  poolStress(jobs: number, maxThreads: number): number;
   dispatchProbe(): string;
   /** The GEMM kernel chosen at the current level, and its blocking. */
   gemmInfo(): {level: string; kernel: string; mr: number; nr: number; kc: number; mc: number; nc: number; summary: string};

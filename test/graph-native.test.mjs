@@ -238,7 +238,7 @@ test('a packed weight freed under a plan (cache eviction): replays pack per call
 const NON_COMPUTE = ['bf16Pack', 'bf16Info', 'gemmInfo', 'packWeight', 'packedFree', 'packedStats', 'isaCurrent', 'isaCpu',
   'isaBuilt', 'isaBuiltLevels', 'isaEnvError', 'isaSet', 'setNumThreads', 'getNumThreads', 'physicalCores', 'dispatchProbe',
   'planNew', 'captureBegin', 'captureEnd', 'planSize', 'planTruncate', 'planRun', 'planRunAsync', 'planFree', 'planStats',
-  'planProfile', 'planProfileRead',
+  'planProfile', 'planProfileRead', 'poolStress',
   'bf16Policy', 'isaAmxStatus', 'quantPack', 'quantUnpack', 'quantInfo', 'bf16ConvPath', 'alignedF32', 'isAligned64'];
 function computeCases(r) {
   const f = (n) => Float32Array.from({length: n}, () => r() * 2 - 1);

@@ -3,7 +3,9 @@
 // mid-stream, more threads than cores, jobs using fewer threads than the pool has), checked for
 // hangs (timeout) and for results identical to the one-thread result.
 import assert from 'node:assert/strict';
+import {spawnSync} from 'node:child_process';
 import {test} from 'node:test';
+import {fileURLToPath} from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as ab from '../dist/esm/index.js';
@@ -27,5 +29,20 @@ test('thread counts changing between parallel calls: no hang, same results', {ti
     tf.dispose([a, b, x]);
   } finally {
     ab.setNumThreads(initial);
+  }
+});
+
+test('back-to-back jobs, wide then narrow, many more threads than cores: no hang, every task in its own job', () => {
+  // A worker late from a wide job (16 threads) used to be able to enter the next, narrower job
+  // with the old thread count and claim more indices than that job had: its `remaining` never
+  // reached 0 and the caller spun forever (seen on the 16-core Xeon; reproduced on 2 cores with
+  // 16 threads in a few thousand jobs). Run in a child process so that a hang fails this test.
+  const addon = fileURLToPath(new URL(process.env.AFTERBURNER_ADDON ?? '../build/Release/afterburner.node', import.meta.url));
+  for (const [jobs, threads] of [[20000, 16], [20000, 4], [20000, 3]]) {
+    const r = spawnSync(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(addon)}).poolStress(${jobs}, ${threads})))`],
+                        {timeout: 60000, encoding: 'utf8'});
+    assert.equal(r.signal, null, `poolStress(${jobs}, ${threads}) hung (killed after 60 s)`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '0', `poolStress(${jobs}, ${threads}): task calls outside their job`);
   }
 });

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // N-API: ISA levels, threads, and 64-byte aligned float32 arrays (graph plans' arenas).
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -88,6 +89,38 @@ napi_value physical_cores_fn(napi_env env, napi_callback_info info) {
   return napi::make_int(env, physical_cores());
 }
 
+// poolStress(jobs, maxThreads): `jobs` parallel jobs back to back whose thread counts alternate
+// between maxThreads and fewer (a wide job, then a narrow one: the pattern in which a worker late
+// from the wide job could take part in the narrow one). Every task call checks that it belongs to
+// its job (nthreads as asked, each thread index run once). Returns how many calls or indices were
+// wrong (0). For the pool's tests; a hang here is the pool's bug.
+napi_value pool_stress_fn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "poolStress", 2);
+  int32_t jobs, max_threads;
+  if (!a.i32(0, "jobs", &jobs) || !a.i32(1, "maxThreads", &max_threads)) return nullptr;
+  if (jobs < 0 || max_threads < 2 || max_threads > 64) {
+    napi::throw_range_error(env, "poolStress: jobs must be >= 0 and maxThreads in [2, 64]");
+    return nullptr;
+  }
+  int64_t bad = 0;
+  std::vector<std::atomic<int>> runs(static_cast<size_t>(max_threads));
+  for (int j = 0; j < jobs; ++j) {
+    const int n = j % 2 == 0 ? max_threads : 2 + (j / 2) % (max_threads - 1);
+    for (int t = 0; t < n; ++t) runs[static_cast<size_t>(t)].store(0);
+    std::atomic<int64_t> wrong{0};
+    parallel_run(n, [&](int tid, int nt) {
+      if (nt != n || tid < 0 || tid >= n) {
+        wrong.fetch_add(1);
+        return;
+      }
+      runs[static_cast<size_t>(tid)].fetch_add(1);
+    });
+    bad += wrong.load();
+    for (int t = 0; t < n; ++t) bad += runs[static_cast<size_t>(t)].load() != 1;
+  }
+  return napi::make_int(env, bad);
+}
+
 // alignedF32(n): a zeroed Float32Array of n elements whose data starts on a 64-byte boundary (a
 // cache line: 16-float vector loads and stores never straddle two lines; V8 places its large
 // arrays 16 bytes into a line), over memory the addon allocates, with V8 told its size
@@ -155,6 +188,7 @@ AB_EXPORT("isaAmxStatus", isa_amx_status_fn);
 AB_EXPORT("setNumThreads", set_num_threads_fn);
 AB_EXPORT("getNumThreads", get_num_threads_fn);
 AB_EXPORT("physicalCores", physical_cores_fn);
+AB_EXPORT("poolStress", pool_stress_fn);
 AB_EXPORT("alignedF32", aligned_f32_fn);
 AB_EXPORT("isAligned64", is_aligned64_fn);
 

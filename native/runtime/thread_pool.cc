@@ -153,8 +153,10 @@ struct Pool {
       // of a job never reads job state that the next job may be writing.
       const int nt = static_cast<int>(g & kThreadsMask);
       if (id >= nt) continue;
-      inside.fetch_add(1, std::memory_order_acq_rel);
-      if (generation.load(std::memory_order_acquire) == g) run_claims(nt);
+      // seq_cst with the caller's close-then-wait (parallel_run_raw): either the caller sees this
+      // worker inside and waits for it, or the worker sees the job closed and stays out.
+      inside.fetch_add(1, std::memory_order_seq_cst);
+      if (generation.load(std::memory_order_seq_cst) == g) run_claims(nt);
       inside.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
@@ -204,16 +206,22 @@ void parallel_run_raw(int nthreads, TaskRef task) {
   Pool& p = pool();
   std::lock_guard<std::mutex> entry(p.mu);  // one parallel region at a time
   p.ensure_workers(nthreads);
-  // Stragglers of the previous job leave as soon as their claim fails.
-  while (p.inside.load(std::memory_order_acquire) != 0) AB_PAUSE();
+  // Close the previous job before touching the job state: a worker that saw its generation but
+  // has not entered yet (inside) now sees a generation of 0 threads and stays out; the ones inside
+  // leave as soon as their claim fails. Waiting on `inside` alone was not enough: a late worker
+  // could enter after the wait, still see the old generation, and claim indices of the next job
+  // with the old job's thread count (with a wider old job, more claims than the new job's
+  // `remaining`, which then never returned to 0: a hang, seen on the 16-core Xeon).
+  const uint64_t seq = (p.generation.load(std::memory_order_relaxed) >> 16) + 1;
+  p.generation.store(seq << 16, std::memory_order_seq_cst);
+  while (p.inside.load(std::memory_order_seq_cst) != 0) AB_PAUSE();
   p.task = task;
   p.remaining.store(nthreads, std::memory_order_relaxed);
   p.next_tid.store(0, std::memory_order_release);
   {
     // Publishing under sleep_mu closes the race with a worker that is about to sleep.
     std::lock_guard<std::mutex> g(p.sleep_mu);
-    const uint64_t seq = (p.generation.load(std::memory_order_relaxed) >> 16) + 1;
-    p.generation.store((seq << 16) | static_cast<uint64_t>(nthreads), std::memory_order_release);
+    p.generation.store(((seq + 1) << 16) | static_cast<uint64_t>(nthreads), std::memory_order_release);
     if (p.sleepers.load() > 0) p.sleep_cv.notify_all();
   }
   t_in_parallel = true;
