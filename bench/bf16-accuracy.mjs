@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // How far bf16 moves each model's outputs, and how much of that is bf16's own (issue 3, point 5).
 // Per model of the suite and test image (the four of test/data/images, as the model test picks
-// them), per output, compare()'s max/scale and rms/rms measures against the cpu f32 reference of:
+// them), per output, compareOutputs()' max/scale and rms/rms measures against the cpu f32 reference of:
 //   emulated  tfjs-cpu's kernels on bf16-rounded operands (test/lib/models.mjs, withBf16Emulation):
 //             bf16 arithmetic's own error on this model and image;
 //   ab        afterburner, ab.optimize(m, {dtype: 'bfloat16'}), at the top ISA level;
@@ -12,7 +12,7 @@
 // images, rounded up to 1-2-5, and which outputs a truncating conversion would take outside it.
 //
 //   node bench/bf16-accuracy.mjs [--models a,b] [--images 4]
-import {ab, inputBatch, loadModel, MODELS, runOn, tf, withBf16Emulation} from '../test/lib/models.mjs';
+import {ab, compareOutputs as measure, inputBatch, loadModel, MODELS, runOn, tf, withBf16Emulation} from '../test/lib/models.mjs';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(name);
@@ -21,18 +21,6 @@ const arg = (name, def) => {
 const only = arg('--models', null)?.split(',');
 const images = Number(arg('--images', '4'));
 
-/** max |a - r| / scale and rms(a - r) / rms(r), floors as in test/models.test.mjs's compare(). */
-function measure(a, r) {
-  let d = 0, s = 1e-3, e2 = 0, r2 = 0;
-  for (let i = 0; i < r.length; ++i) {
-    const e = Math.abs(a[i] - r[i]);
-    d = Math.max(d, e);
-    s = Math.max(s, Math.abs(r[i]));
-    e2 += e * e;
-    r2 += r[i] * r[i];
-  }
-  return {max: d / s, rms: Math.sqrt(e2 / r.length) / Math.max(Math.sqrt(r2 / r.length), 1e-3)};
-}
 const up125 = (x) => {
   if (x === 0) return 0;
   const e = Math.floor(Math.log10(x));

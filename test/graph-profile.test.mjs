@@ -25,6 +25,26 @@ function model() {
   return {fn, dispose: () => tf.dispose([w, f, one])};
 }
 
+const matmulShare = (r) => r.nodes.find((n) => /MatMul/.test(n.op)).share;
+
+/**
+ * Profiles windows of `runs` calls of run() on compiled c until the matmul's share passes 0.3 (at
+ * most five windows; check() runs on each). A node's time includes whatever stalls the process
+ * meanwhile: on the 16-core Xeon a garbage collection or a descheduled thread landed in the 30-us
+ * conv in about one window in 30. A wrong attribution fails every window. Returns the last one.
+ */
+function profileWindows(c, run, runs, check) {
+  let r;
+  for (let attempt = 0; attempt < 5; ++attempt) {
+    c.startProfile();
+    for (let i = 0; i < runs; ++i) tf.dispose(run());
+    r = c.stopProfile();
+    check(r);
+    if (matmulShare(r) > 0.3) break;
+  }
+  return r;
+}
+
 test('profile: per-node times of the native plan, runs counted from before the capture', () => {
   const m = model();
   const c = ab.compile(m.fn);
@@ -34,18 +54,9 @@ test('profile: per-node times of the native plan, runs counted from before the c
   const r0 = c.stopProfile();
   assert.equal(r0.runs, 3);
   assert.ok(r0.nodes.every((n) => n.kind === 'view' || n.ms > 0), r0.table());
-  // Native replays only: every native node is timed in the addon. The matmul's share is checked
-  // below; a node's time includes whatever stalls the process meanwhile (on the 16-core Xeon one
-  // window in 30 gave the 30-us conv 0.34 ms a run), so up to five windows are profiled, and a
-  // wrong attribution fails all of them.
+  // Native replays only: every native node is timed in the addon (windows: profileWindows).
   const N = 12;
-  let r;
-  for (let attempt = 0; attempt < 5; ++attempt) {
-    c.startProfile();
-    for (let i = 0; i < N; ++i) tf.dispose(c(x, img));
-    r = c.stopProfile();
-    if (r.nodes.find((n) => /MatMul/.test(n.op)).share > 0.3) break;
-  }
+  const r = profileWindows(c, () => c(x, img), N, (w) => assert.equal(w.runs, N));
   assert.equal(r.runs, N);
   assert.ok(r.nodes.every((n) => n.kind !== 'native' || n.ms > 0), r.table());
   assert.equal(r.executor, 'native');
@@ -89,22 +100,13 @@ test('profile: the interpreter (no native plan) is timed node by node too', () =
     c = ab.compile(m.fn);
     const x = tf.randomNormal([256, 256]), img = tf.randomNormal([1, 20, 20, 8]);
     for (let i = 0; i < 4; ++i) tf.dispose(c(x, img));
-    // The matmul (33.5 MFLOP) should dominate the conv (0.9 MFLOP). A node's time includes whatever
-    // stalls the process meanwhile: on the 16-core Xeon a garbage collection set off by an output's
-    // allocation landed in the conv in 1 of 5 windows of 3 runs (2.5 ms a run against ~30 us), so
-    // up to five windows are profiled; a wrong attribution fails all of them.
-    const tables = [];
-    for (let attempt = 0; attempt < 5; ++attempt) {
-      c.startProfile();
-      for (let i = 0; i < 3; ++i) tf.dispose(c(x, img));
-      const r = c.stopProfile();
-      assert.equal(r.executor, 'interpreter');
-      assert.equal(r.runs, 3);
-      assert.ok(r.nodes.every((n) => n.kind === 'interpreted'));
-      if (r.nodes.find((n) => /MatMul/.test(n.op)).share > 0.3) break;
-      tables.push(r.table());
-      assert.ok(attempt < 4, tables.join('\n'));
-    }
+    // The matmul (33.5 MFLOP) should dominate the conv (0.9 MFLOP); windows: profileWindows.
+    const r = profileWindows(c, () => c(x, img), 3, (w) => {
+      assert.equal(w.executor, 'interpreter');
+      assert.equal(w.runs, 3);
+      assert.ok(w.nodes.every((n) => n.kind === 'interpreted'));
+    });
+    assert.ok(matmulShare(r) > 0.3, r.table());
     tf.dispose([x, img]);
   } finally {
     delete process.env.AFTERBURNER_GRAPH_NATIVE;

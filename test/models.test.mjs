@@ -38,7 +38,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {
-  ab, checkWeights, inputBatch, loadedTfjsCores, loadModel, MODELS, modelById, parseModelJson, predict, quietCpu,
+  ab, checkWeights, compareOutputs as compare, inputBatch, loadedTfjsCores, loadModel, MODELS, modelById, parseModelJson, predict, quietCpu,
   readArtifacts, runOn, summariseCalls, tf, tfconv, traceKernels, withBf16Emulation,
 } from './lib/models.mjs';
 
@@ -53,7 +53,6 @@ const IMAGES = {
   'emotion': 4, 'antispoof': 2, 'age': 4,  // 0.2, 0.3, 0.1
   'nsfw-mobilenetv2': 1, 'nsfw-mobilenetv2mid': 1, 'nsfw-inceptionv3': 1,  // 1.2, 3.1, 16
 };
-const SCALE_FLOOR = 1e-3;
 const TOL = {max: 1e-4, rms: 3e-5};
 const TOL_OVERRIDE = {
   'selfie': {'*': {max: 5e-4}},
@@ -117,27 +116,6 @@ function tolFor(id, output) {
   return {...TOL, ...(o['*'] ?? {}), ...(o[output] ?? {})};
 }
 
-/**
- * {max, rms, scale}: max |a - r| / scale and rms(a - r) / max(rms(r), SCALE_FLOOR), where
- * scale = max(max |r|, SCALE_FLOOR); NaN where they disagree on NaN. The floor: an output that is
- * tiny everywhere (selfie's person mask on images without a person: ~1e-8) is compared in
- * absolute terms, not relative to its own noise.
- */
-function compare(a, r) {
-  let d = 0, s = SCALE_FLOOR, e2 = 0, r2 = 0, n = 0;
-  for (let i = 0; i < r.length; ++i) {
-    if (Number.isNaN(a[i]) !== Number.isNaN(r[i])) return {max: NaN, rms: NaN, scale: NaN};
-    if (Number.isNaN(r[i])) continue;
-    const e = Math.abs(a[i] - r[i]);
-    if (e > d) d = e;
-    if (Math.abs(r[i]) > s) s = Math.abs(r[i]);
-    e2 += e * e;
-    r2 += r[i] * r[i];
-    ++n;
-  }
-  if (n === 0) return {max: 0, rms: 0, scale: s};
-  return {max: d / s, rms: Math.sqrt(e2 / n) / Math.max(Math.sqrt(r2 / n), SCALE_FLOOR), scale: s};
-}
 
 /** Runs m on `backend` over the batch: one call for dynamic batch, one call per image for fixed. */
 async function runBatch(backend, m, loaded, batch, opts) {
@@ -286,9 +264,9 @@ async function checkBf16(m, loaded, batch, ref, lines, failures, t) {
         }
         if (c === 0 && g.variant === 'bf16' && g.level === topLevel) parts.push(`ab ${ea.max.toExponential(1)}/${ea.rms.toExponential(1)}`);
         if (g.level === topLevel && g.variant === 'bf16' && !BF16_NO_FIDELITY.has(key)) {
-          const d = compare(a, e).rms, base = ee.rms;
+          const ae = compare(a, e), d = ae.rms, base = ee.rms;
           if (d > 0 || base > 0) fidelity.push({what: `${key} call ${c}`, r: (d + 1e-9) / (base + 1e-9)});
-          if (c === 0) parts.push(`ab-emulated ${compare(a, e).max.toExponential(1)}/${d.toExponential(1)}`);
+          if (c === 0) parts.push(`ab-emulated ${ae.max.toExponential(1)}/${d.toExponential(1)}`);
         }
         if (m.task === 'classification' && r.shape.length === 2 && r.shape[1] > 1) {
           const rr = argmaxRows(r.data, r.shape[1]), gg = argmaxRows(a, r.shape[1]);

@@ -265,7 +265,6 @@ export class WeightCache {
     return handle;
   }
 
-  /** Frees every entry of a dataId (its data was disposed or rewritten). */
   /**
    * dataId's data leaves this backend for another (engine.moveData): its packed forms are freed,
    * its bf16 / int8 / int4 mark travels with the dataId (weakly held), so that the weight computes
@@ -287,6 +286,7 @@ export class WeightCache {
     if (t.quant) this.quantMarks.set(dataId, t.quant);
   }
 
+  /** Frees every entry of a dataId (its data was disposed or rewritten). */
   release(dataId: DataId): void {
     this.bf16Marks.delete(dataId);
     this.quantMarks.delete(dataId);
@@ -395,9 +395,7 @@ export function toBf16Weight(t: TensorInfo, kind: WeightKind): boolean {
  * that data is now: on the afterburner backend, or visiting another backend (departing()).
  */
 export function isBf16Weight(t: TensorInfo): boolean {
-  const b = engine().findBackend('afterburner');
-  const wc = b ? weightCacheOf(b) : null;
-  return (wc?.isBf16(t) ?? false) || (travelling.get(t.dataId)?.bf16 ?? false);
+  return (afterburnerCache()?.cache.isBf16(t) ?? false) || (travelling.get(t.dataId)?.bf16 ?? false);
 }
 
 /** Packed-weight statistics of the afterburner backend (zeros when it is not created). */

@@ -32,3 +32,9 @@ export function bf(x) {
   u1[0] = bf16Bits(x) << 16;
   return f1[0];
 }
+/** x rounded to bf16 toward zero (denormals to signed zero): a wrong conversion, for mutation checks. */
+export function bfTrunc(x) {
+  f1[0] = x;
+  u1[0] = (u1[0] & 0x7f800000) === 0 ? u1[0] & 0x80000000 : u1[0] & 0xffff0000;
+  return f1[0];
+}

@@ -19,6 +19,8 @@ import path from 'node:path';
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
 
+import {bf, bfTrunc} from './gemm-ref.mjs';
+
 const require = createRequire(import.meta.url);
 export const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ab = require('afterburner');
@@ -491,6 +493,30 @@ export function shadowKernels(backendName, {tol = 1e-3, limit = 20} = {}) {
   return {mismatches, stop: () => restore.forEach((f) => f())};
 }
 
+const OUTPUT_SCALE_FLOOR = 1e-3;
+
+/**
+ * {max, rms, scale}: max |a - r| / scale and rms(a - r) / max(rms(r), OUTPUT_SCALE_FLOOR), where
+ * scale = max(max |r|, OUTPUT_SCALE_FLOOR); NaN where they disagree on NaN. The floor: an output that is
+ * tiny everywhere (selfie's person mask on images without a person: ~1e-8) is compared in
+ * absolute terms, not relative to its own noise.
+ */
+export function compareOutputs(a, r) {
+  let d = 0, s = OUTPUT_SCALE_FLOOR, e2 = 0, r2 = 0, n = 0;
+  for (let i = 0; i < r.length; ++i) {
+    if (Number.isNaN(a[i]) !== Number.isNaN(r[i])) return {max: NaN, rms: NaN, scale: NaN};
+    if (Number.isNaN(r[i])) continue;
+    const e = Math.abs(a[i] - r[i]);
+    if (e > d) d = e;
+    if (Math.abs(r[i]) > s) s = Math.abs(r[i]);
+    e2 += e * e;
+    r2 += r[i] * r[i];
+    ++n;
+  }
+  if (n === 0) return {max: 0, rms: 0, scale: s};
+  return {max: d / s, rms: Math.sqrt(e2 / n) / Math.max(Math.sqrt(r2 / n), OUTPUT_SCALE_FLOOR), scale: s};
+}
+
 /**
  * Runs `fn` with tfjs-cpu's Conv2D, FusedConv2D, BatchMatMul and _FusedMatMul emulating
  * afterburner's bf16 arithmetic: where the filter / B operand is a weight marked bf16
@@ -505,7 +531,6 @@ export function shadowKernels(backendName, {tol = 1e-3, limit = 20} = {}) {
 export async function withBf16Emulation(fn, {truncate = false} = {}) {
   const {isBf16Weight} = require('../../dist/cjs/backend/weight-cache.js');
   const {bf16ConvPays} = require('../../dist/cjs/backend/bf16-rules.js');
-  const {bf} = await import('./gemm-ref.mjs');
   const convPays = ({inputs: {x, filter}, attrs: a}) => {
     if (a.dataFormat === 'NCHW') throw new Error('withBf16Emulation: NCHW conv2d is not emulated');
     return bf16ConvPays(tf.backend_util.computeConv2DInfo(x.shape, filter.shape, a.strides, a.dilations, a.pad,
@@ -516,17 +541,8 @@ export async function withBf16Emulation(fn, {truncate = false} = {}) {
                ['BatchMatMul', 'a', 'b', matmulPays], ['_FusedMatMul', 'a', 'b', matmulPays]];
   let rounded = 0;
   const restore = [];
-  const toBf16 = (backend, t) => {
-    const v = backend.readSync(t.dataId), r = new Float32Array(v.length);
-    if (truncate) {
-      r.set(v);
-      const u = new Uint32Array(r.buffer);
-      for (let i = 0; i < u.length; ++i) u[i] = (u[i] & 0x7f800000) === 0 ? u[i] & 0x80000000 : u[i] & 0xffff0000;
-    } else {
-      for (let i = 0; i < v.length; ++i) r[i] = bf(v[i]);
-    }
-    return backend.makeTensorInfo(t.shape, 'float32', r);
-  };
+  const round = truncate ? bfTrunc : bf;
+  const toBf16 = (backend, t) => backend.makeTensorInfo(t.shape, 'float32', Float32Array.from(backend.readSync(t.dataId), round));
   for (const [name, xKey, wKey, pays] of ops) {
     const cfg = tf.getKernel(name, 'cpu');
     const orig = cfg.kernelFunc;
